@@ -1,0 +1,65 @@
+"""napari-outpaint: expand the canvas of napari image layers.
+
+The public API is re-exported here; nothing else lives in this module.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from napari_outpaint._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BudgetError,
+    ConfigurationError,
+    ConflictError,
+    HostingError,
+    InsufficientCreditError,
+    InvalidInputError,
+    NotFoundError,
+    OutpaintCancelled,
+    OutpaintError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResultError,
+    RunFailedError,
+    RunTimeoutError,
+    ServiceUnavailableError,
+    ValidationError,
+)
+from napari_outpaint._expand import Expand, Padding
+from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
+from napari_outpaint.engines import Engine, EngineResult
+
+try:
+    __version__ = version('napari-outpaint')
+except PackageNotFoundError:  # pragma: no cover - not installed
+    __version__ = 'unknown'
+
+__all__ = [
+    'APIConnectionError',
+    'APIStatusError',
+    'AuthenticationError',
+    'BudgetError',
+    'CancelToken',
+    'ConfigurationError',
+    'ConflictError',
+    'Engine',
+    'EngineResult',
+    'Expand',
+    'HostingError',
+    'InsufficientCreditError',
+    'InvalidInputError',
+    'NotFoundError',
+    'OutpaintCancelled',
+    'OutpaintError',
+    'Padding',
+    'PermissionDeniedError',
+    'ProgressEvent',
+    'RateLimitError',
+    'ResultError',
+    'RunFailedError',
+    'RunTimeoutError',
+    'ServiceUnavailableError',
+    'Stage',
+    'ValidationError',
+]

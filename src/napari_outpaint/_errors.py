@@ -1,0 +1,328 @@
+"""One exception hierarchy for napari-outpaint, with actionable messages.
+
+::
+
+    OutpaintError
+    ├── InvalidInputError(ValueError)       bad arguments, raised before any I/O
+    ├── ConfigurationError(ValueError)      missing API key, non-HTTPS base URL, ...
+    ├── OutpaintCancelled                   the caller cancelled; .run_id if a run exists
+    ├── APIConnectionError                  the API could not be reached
+    ├── APIStatusError                      the API answered with an error status
+    │   ├── AuthenticationError             401
+    │   ├── InsufficientCreditError         402
+    │   ├── PermissionDeniedError           403
+    │   ├── NotFoundError                   404
+    │   ├── ConflictError                   409
+    │   ├── ValidationError                 422 (.errors holds field details)
+    │   ├── RateLimitError                  429 (.retry_after)
+    │   └── ServiceUnavailableError         5xx
+    ├── RunFailedError                      the run ended failed/canceled/errored
+    ├── RunTimeoutError(TimeoutError)       the overall deadline passed; .run_id
+    ├── ResultError                         the output is missing, too big or no image
+    ├── HostingError                        publishing the input image failed
+    └── BudgetError                         a spend cap or confirmation stops new runs
+
+No message, ``repr`` or attribute ever holds the API key or a presigned
+query string: callers pass URLs through :func:`redact_url` first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = [
+    'APIConnectionError',
+    'APIStatusError',
+    'AuthenticationError',
+    'BudgetError',
+    'ConfigurationError',
+    'ConflictError',
+    'HostingError',
+    'InsufficientCreditError',
+    'InvalidInputError',
+    'NotFoundError',
+    'OutpaintCancelled',
+    'OutpaintError',
+    'PermissionDeniedError',
+    'RateLimitError',
+    'ResultError',
+    'RunFailedError',
+    'RunTimeoutError',
+    'ServiceUnavailableError',
+    'ValidationError',
+    'redact_url',
+]
+
+
+def redact_url(url: str) -> str:
+    """Return *url* without its query string and fragment.
+
+    Presigned URLs carry their credentials in the query string, so every
+    URL that may reach a message or a log line goes through here.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return '<unparsable url>'
+    query = '<redacted>' if parts.query else ''
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ''))
+
+
+class OutpaintError(Exception):
+    """Base class of every error napari-outpaint raises on purpose."""
+
+
+class InvalidInputError(OutpaintError, ValueError):
+    """An argument is invalid; raised before any byte leaves the machine.
+
+    Attributes
+    ----------
+    field : str
+        The name of the offending argument or field.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f'{field}: {message}')
+        self.field = field
+
+
+class ConfigurationError(OutpaintError, ValueError):
+    """The plugin is not configured to do what was asked (key, URL, ...)."""
+
+
+class OutpaintCancelled(OutpaintError):
+    """The caller cancelled the operation.
+
+    Attributes
+    ----------
+    run_id : str or None
+        The remote run, when one was already created. Runflow has no public
+        cancel, so that run may still complete and be billed.
+    """
+
+    def __init__(self, message: str = 'Cancelled.', *, run_id=None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class APIConnectionError(OutpaintError):
+    """The API could not be reached (DNS, refused, TLS, timeout, reset)."""
+
+
+class APIStatusError(OutpaintError):
+    """The API answered with an error status.
+
+    Attributes
+    ----------
+    status_code : int
+        The HTTP status.
+    code : str or None
+        The API's stable error code (e.g. ``INSUFFICIENT_CREDIT``).
+    api_message : str or None
+        The API's own message, as sent.
+    errors : list
+        Field-level details (422), as sent.
+    run_id : str or None
+        The run concerned, when known.
+    """
+
+    default_hint = 'Try again later; if it persists, contact Runflow support.'
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        code: str | None = None,
+        api_message: str | None = None,
+        errors: list[Any] | None = None,
+        hint: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.api_message = api_message
+        self.errors = list(errors or [])
+        self.run_id = run_id
+        self.hint = hint or self.default_hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        head = f'Runflow API error {self.status_code}'
+        if self.code:
+            head += f' {self.code}'
+        text = f'{head}: {self.api_message}' if self.api_message else head
+        if self.run_id:
+            text += f' (run {self.run_id})'
+        return f'{text}. {self.hint}'
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or not valid."""
+
+    default_hint = (
+        'Check the API key: set RUNFLOW_API_KEY, pass api_key=, or paste '
+        'it in the widget (create one at app.runflow.io > Settings > '
+        'API Keys).'
+    )
+
+
+class InsufficientCreditError(APIStatusError):
+    """402: the account has no credit left for a new run."""
+
+    default_hint = (
+        'Top up your Runflow credit at app.runflow.io (Settings > Billing); '
+        'finished results are kept.'
+    )
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key lacks a scope, or the account is not verified."""
+
+    default_hint = (
+        'Give the API key the scopes runs:create, runs:read, '
+        'assets:create, assets:read and assets:edit, or verify the '
+        "account's e-mail address."
+    )
+
+
+class NotFoundError(APIStatusError):
+    """404: the run or asset does not exist or belongs to another org."""
+
+    default_hint = (
+        'Check the run id and that the API key belongs to the same '
+        'organisation.'
+    )
+
+
+class ConflictError(APIStatusError):
+    """409: a duplicate create or a race on the same resource."""
+
+    default_hint = (
+        'A request with the same idempotency key but a different body was '
+        'sent; start a new submission.'
+    )
+
+
+class ValidationError(APIStatusError):
+    """422: the API rejected the input; ``errors`` names the fields."""
+
+    default_hint = 'Fix the fields named above and submit again.'
+
+    def _compose(self) -> str:
+        text = super()._compose()
+        fields = []
+        for item in self.errors:
+            if isinstance(item, dict):
+                loc = item.get('loc') or item.get('field') or ''
+                if isinstance(loc, list | tuple):
+                    loc = '.'.join(str(p) for p in loc)
+                msg = item.get('msg') or item.get('message') or ''
+                fields.append(f'{loc}: {msg}'.strip(': '))
+            else:
+                fields.append(str(item))
+        if fields:
+            text += ' Fields: ' + '; '.join(fields)
+        return text
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.
+
+    Attributes
+    ----------
+    retry_after : float or None
+        Seconds the server asked to wait, when it said so.
+    """
+
+    default_hint = 'Wait a moment and try again, or lower the concurrency.'
+
+    def __init__(self, *args, retry_after: float | None = None, **kw):
+        self.retry_after = retry_after
+        super().__init__(*args, **kw)
+
+
+class ServiceUnavailableError(APIStatusError):
+    """5xx: Runflow is failing or overloaded."""
+
+    default_hint = (
+        'Runflow is unavailable; try again in a few minutes '
+        '(status: GET /v1/health).'
+    )
+
+
+class RunFailedError(OutpaintError):
+    """The run reached a terminal status other than success.
+
+    Attributes
+    ----------
+    run_id : str
+    status : str
+    failure_code : str or None
+    failure_message : str or None
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        status: str,
+        failure_code: str | None = None,
+        failure_message: str | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.status = status
+        self.failure_code = failure_code
+        self.failure_message = failure_message
+        reason = ': '.join(p for p in (failure_code, failure_message) if p)
+        text = f'Run {run_id} ended {status}'
+        text += f' ({reason})' if reason else ''
+        super().__init__(
+            f'{text}. Failed runs are not billed; try again, or try '
+            'smaller expansions if it fails repeatedly.'
+        )
+
+
+class RunTimeoutError(OutpaintError, TimeoutError):
+    """The overall deadline passed before the run finished.
+
+    Attributes
+    ----------
+    run_id : str or None
+    timeout : float
+    """
+
+    def __init__(self, run_id: str | None, timeout: float) -> None:
+        self.run_id = run_id
+        self.timeout = timeout
+        where = f'run {run_id}' if run_id else 'the request'
+        how = (
+            f' Collect it later with `napari-outpaint collect {run_id}`.'
+            if run_id
+            else ''
+        )
+        super().__init__(
+            f'Gave up waiting for {where} after {timeout:g} s; it may still '
+            f'finish and be billed.{how}'
+        )
+
+
+class ResultError(OutpaintError):
+    """The run succeeded but its output could not be used.
+
+    Attributes
+    ----------
+    run_id : str or None
+    """
+
+    def __init__(self, message: str, *, run_id: str | None = None) -> None:
+        self.run_id = run_id
+        suffix = f' (run {run_id})' if run_id else ''
+        super().__init__(f'{message}{suffix}')
+
+
+class HostingError(OutpaintError):
+    """Publishing the input image at a temporary HTTPS URL failed."""
+
+
+class BudgetError(OutpaintError):
+    """A spend cap, or a missing confirmation, stops new paid runs."""

@@ -1,0 +1,95 @@
+"""The small contract every outpainting engine fulfils."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from napari_outpaint._expand import Expand
+    from napari_outpaint._progress import CancelToken, ProgressCallback
+
+__all__ = ['Engine', 'EngineResult']
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What an engine returns for one outpainted plane.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        ``(rows, cols, 3)`` uint8 RGB: the whole expanded canvas, at the
+        engine's own resolution (Runflow upscales; the local engine keeps
+        the input's pixel size).
+    engine : str
+        ``'runflow'`` or ``'local'``.
+    model : str
+        E.g. ``'runflow/outpaint'``, ``'patchmatch'``, ``'reflect'``.
+    run_id : str or None
+        The remote run id, for engines that have one.
+    seed : int or None
+        The seed used or reported, when known.
+    cost_usd : float
+        What this result cost (0 for the local engine).
+    timings : Mapping[str, float]
+        Seconds per stage (e.g. ``publish``, ``queue``, ``download``).
+    raw : bytes or None
+        The result exactly as downloaded, for the paid-result cache.
+    raw_content_type : str or None
+        The media type of ``raw``.
+    details : Mapping[str, Any]
+        Anything else the engine reports (e.g. ``nsfw_detected``).
+    """
+
+    image: np.ndarray
+    engine: str
+    model: str
+    run_id: str | None = None
+    seed: int | None = None
+    cost_usd: float = 0.0
+    timings: Mapping[str, float] = field(default_factory=dict)
+    raw: bytes | None = field(default=None, repr=False)
+    raw_content_type: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """An outpainting engine.
+
+    Attributes
+    ----------
+    name : str
+        ``'runflow'`` or ``'local'``; shown to the user.
+    model : str
+        The model or method, recorded in provenance.
+    price_per_image_usd : float
+        What one call costs (0 for local engines).
+    """
+
+    name: str
+    model: str
+    price_per_image_usd: float
+
+    def outpaint(
+        self,
+        image: np.ndarray,
+        expand: Expand,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EngineResult:
+        """Outpaint one ``(rows, cols, 3)`` uint8 RGB plane.
+
+        The result covers the canvas given by ``expand.padding(rows,
+        cols)``, possibly at another resolution. Engines report
+        :class:`~napari_outpaint._progress.ProgressEvent` s to *progress*
+        and stop at the next cancel point once *cancel* is cancelled,
+        raising :class:`~napari_outpaint.OutpaintCancelled` after cleaning
+        up.
+        """
+        ...

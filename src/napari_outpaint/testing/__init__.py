@@ -1,0 +1,1 @@
+"""A Runflow-compatible HTTPS stand-in server, to test scripts offline."""
