@@ -3,24 +3,24 @@
 ::
 
     OutpaintError
-    ├── InvalidInputError(ValueError)       bad arguments, raised before any I/O
-    ├── ConfigurationError(ValueError)      missing API key, non-HTTPS base URL, ...
-    ├── OutpaintCancelled                   the caller cancelled; .run_id if a run exists
-    ├── APIConnectionError                  the API could not be reached
-    ├── APIStatusError                      the API answered with an error status
-    │   ├── AuthenticationError             401
-    │   ├── InsufficientCreditError         402
-    │   ├── PermissionDeniedError           403
-    │   ├── NotFoundError                   404
-    │   ├── ConflictError                   409
-    │   ├── ValidationError                 422 (.errors holds field details)
-    │   ├── RateLimitError                  429 (.retry_after)
-    │   └── ServiceUnavailableError         5xx
-    ├── RunFailedError                      the run ended failed/canceled/errored
-    ├── RunTimeoutError(TimeoutError)       the overall deadline passed; .run_id
-    ├── ResultError                         the output is missing, too big or no image
-    ├── HostingError                        publishing the input image failed
-    └── BudgetError                         a spend cap or confirmation stops new runs
+    ├── InvalidInputError(ValueError)   bad arguments, before any I/O
+    ├── ConfigurationError(ValueError)  no API key, non-HTTPS URL, ...
+    ├── OutpaintCancelled               the caller cancelled (.run_id)
+    ├── APIConnectionError              the API could not be reached
+    ├── APIStatusError                  the API answered an error status
+    │   ├── AuthenticationError         401
+    │   ├── InsufficientCreditError     402
+    │   ├── PermissionDeniedError       403
+    │   ├── NotFoundError               404
+    │   ├── ConflictError               409
+    │   ├── ValidationError             422 (.errors: field details)
+    │   ├── RateLimitError              429 (.retry_after)
+    │   └── ServiceUnavailableError     5xx
+    ├── RunFailedError                  the run ended failed/canceled
+    ├── RunTimeoutError(TimeoutError)   the deadline passed (.run_id)
+    ├── ResultError                     output missing, too big, no image
+    ├── HostingError                    publishing the input failed
+    └── BudgetError                     a spend cap stops new runs
 
 No message, ``repr`` or attribute ever holds the API key or a presigned
 query string: callers pass URLs through :func:`redact_url` first.

@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from napari_outpaint._errors import OutpaintCancelled
 
 __all__ = ['CancelToken', 'ProgressCallback', 'ProgressEvent', 'Stage']
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """The stages of one outpaint, in order."""
 
     PREPARING = 'preparing'
