@@ -1,0 +1,248 @@
+"""The ``napari-outpaint`` command line, run in-process through ``main``."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from napari_outpaint import _cli
+from napari_outpaint._cli import main
+
+SIDES = ['--top', '10', '--bottom', '0', '--left', '20', '--right', '0']
+
+
+@dataclass
+class Ran:
+    """What one call of ``main`` returned and printed."""
+
+    code: int
+    out: str
+    err: str
+    lines: list[str] = field(default_factory=list)
+
+
+def run(*argv: str, stdin: str = '') -> Ran:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
+    return Ran(code, out.getvalue(), err.getvalue(), out.getvalue().split())
+
+
+@pytest.fixture
+def rgb_png(tmp_path):
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    path = tmp_path / 'photo.png'
+    Image.fromarray(data).save(path)
+    return path, data
+
+
+@pytest.fixture
+def zstack(tmp_path):
+    data = (np.arange(3 * 24 * 32) * 13 % 4000).reshape(3, 24, 32)
+    data = data.astype(np.uint16)
+    path = tmp_path / 'stack.tif'
+    tifffile.imwrite(
+        path,
+        data,
+        imagej=True,
+        resolution=(1 / 0.5, 1 / 0.5),
+        metadata={'axes': 'ZYX', 'spacing': 2.0, 'unit': 'um'},
+    )
+    return path, data
+
+
+def test_help_documents_exit_codes_and_usage():
+    """--help exits 0 and documents the exit codes and the sidecar."""
+    ran = run('--help')
+    assert ran.code == 0
+    assert 'exit codes:' in ran.out
+    assert '130' in ran.out
+    assert 'out.tif.json' in ran.out
+
+
+@pytest.mark.parametrize(
+    ('value', 'match'),
+    [('90', 'between 0 and 80'), ('1.5', 'integer percent'), ('-3', '')],
+)
+def test_bad_percent_exits_2_naming_the_flag(rgb_png, tmp_path, value, match):
+    """An out-of-range or non-integer percent is a usage error on --top."""
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), '--top', value,
+        '--bottom', '0', '--left', '0', '--right', '0',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_USAGE
+    assert '--top' in ran.err
+    assert match in ran.err
+    assert 'Traceback' not in ran.err
+    assert not (tmp_path / 'o.png').exists()
+
+
+def test_all_zero_exits_2_naming_the_flags(rgb_png, tmp_path):
+    """Four zeros are refused: there is nothing to outpaint."""
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), '--top', '0',
+        '--bottom', '0', '--left', '0', '--right', '0',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_USAGE
+    assert '--top/--bottom/--left/--right' in ran.err
+
+
+def test_missing_side_flag_exits_2():
+    """All four sides are required: no silent default."""
+    ran = run('sample:cells', '-o', 'x.tif', '--top', '10')
+    assert ran.code == _cli.EXIT_USAGE
+    assert '--bottom' in ran.err
+
+
+def test_missing_input_exits_2(tmp_path):
+    """A missing input file is a usage error that says so."""
+    ran = run(
+        str(tmp_path / 'nope.tif'), '-o', str(tmp_path / 'o.tif'), *SIDES
+    )
+    assert ran.code == _cli.EXIT_USAGE
+    assert 'no such file' in ran.err
+
+
+def test_unsupported_input_exits_2(tmp_path):
+    """An unsupported file type is refused with the supported list."""
+    (tmp_path / 'a.bmp').write_bytes(b'BM')
+    ran = run(str(tmp_path / 'a.bmp'), '-o', str(tmp_path / 'o.tif'), *SIDES)
+    assert ran.code == _cli.EXIT_USAGE
+    assert '.tif' in ran.err
+
+
+def test_jpeg_output_is_refused(rgb_png, tmp_path):
+    """JPEG output is refused (lossy) before any work, naming --output."""
+    path, _ = rgb_png
+    ran = run(str(path), '-o', str(tmp_path / 'o.jpg'), *SIDES)
+    assert ran.code == _cli.EXIT_USAGE
+    assert '--output' in ran.err
+    assert 'lossy' in ran.err
+
+
+def test_float_tiff_to_png_is_refused(tmp_path):
+    """A float image cannot go to PNG: the error suggests .tif."""
+    tifffile.imwrite(tmp_path / 'f.tif', np.zeros((8, 8), np.float32))
+    ran = run(str(tmp_path / 'f.tif'), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == _cli.EXIT_USAGE
+    assert '.tif output' in ran.err
+
+
+def test_stack_without_plane_exits_2(zstack, tmp_path):
+    """A stack needs --plane, and the message shows how."""
+    path, _ = zstack
+    ran = run(str(path), '-o', str(tmp_path / 'o.tif'), *SIDES)
+    assert ran.code == _cli.EXIT_USAGE
+    assert '--plane' in ran.err
+    assert '--plane all' in ran.err
+
+
+@pytest.mark.parametrize('plane', ['3', '0,1', 'x'])
+def test_bad_plane_exits_2(zstack, tmp_path, plane):
+    """A plane out of range, with too many indices or not a number fails."""
+    path, _ = zstack
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.tif'), *SIDES, '--plane', plane
+    )
+    assert ran.code == _cli.EXIT_USAGE
+    assert '--plane' in ran.err
+
+
+def test_plane_on_2d_image_exits_2(rgb_png, tmp_path):
+    """--plane on a 2D image is refused rather than ignored."""
+    path, _ = rgb_png
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '--plane', '0')
+    assert ran.code == _cli.EXIT_USAGE
+    assert '2D image' in ran.err
+
+
+def test_runflow_without_key_exits_3(rgb_png, tmp_path):
+    """--engine runflow with no key is a configuration error naming the fix."""
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '--engine', 'runflow'
+    )
+    assert ran.code == _cli.EXIT_CONFIG
+    assert 'RUNFLOW_API_KEY' in ran.err
+    assert 'Traceback' not in ran.err
+
+
+def test_api_key_env_unset_exits_3(rgb_png, tmp_path):
+    """--api-key-env naming an unset variable fails and names the flag."""
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--api-key-env', 'MY_UNSET_RUNFLOW_KEY',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_CONFIG
+    assert '--api-key-env' in ran.err
+    assert 'MY_UNSET_RUNFLOW_KEY' in ran.err
+
+
+def test_unexpected_error_exits_1_without_traceback(
+    rgb_png, tmp_path, monkeypatch
+):
+    """A bug surfaces as exit 1 and one line, not a traceback."""
+    path, _ = rgb_png
+
+    def broken(_spec):
+        raise RuntimeError('boom')
+
+    monkeypatch.setattr(_cli, '_load_input', broken)
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == _cli.EXIT_UNEXPECTED
+    assert 'RuntimeError: boom' in ran.err
+    assert 'Traceback' not in ran.err
+
+
+def test_history_empty_cache():
+    """history on an empty cache exits 0 and says where it looked."""
+    ran = run('history')
+    assert ran.code == 0
+    assert 'no cached results' in ran.err
+
+
+def test_history_lists_and_exports_a_cached_result(tmp_path):
+    """A cached result is listed with its run id and can be exported."""
+    from napari_outpaint._cache import ResultCache, store_result
+    from napari_outpaint._expand import Expand
+    from napari_outpaint.engines import EngineResult
+
+    image = np.full((12, 16, 3), 77, np.uint8)
+    result = EngineResult(
+        image=image, engine='runflow', model='runflow/outpaint',
+        run_id='run_abc', cost_usd=0.55,
+    )  # fmt: skip
+    expand = Expand(10, 0, 0, 0)
+    cache = ResultCache()
+    key = cache.key_for(image, expand, 'runflow/outpaint')
+    store_result(cache, key, result, expand)
+
+    ran = run('history')
+    assert ran.code == 0
+    assert key[:12] in ran.out
+    assert 'run_abc' in ran.out
+
+    listed = [
+        json.loads(line)
+        for line in run('history', '--json').out.split('\n')
+        if line
+    ]  # noqa: E501
+    assert listed[0]['key'] == key
+    assert listed[0]['provenance']['run_id'] == 'run_abc'
+
+    out = tmp_path / 'exported.png'
+    ran = run('history', '--export', key[:10], '-o', str(out))
+    assert ran.code == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), image)
+
+    assert run('history', '--clear').code == 0
+    assert cache.entries() == []
