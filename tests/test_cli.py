@@ -246,3 +246,44 @@ def test_history_lists_and_exports_a_cached_result(tmp_path):
 
     assert run('history', '--clear').code == 0
     assert cache.entries() == []
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _two_pngs(tmp_path):
+    paths = []
+    for name in ('a.png', 'b.png'):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    return paths
+
+
+def test_paid_batch_refused_when_not_interactive(tmp_path, monkeypatch):
+    """A paid batch without --yes shows the price and exits 6, unasked."""
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'secret-test-key')
+    ran = run(*_two_pngs(tmp_path), '-o', str(tmp_path / 'out'), *SIDES)
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED
+    assert 'engine: Runflow' in ran.err
+    assert '$RUNFLOW_API_KEY' in ran.err
+    assert '2 runs x $0.55 = $1.10' in ran.err
+    assert '--yes' in ran.err
+    assert 'secret-test-key' not in ran.err + ran.out
+    assert list((tmp_path / 'out').iterdir()) == []
+
+
+def test_paid_batch_declined_interactively(tmp_path, monkeypatch):
+    """Answering anything but y at the prompt spends nothing (exit 6)."""
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'secret-test-key')
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        [*_two_pngs(tmp_path), '-o', str(tmp_path / 'out'), *SIDES],
+        stdout=out,
+        stderr=err,
+        stdin=_TTY('n\n'),
+    )
+    assert code == _cli.EXIT_NOT_CONFIRMED
+    assert 'Spend up to 2 runs x $0.55 = $1.10? [y/N]' in err.getvalue()
+    assert 'nothing was spent' in err.getvalue()
