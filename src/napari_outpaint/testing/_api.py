@@ -1,0 +1,496 @@
+"""The stand-in's HTTP routes: the Runflow API and its object storage."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from napari_outpaint.testing._faults import Rejection
+from napari_outpaint.testing._records import RecordedRequest
+from napari_outpaint.testing._runs import iso, run_json
+from napari_outpaint.testing._validation import (
+    validate_run_body,
+    validate_upload_body,
+)
+
+if TYPE_CHECKING:
+    from napari_outpaint.testing._standin import RunflowStandIn
+
+__all__ = ['StandInHandler']
+
+_MAX_BODY = 60 * 1024 * 1024
+_UUID = r'[0-9a-fA-F-]{36}'
+
+
+@dataclass
+class Reply:
+    """An HTTP response to send."""
+
+    status: int
+    body: bytes = b''
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+#: Close the connection without any response.
+DROP = Reply(0)
+
+
+def json_reply(status: int, payload: Any) -> Reply:
+    return Reply(status, json.dumps(payload).encode(), 'application/json')
+
+
+def error_reply(
+    status: int,
+    code: str,
+    message: str,
+    errors: list[dict[str, Any]] | None = None,
+) -> Reply:
+    """Runflow's error envelope ``{code, message, errors}``."""
+    return json_reply(
+        status, {'code': code, 'message': message, 'errors': errors}
+    )
+
+
+def rejection_reply(rejection: Rejection, what: str) -> Reply:
+    reply = error_reply(
+        rejection.status,
+        rejection.code,
+        f'Injected fault: {what} answered {rejection.status}.',
+        [{'loc': ['body'], 'msg': 'injected'}]
+        if rejection.status == 422
+        else None,
+    )
+    if rejection.retry_after is not None:
+        reply.headers['Retry-After'] = f'{rejection.retry_after:g}'
+    return reply
+
+
+def storage_error(status: int, code: str, message: str) -> Reply:
+    """An S3-style XML error."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Error><Code>{code}</Code><Message>{message}</Message></Error>'
+    )
+    return Reply(status, body.encode(), 'application/xml')
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a route needs from the HTTP request."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Route = Callable[['RunflowStandIn', Request, re.Match], Reply]
+
+
+# -- /v1 routes --------------------------------------------------------------
+
+
+def health(standin: RunflowStandIn, request: Request, match: re.Match):
+    return json_reply(200, {'status': 'ok', 'ok': True})
+
+
+def _json_body(request: Request) -> tuple[Any, Reply | None]:
+    try:
+        return json.loads(request.body or b'null'), None
+    except (ValueError, UnicodeDecodeError):
+        return None, error_reply(
+            422,
+            'VALIDATION_ERROR',
+            'The request body is not valid JSON.',
+            [{'loc': ['body'], 'msg': 'invalid JSON'}],
+        )
+
+
+def _validation_failed(errors: list[dict[str, Any]]) -> Reply:
+    where = '.'.join(str(part) for part in errors[0]['loc'])
+    return error_reply(
+        422,
+        'VALIDATION_ERROR',
+        f'Invalid request: {where}: {errors[0]["msg"]}.',
+        errors,
+    )
+
+
+def create_upload(standin: RunflowStandIn, request: Request, match):
+    body, problem = _json_body(request)
+    if problem:
+        return problem
+    errors = validate_upload_body(body)
+    if errors:
+        return _validation_failed(errors)
+    asset = standin.new_asset(
+        body['filename'], body['mime_type'], body['size_bytes']
+    )
+    upload_url = standin.presign(standin.upload_path(asset))
+    return json_reply(201, {'asset_id': asset.id, 'upload_url': upload_url})
+
+
+def _asset_json(standin: RunflowStandIn, asset, folder_id=None) -> dict:
+    return {
+        'id': asset.id,
+        'org_id': '0195a6f0-0000-7000-8000-00000000a0a2',
+        'folder_id': folder_id,
+        'name': asset.filename,
+        'r2_key': f'uploads/{asset.id}/{asset.filename}',
+        'url': standin.presign(standin.asset_path(asset)),
+        'thumbnail_url': None,
+        'mime_type': asset.content_type,
+        'size_bytes': len(asset.data or b''),
+        'asset_type': 'image',
+        'source_type': 'upload',
+        'source_id': None,
+        'created_by': None,
+        'created_at': iso(asset.created_at),
+        'updated_at': iso(asset.created_at),
+        'deleted_at': None,
+        'deleted_by': None,
+        'created_by_user': None,
+    }
+
+
+def confirm_upload(standin: RunflowStandIn, request: Request, match):
+    with standin.lock:
+        asset = standin.assets.get(match['id'])
+    if asset is None or asset.deleted:
+        return error_reply(
+            404, 'ASSET_UPLOAD_NOT_FOUND', 'No such upload session.'
+        )
+    body, problem = _json_body(request)
+    if problem:
+        return problem
+    if asset.data is None:
+        return error_reply(
+            422,
+            'VALIDATION_ERROR',
+            'Nothing was uploaded to the upload_url of this asset yet.',
+            [{'loc': ['path', 'asset_id'], 'msg': 'object not found'}],
+        )
+    asset.confirmed = True
+    folder_id = body.get('folder_id') if isinstance(body, dict) else None
+    return json_reply(201, _asset_json(standin, asset, folder_id))
+
+
+def _live_asset(standin: RunflowStandIn, asset_id: str):
+    with standin.lock:
+        asset = standin.assets.get(asset_id)
+    if asset is None or asset.deleted or not asset.confirmed:
+        return None
+    return asset
+
+
+def get_asset(standin: RunflowStandIn, request: Request, match):
+    asset = _live_asset(standin, match['id'])
+    if asset is None:
+        return error_reply(404, 'ASSET_NOT_FOUND', 'No such asset.')
+    return json_reply(200, _asset_json(standin, asset))
+
+
+def delete_asset(standin: RunflowStandIn, request: Request, match):
+    rejection = standin.faults.take_asset_delete_failure()
+    if rejection is not None:
+        return rejection_reply(rejection, 'DELETE /v1/assets/{id}')
+    with standin.lock:
+        asset = _live_asset(standin, match['id'])
+        if asset is None:
+            return error_reply(404, 'ASSET_NOT_FOUND', 'No such asset.')
+        asset.deleted = True
+    return Reply(204)
+
+
+def create_run(standin: RunflowStandIn, request: Request, match):
+    body, problem = _json_body(request)
+    if problem:
+        return problem
+    key = request.headers.get('idempotency-key')
+    fingerprint = json.dumps(body, sort_keys=True, separators=(',', ':'))
+    with standin.lock:  # serialises creates: no double run per key
+        if key is not None and key in standin.idempotency:
+            seen, reply = standin.idempotency[key]
+            if seen == fingerprint:
+                return reply
+            return error_reply(
+                409,
+                'CONFLICT',
+                'This Idempotency-Key was used with a different body.',
+            )
+        rejection = standin.faults.take_create_rejection()
+        if rejection is not None:
+            return rejection_reply(rejection, 'run creation')
+        errors = validate_run_body(body)
+        if errors:
+            return _validation_failed(errors)
+        run = standin.create_run(body, key)
+        # the create response always says queued, like the service
+        created = run_json(run, run.created_monotonic, standin.output_url)
+        reply = json_reply(201, created)
+        if key is not None:
+            standin.idempotency[key] = (fingerprint, reply)
+    if standin.faults.take_dropped_create():
+        return DROP
+    return reply
+
+
+_CLIENT_REF_QUERY = re.compile(r'^\s*client_ref\s*[:=]\s*"?(?P<ref>.*?)"?\s*$')
+
+
+def list_runs(standin: RunflowStandIn, request: Request, match):
+    query = parse_qs(request.query)
+    now = time.monotonic()
+    with standin.lock:
+        runs = list(standin.runs)
+    if 'q' in query:
+        wanted = _CLIENT_REF_QUERY.match(query['q'][-1])
+        if wanted is None:
+            return error_reply(
+                422,
+                'VALIDATION_ERROR',
+                'The stand-in only supports q=client_ref:<ref>.',
+                [{'loc': ['query', 'q'], 'msg': 'unsupported filter'}],
+            )
+        runs = [run for run in runs if run.client_ref == wanted['ref']]
+    items = [run_json(run, now, standin.output_url) for run in runs[::-1]]
+    return json_reply(200, {'items': items, 'next_pq': None, 'prev_pq': None})
+
+
+def get_run(standin: RunflowStandIn, request: Request, match):
+    fault = standin.faults.take_poll()
+    if isinstance(fault, Rejection):
+        return rejection_reply(fault, 'GET /v1/runs/{id}')
+    if fault == 'invalid-json':
+        return Reply(
+            200, b'<html><body>502 Bad Gateway</body>', 'application/json'
+        )
+    try:
+        run = standin.get_run(match['id'])
+    except KeyError:
+        return error_reply(
+            404,
+            'RUN_NOT_FOUND',
+            'The run does not exist or belongs to another org.',
+        )
+    return json_reply(200, run_json(run, time.monotonic(), standin.output_url))
+
+
+# -- storage routes -------------------------------------------------------
+
+
+def put_upload(standin: RunflowStandIn, request: Request, match):
+    with standin.lock:
+        asset = standin.assets.get(match['id'])
+    if asset is None or asset.confirmed or asset.deleted:
+        return storage_error(404, 'NoSuchUpload', 'No such upload.')
+    if request.headers.get('content-type') != asset.mime_type:
+        return storage_error(
+            403,
+            'SignatureDoesNotMatch',
+            'Content-Type differs from the mime_type of the upload session.',
+        )
+    if len(request.body) != asset.size_bytes:
+        return storage_error(
+            400,
+            'IncompleteBody',
+            'The body size differs from the declared size_bytes.',
+        )
+    asset.data = request.body
+    asset.content_type = request.headers['content-type']
+    etag = hashlib.md5(request.body, usedforsecurity=False).hexdigest()
+    return Reply(200, headers={'ETag': f'"{etag}"'})
+
+
+def get_stored_asset(standin: RunflowStandIn, request: Request, match):
+    asset = _live_asset(standin, match['id'])
+    if asset is None:
+        return storage_error(404, 'NoSuchKey', 'The key does not exist.')
+    return Reply(200, asset.data, asset.content_type)
+
+
+def get_output(standin: RunflowStandIn, request: Request, match):
+    try:
+        run = standin.get_run(match['id'])
+    except KeyError:
+        run = None
+    if run is None or run.status != 'succeeded' or run.output is None:
+        return storage_error(404, 'NoSuchKey', 'The key does not exist.')
+    if match['ext'] != standin.output_format:
+        return storage_error(404, 'NoSuchKey', 'The key does not exist.')
+    return Reply(200, run.output, run.output_content_type)
+
+
+API_ROUTES: list[tuple[str, re.Pattern, Route]] = [
+    ('GET', re.compile(r'/v1/health'), health),
+    ('POST', re.compile(r'/v1/asset-uploads'), create_upload),
+    (
+        'POST',
+        re.compile(rf'/v1/asset-uploads/(?P<id>{_UUID})/confirmations'),
+        confirm_upload,
+    ),
+    ('GET', re.compile(rf'/v1/assets/(?P<id>{_UUID})'), get_asset),
+    ('DELETE', re.compile(rf'/v1/assets/(?P<id>{_UUID})'), delete_asset),
+    ('POST', re.compile(r'/v1/models/runflow/outpaint/runs'), create_run),
+    ('GET', re.compile(r'/v1/runs'), list_runs),
+    ('GET', re.compile(r'/v1/runs/(?P<id>[^/]+)'), get_run),
+]
+STORAGE_ROUTES: list[tuple[str, re.Pattern, Route]] = [
+    ('PUT', re.compile(rf'/storage/uploads/(?P<id>{_UUID})'), put_upload),
+    (
+        'GET',
+        re.compile(rf'/storage/assets/(?P<id>{_UUID})/[^/]+'),
+        get_stored_asset,
+    ),
+    (
+        'GET',
+        re.compile(rf'/storage/outputs/(?P<id>{_UUID})\.(?P<ext>\w+)'),
+        get_output,
+    ),
+]
+
+
+def _dispatch(
+    routes: list[tuple[str, re.Pattern, Route]],
+    standin: RunflowStandIn,
+    request: Request,
+    not_found: Reply,
+    not_allowed: Reply,
+) -> Reply:
+    method = 'GET' if request.method == 'HEAD' else request.method
+    path_matched = False
+    for route_method, pattern, route in routes:
+        match = pattern.fullmatch(request.path)
+        if match is None:
+            continue
+        if route_method == method:
+            return route(standin, request, match)
+        path_matched = True
+    return not_allowed if path_matched else not_found
+
+
+def route(standin: RunflowStandIn, request: Request) -> Reply:
+    """The reply to *request*."""
+    if request.path.startswith('/storage/'):
+        if 'authorization' in request.headers:
+            return storage_error(
+                400,
+                'InvalidArgument',
+                'Only one auth mechanism allowed: the presigned query '
+                'string already authenticates; send no Authorization.',
+            )
+        if not standin.signature_ok(request.path, request.query):
+            return storage_error(
+                403, 'SignatureDoesNotMatch', 'Missing or wrong signature.'
+            )
+        return _dispatch(
+            STORAGE_ROUTES,
+            standin,
+            request,
+            storage_error(404, 'NoSuchKey', 'The key does not exist.'),
+            storage_error(405, 'MethodNotAllowed', 'Method not allowed.'),
+        )
+    if request.path.startswith('/v1/'):
+        if not standin.authorized(request.headers.get('authorization')):
+            return error_reply(
+                401,
+                'UNAUTHORIZED',
+                'Missing or invalid API token: send Authorization: '
+                'Bearer <your Runflow API key>.',
+            )
+        if request.method == 'HEAD':
+            return error_reply(405, 'METHOD_NOT_ALLOWED', 'Use GET.')
+        return _dispatch(
+            API_ROUTES,
+            standin,
+            request,
+            error_reply(404, 'NOT_FOUND', 'No such endpoint.'),
+            error_reply(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.'),
+        )
+    return error_reply(404, 'NOT_FOUND', 'No such endpoint.')
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    """Reads, records and answers one request at a time (keep-alive)."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = 'runflow-standin'
+    sys_version = ''
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Log nothing: request lines carry presigned signatures."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET
+
+    def _handle(self) -> None:
+        standin: RunflowStandIn = self.server.app
+        split = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        too_big = self._unreadable_body(headers)
+        body = b'' if too_big else self._read_body(headers)
+        request = Request(self.command, split.path, split.query, headers, body)
+        standin.record(
+            RecordedRequest(
+                request.method,
+                request.path,
+                request.query,
+                headers,
+                body,
+                time.monotonic(),
+            )
+        )
+        reply = too_big or route(standin, request)
+        if reply is DROP:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
+            return
+        self._send(reply)
+
+    def _unreadable_body(self, headers: dict[str, str]) -> Reply | None:
+        if 'chunked' in headers.get('transfer-encoding', '').lower():
+            self.close_connection = True
+            return storage_error(
+                411, 'MissingContentLength', 'Send a Content-Length.'
+            )
+        try:
+            length = int(headers.get('content-length', '0'))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            self.close_connection = True
+            return error_reply(413, 'PAYLOAD_TOO_LARGE', 'Body too large.')
+        return None
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        length = int(headers.get('content-length', '0'))
+        return self.rfile.read(length) if length else b''
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        if reply.content_type:
+            self.send_header('Content-Type', reply.content_type)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        if reply.status not in (204, 304):
+            self.send_header('Content-Length', str(len(reply.body)))
+        if self.close_connection:
+            self.send_header('Connection', 'close')
+        self.end_headers()
+        if self.command != 'HEAD' and reply.status not in (204, 304):
+            self.wfile.write(reply.body)
+        self.wfile.flush()

@@ -1,0 +1,183 @@
+"""Runs: their JSON form at poll time, and the background processing."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from napari_outpaint._errors import redact_url
+from napari_outpaint.testing._faults import RunFailure
+from napari_outpaint.testing._images import CONTENT_TYPES, outpaint_bytes
+from napari_outpaint.testing._records import RecordedRun
+from napari_outpaint.testing._validation import MAX_UPLOAD_BYTES
+
+__all__ = ['FETCH_TIMEOUT', 'process_run', 'run_json']
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the stand-in waits for ``image_url`` (connect, read, ...).
+FETCH_TIMEOUT = 10.0
+MODEL_ID = '0195a6f0-0000-7000-8000-00000000a0a1'
+ORG_ID = '0195a6f0-0000-7000-8000-00000000a0a2'
+PRICE = '0.55'
+CORRUPT_OUTPUT = b'<html><body>This is not an image.</body></html>'
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, as Runflow writes timestamps."""
+    return moment.strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+def run_json(
+    run: RecordedRun, now: float, output_url: Callable[[RecordedRun], str]
+) -> dict[str, Any]:
+    """The Run object of *run* as ``GET /v1/runs/{id}`` returns it."""
+    status = run.status_at(now)
+    started = completed = None
+    duration_ms = None
+    if status != 'queued':
+        started = run.created_monotonic + run.queue_delay
+    terminal = status in ('succeeded', 'failed')
+    if terminal:
+        completed = run.terminal_monotonic()
+        duration_ms = round((completed - run.created_monotonic) * 1000)
+    failed = status == 'failed'
+    output = None
+    if status == 'succeeded':
+        output = {
+            'outputs': [{'url': output_url(run), 'type': 'image'}],
+            'seed': run.seed,
+            'timing': None,
+            'nsfw_detected': False,
+        }
+    return {
+        'id': run.id,
+        'flow_id': None,
+        'model_id': MODEL_ID,
+        'target_type': 'model',
+        'target_version': None,
+        'org_id': ORG_ID,
+        'status_code': status,
+        'source_code': 'api',
+        'input': run.input,
+        'output': output,
+        'context': {},
+        'duration_ms': duration_ms,
+        'cost': PRICE if status == 'succeeded' else None,
+        'client_ref': run.client_ref,
+        'callback_url': run.callback_url,
+        'metadata': run.metadata,
+        'created_at': iso(run.created_at),
+        'started_at': iso(run.wall_time(started)) if started else None,
+        'completed_at': iso(run.wall_time(completed)) if completed else None,
+        'failure_code': run.failure_code if failed else None,
+        'failure_message': run.failure_message if failed else None,
+        'failure_stage_code': run.failure_stage_code if failed else None,
+        'error': (
+            {'code': run.failure_code, 'message': run.failure_message}
+            if failed
+            else None
+        ),
+        'links': {},
+        'has_logs': False,
+        'has_node_runs': False,
+        'node_runs': [],
+    }
+
+
+class _FetchFailed(Exception):
+    pass
+
+
+def _fetch(url: str, verify: ssl.SSLContext) -> tuple[bytes, str | None]:
+    try:
+        with (
+            httpx.Client(
+                verify=verify,
+                follow_redirects=False,
+                timeout=FETCH_TIMEOUT,
+                trust_env=False,
+            ) as client,
+            client.stream('GET', url) as response,
+        ):
+            if response.status_code != 200:
+                raise _FetchFailed(
+                    f'GET {redact_url(url)} answered HTTP '
+                    f'{response.status_code}'
+                )
+            chunks = []
+            total = 0
+            for chunk in response.iter_bytes():
+                total += len(chunk)
+                if total > MAX_UPLOAD_BYTES:
+                    raise _FetchFailed('image_url is larger than 50 MiB')
+                chunks.append(chunk)
+            return b''.join(chunks), response.headers.get('content-type')
+    except httpx.HTTPError as exc:
+        raise _FetchFailed(
+            f'GET {redact_url(url)} failed: {type(exc).__name__}'
+        ) from exc
+
+
+def _fail(run: RecordedRun, code: str, message: str, stage: str) -> None:
+    run.failure_code = code
+    run.failure_message = message
+    run.failure_stage_code = stage
+
+
+def process_run(
+    run: RecordedRun,
+    *,
+    verify: ssl.SSLContext,
+    upscale_long_side: int | None,
+    output_format: str,
+    failure: RunFailure | None,
+    corrupt: bool,
+) -> None:
+    """Fetch the input, outpaint it, store the output (or the failure)."""
+    try:
+        try:
+            data, content_type = _fetch(run.input['image_url'], verify)
+        except _FetchFailed as exc:
+            run.fetch_error = str(exc)
+            _fail(run, 'INPUT_FETCH_FAILED', str(exc), 'input_fetch')
+            return
+        run.fetched_image = data
+        run.fetched_content_type = content_type
+        if failure is not None:
+            _fail(
+                run,
+                failure.failure_code,
+                failure.failure_message,
+                'execution',
+            )
+            return
+        try:
+            output, shape = outpaint_bytes(
+                data,
+                run.input,
+                upscale_long_side=upscale_long_side,
+                output_format=output_format,
+            )
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            _fail(
+                run,
+                'INPUT_DECODE_FAILED',
+                f'image_url is not a decodable image: {exc}',
+                'input_decode',
+            )
+            return
+        run.output = CORRUPT_OUTPUT if corrupt else output
+        run.output_content_type = CONTENT_TYPES[output_format]
+        run.output_shape = shape
+    except Exception as exc:  # noqa: BLE001 - a run must always end
+        logger.error('stand-in run failed: %s', type(exc).__name__)
+        _fail(run, 'INTERNAL_ERROR', type(exc).__name__, 'execution')
+    finally:
+        run.mark_ready()

@@ -1,0 +1,415 @@
+"""RunflowStandIn: a Runflow-compatible HTTPS server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import secrets
+import shutil
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from os import PathLike
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, quote
+
+from napari_outpaint.hosting.local_https import TLSServerThread
+from napari_outpaint.testing._faults import (
+    ERROR_CODES,
+    Faults,
+    Rejection,
+    RunFailure,
+    check_times,
+)
+from napari_outpaint.testing._images import MAX_LONG_SIDE
+from napari_outpaint.testing._records import (
+    RecordedAsset,
+    RecordedRequest,
+    RecordedRun,
+)
+from napari_outpaint.testing._runs import process_run
+from napari_outpaint.testing._tls import make_server_certificate
+
+__all__ = ['RunflowStandIn']
+
+_OUTPUT_FORMATS = ('png', 'webp')
+_PRESIGN_SECONDS = 86400
+
+
+class RunflowStandIn:
+    """A Runflow-compatible HTTPS server on 127.0.0.1, for offline tests.
+
+    It speaks the subset of the Runflow API that ``runflow/outpaint``
+    clients use, over real TLS (a throw-away trustme CA), and behaves
+    like the service where it matters: bearer auth, the asset upload flow
+    with presigned storage URLs, strict 422 validation, idempotency keys,
+    runs that go ``queued`` -> ``running`` -> ``succeeded`` over time,
+    and an ``image_url`` that it really downloads over HTTPS. The output
+    is the expanded canvas (the same padding rule as the plugin), filled
+    by mirror reflection, optionally upscaled. Faults can be injected.
+    Everything it receives is recorded.
+
+    Parameters
+    ----------
+    api_key : str
+        The only bearer token it accepts on ``/v1/*``.
+    processing_delay : float
+        Seconds a run stays ``running`` (at least until its output is
+        ready).
+    queue_delay : float
+        Seconds a run stays ``queued``.
+    upscale_long_side : int or None
+        Resize the output so its long side has this many pixels (at most
+        4096), like the service's upscaler; None keeps the canvas size.
+    output_format : {'png', 'webp'}
+        Encoding of the output image.
+    extra_trusted_ca : str or PathLike or None
+        PEM file of another CA to trust when fetching ``image_url``
+        (its own CA is always trusted), e.g. for a LocalHTTPSHost.
+
+    Attributes
+    ----------
+    runs : list of RecordedRun
+        Every run created, in order.
+    assets : dict of str to RecordedAsset
+        Every upload session and asset, by id.
+    requests : list of RecordedRequest
+        Every request received, in order (search it for leaked keys).
+
+    Examples
+    --------
+    >>> import httpx
+    >>> with RunflowStandIn(api_key='test-key') as server:
+    ...     with httpx.Client(base_url=server.base_url,
+    ...                       verify=server.ssl_context(),
+    ...                       headers={'Authorization': 'Bearer test-key'}
+    ...                       ) as client:
+    ...         client.get('/v1/health').json()['status']
+    'ok'
+    """
+
+    model = 'runflow/outpaint'
+
+    def __init__(
+        self,
+        api_key: str = 'test-key',
+        *,
+        processing_delay: float = 0.2,
+        queue_delay: float = 0.0,
+        upscale_long_side: int | None = None,
+        output_format: str = 'png',
+        extra_trusted_ca: str | PathLike[str] | None = None,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key:
+            raise ValueError('api_key must be a non-empty string')
+        if upscale_long_side is not None and not (
+            isinstance(upscale_long_side, int)
+            and 1 <= upscale_long_side <= MAX_LONG_SIDE
+        ):
+            raise ValueError(
+                f'upscale_long_side must be None or an int in 1-'
+                f'{MAX_LONG_SIDE}, got {upscale_long_side!r}'
+            )
+        if output_format not in _OUTPUT_FORMATS:
+            raise ValueError(
+                f"output_format must be 'png' or 'webp', got {output_format!r}"
+            )
+        self.api_key = api_key
+        self.upscale_long_side = upscale_long_side
+        self.output_format = output_format
+        self.extra_trusted_ca = extra_trusted_ca
+        self.runs: list[RecordedRun] = []
+        self.assets: dict[str, RecordedAsset] = {}
+        self.requests: list[RecordedRequest] = []
+        self.faults = Faults()
+        self.lock = threading.RLock()
+        self.idempotency: dict[str, tuple[str, Any]] = {}
+        self._queue_delay = 0.0
+        self._processing_delay = 0.0
+        self.set_delays(
+            queue_delay=queue_delay, processing_delay=processing_delay
+        )
+        self._signing_key = secrets.token_bytes(32)
+        self._server: TLSServerThread | None = None
+        self._tempdir: str | None = None
+        self._ca_path: str | None = None
+        self._fetch_context: ssl.SSLContext | None = None
+        self._workers: list[threading.Thread] = []
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self) -> Self:
+        """Issue the certificate and start serving (``with`` does this)."""
+        if self._server is not None:
+            raise RuntimeError('the stand-in is already running')
+        from napari_outpaint.testing._api import StandInHandler
+
+        self._tempdir = tempfile.mkdtemp(prefix='runflow-standin-')
+        try:
+            server_context, self._ca_path = make_server_certificate(
+                self._tempdir
+            )
+            self._fetch_context = ssl.create_default_context(
+                cafile=self._ca_path
+            )
+            if self.extra_trusted_ca is not None:
+                self._fetch_context.load_verify_locations(
+                    self.extra_trusted_ca
+                )
+            self._server = TLSServerThread(
+                StandInHandler,
+                server_context,
+                self,
+                bind='127.0.0.1',
+                port=0,
+                name='runflow-standin',
+            )
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, join every thread, delete the CA file."""
+        server, self._server = self._server, None
+        try:
+            if server is not None:
+                server.stop()
+        finally:
+            with self.lock:
+                workers = list(self._workers)
+            deadline = time.monotonic() + 15.0
+            for worker in workers:
+                worker.join(max(0.0, deadline - time.monotonic()))
+            if self._tempdir is not None:
+                shutil.rmtree(self._tempdir, ignore_errors=True)
+                self._tempdir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``'https://127.0.0.1:<port>'`` (no trailing slash)."""
+        if self._server is None:
+            raise RuntimeError('start the stand-in first (use `with`)')
+        host, port = self._server.address
+        return f'https://{host}:{port}'
+
+    @property
+    def ca_path(self) -> str:
+        """PEM file of the CA that signed the server certificate."""
+        if self._ca_path is None or self._server is None:
+            raise RuntimeError('start the stand-in first (use `with`)')
+        return self._ca_path
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The serving thread, while running."""
+        return None if self._server is None else self._server.thread
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context trusting this server (for ``verify=``)."""
+        return ssl.create_default_context(cafile=self.ca_path)
+
+    def get_run(self, run_id: str) -> RecordedRun:
+        """The recorded run with this id (KeyError if unknown)."""
+        with self.lock:
+            for run in self.runs:
+                if run.id == run_id:
+                    return run
+        raise KeyError(run_id)
+
+    # -- fault injection -------------------------------------------------
+
+    def fail_polls(self, status: int = 503, times: int = 1) -> None:
+        """Answer the next *times* ``GET /v1/runs/{id}`` with *status*."""
+        rejection = Rejection(status, ERROR_CODES.get(status, 'ERROR'))
+        self.faults.add_poll_failures(rejection, check_times(times))
+
+    def invalid_json_polls(self, times: int = 1) -> None:
+        """Answer the next *times* run polls with 200 and a non-JSON body."""
+        self.faults.add_invalid_json_polls(check_times(times))
+
+    def reject_creates(
+        self,
+        status: int = 429,
+        times: int = 1,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Refuse the next *times* run creations (no run is created).
+
+        Parameters
+        ----------
+        status : int
+            HTTP status, e.g. 401, 402, 403, 422, 429, 503.
+        times : int
+            How many creations to refuse.
+        code : str or None
+            The error ``code``; None uses Runflow's code for *status*
+            (``RATE_LIMITED`` for 429, ``INSUFFICIENT_CREDIT`` for 402...).
+        retry_after : float or None
+            Value of a ``Retry-After`` header, when given.
+        """
+        code = code or ERROR_CODES.get(status, 'ERROR')
+        rejection = Rejection(status, code, retry_after)
+        self.faults.add_create_rejections(rejection, check_times(times))
+
+    def drop_connection_after_create(self, times: int = 1) -> None:
+        """Create the next *times* runs, then close without a response."""
+        self.faults.add_dropped_creates(check_times(times))
+
+    def fail_next_run(
+        self,
+        failure_code: str = 'PROVIDER_ERROR',
+        failure_message: str = 'The provider failed to process the image.',
+    ) -> None:
+        """Make the next run created end ``failed`` with these fields."""
+        self.faults.add_run_failure(RunFailure(failure_code, failure_message))
+
+    def corrupt_next_output(self) -> None:
+        """Make the next run's output URL serve bytes that are no image."""
+        self.faults.add_corrupt_output()
+
+    def fail_asset_delete(self, status: int = 405, times: int = 1) -> None:
+        """Answer the next *times* ``DELETE /v1/assets/{id}`` with *status*.
+
+        The asset is not deleted.
+        """
+        rejection = Rejection(status, ERROR_CODES.get(status, 'ERROR'))
+        self.faults.add_asset_delete_failures(rejection, check_times(times))
+
+    def set_delays(
+        self,
+        *,
+        queue_delay: float | None = None,
+        processing_delay: float | None = None,
+    ) -> None:
+        """Change the delays of runs created from now on."""
+        for name, value in (
+            ('queue_delay', queue_delay),
+            ('processing_delay', processing_delay),
+        ):
+            if value is not None and not value >= 0:
+                raise ValueError(f'{name} must be >= 0, got {value!r}')
+        with self.lock:
+            if queue_delay is not None:
+                self._queue_delay = float(queue_delay)
+            if processing_delay is not None:
+                self._processing_delay = float(processing_delay)
+
+    # -- used by the request handler ---------------------------------------
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the API key."""
+        if not header:
+            return False
+        scheme, _, token = header.partition(' ')
+        if scheme.lower() != 'bearer':
+            return False
+        return hmac.compare_digest(
+            token.strip().encode(), self.api_key.encode()
+        )
+
+    def _signature(self, path: str) -> str:
+        return hmac.new(
+            self._signing_key, path.encode(), hashlib.sha256
+        ).hexdigest()
+
+    def presign(self, path: str) -> str:
+        """A presigned-style URL of *path* on this server."""
+        query = (
+            'X-Amz-Algorithm=AWS4-HMAC-SHA256'
+            '&X-Amz-Credential=standin%2Fauto%2Fs3%2Faws4_request'
+            f'&X-Amz-Expires={_PRESIGN_SECONDS}'
+            f'&X-Amz-SignedHeaders=host&X-Amz-Signature={self._signature(path)}'
+        )
+        return f'{self.base_url}{path}?{query}'
+
+    def signature_ok(self, path: str, query: str) -> bool:
+        """Whether *query* carries the right signature for *path*."""
+        given = parse_qs(query).get('X-Amz-Signature', [''])[-1]
+        return hmac.compare_digest(
+            given.encode(), self._signature(path).encode()
+        )
+
+    def upload_path(self, asset: RecordedAsset) -> str:
+        return f'/storage/uploads/{asset.id}'
+
+    def asset_path(self, asset: RecordedAsset) -> str:
+        return f'/storage/assets/{asset.id}/{quote(asset.filename)}'
+
+    def output_path(self, run: RecordedRun) -> str:
+        return f'/storage/outputs/{run.id}.{self.output_format}'
+
+    def output_url(self, run: RecordedRun) -> str:
+        return self.presign(self.output_path(run))
+
+    def new_asset(self, filename: str, mime_type: str, size: int) -> Any:
+        asset = RecordedAsset(
+            id=str(uuid.uuid4()),
+            filename=filename,
+            mime_type=mime_type,
+            size_bytes=size,
+            created_at=datetime.now(UTC),
+        )
+        with self.lock:
+            self.assets[asset.id] = asset
+        return asset
+
+    def create_run(
+        self, body: dict[str, Any], idempotency_key: str | None
+    ) -> RecordedRun:
+        """Record a validated run and start processing it."""
+        with self.lock:
+            run = RecordedRun(
+                id=str(uuid.uuid4()),
+                input=body['input'],
+                metadata=body.get('metadata'),
+                client_ref=body.get('client_ref'),
+                idempotency_key=idempotency_key,
+                callback_url=body.get('callback_url'),
+                created_at=datetime.now(UTC),
+                created_monotonic=time.monotonic(),
+                queue_delay=self._queue_delay,
+                processing_delay=self._processing_delay,
+                seed=random.randrange(2**31),
+            )
+            self.runs.append(run)
+            worker = threading.Thread(
+                target=process_run,
+                args=(run,),
+                kwargs={
+                    'verify': self._fetch_context,
+                    'upscale_long_side': self.upscale_long_side,
+                    'output_format': self.output_format,
+                    'failure': self.faults.take_run_failure(),
+                    'corrupt': self.faults.take_corrupt_output(),
+                },
+                name=f'runflow-standin-run-{run.id[:8]}',
+                daemon=True,
+            )
+            self._workers = [w for w in self._workers if w.is_alive()]
+            self._workers.append(worker)
+        worker.start()
+        return run
