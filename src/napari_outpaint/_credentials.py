@@ -1,0 +1,126 @@
+"""Where the Runflow API key comes from: argument, environment, keyring.
+
+The key is looked up in this order: an explicit argument, the
+``RUNFLOW_API_KEY`` environment variable, then the system keyring
+(service ``'napari-outpaint'``, user ``'runflow-api-key'``). Keyring
+trouble (no backend, a locked or broken one) never crashes the plugin and
+is logged without the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from napari_outpaint._errors import InvalidInputError
+
+__all__ = [
+    'ENV_VAR',
+    'KEYRING_SERVICE',
+    'KEYRING_USERNAME',
+    'find_api_key',
+    'forget_api_key',
+    'save_api_key',
+]
+
+ENV_VAR = 'RUNFLOW_API_KEY'
+KEYRING_SERVICE = 'napari-outpaint'
+KEYRING_USERNAME = 'runflow-api-key'
+
+logger = logging.getLogger(__name__)
+
+
+def find_api_key(explicit: str | None = None) -> str | None:
+    """Return the Runflow API key to use, or None when there is none.
+
+    Parameters
+    ----------
+    explicit : str, optional
+        A key passed by the caller; wins over every other source.
+
+    Returns
+    -------
+    str or None
+        The first non-blank key among *explicit*, ``RUNFLOW_API_KEY`` and
+        the system keyring, stripped of surrounding whitespace.
+    """
+    for candidate in (explicit, os.environ.get(ENV_VAR)):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    _, stored = _keyring_call('read the API key from', 'get_password')
+    if isinstance(stored, str) and stored.strip():
+        return stored.strip()
+    return None
+
+
+def save_api_key(key: str) -> bool:
+    """Store *key* in the system keyring.
+
+    Returns
+    -------
+    bool
+        True when the keyring now holds the key; False (with a logged
+        warning) when no usable keyring is available.
+
+    Raises
+    ------
+    InvalidInputError
+        When *key* is not a non-blank string.
+    """
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInputError(
+            'api_key', 'expected a non-empty Runflow API key string.'
+        )
+    key = key.strip()
+    _keyring_call('save the API key to', 'set_password', key)
+    _, stored = _keyring_call('read the API key back from', 'get_password')
+    if stored != key:
+        logger.warning(
+            'The system keyring did not keep the Runflow API key (no usable '
+            'keyring backend?); set %s instead.',
+            ENV_VAR,
+        )
+        return False
+    return True
+
+
+def forget_api_key() -> bool:
+    """Remove the stored key from the system keyring.
+
+    Returns
+    -------
+    bool
+        True when the keyring holds no key afterwards.
+    """
+    ok, stored = _keyring_call('read the API key from', 'get_password')
+    if ok and stored is None:
+        return True
+    _keyring_call('delete the API key from', 'delete_password')
+    ok, stored = _keyring_call('read the API key from', 'get_password')
+    return ok and stored is None
+
+
+def _keyring_call(
+    action: str, name: str, *args: str
+) -> tuple[bool, str | None]:
+    """Call ``keyring.<name>(service, user, *args)``: ``(ok, result)``.
+
+    Keyring backends raise anything (D-Bus, locked wallets, missing
+    backends), so every failure is caught and logged by type only: the
+    exception text might quote the secret.
+    """
+    try:
+        import keyring
+
+        result = getattr(keyring, name)(
+            KEYRING_SERVICE, KEYRING_USERNAME, *args
+        )
+    except Exception as exc:  # noqa: BLE001 - any backend failure
+        logger.warning(
+            'Could not %s the system keyring (%s); set %s instead.',
+            action,
+            type(exc).__name__,
+            ENV_VAR,
+        )
+        return False, None
+    return True, result
