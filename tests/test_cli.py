@@ -287,3 +287,31 @@ def test_paid_batch_declined_interactively(tmp_path, monkeypatch):
     assert code == _cli.EXIT_NOT_CONFIRMED
     assert 'Spend up to 2 runs x $0.55 = $1.10? [y/N]' in err.getvalue()
     assert 'nothing was spent' in err.getvalue()
+
+
+def test_ctrl_c_cancels_the_run_and_waits_for_cleanup():
+    """Ctrl-C sets the cancel token and waits until the worker cleaned up."""
+    import _thread
+    import threading
+
+    from napari_outpaint._progress import CancelToken
+
+    cleaned = threading.Event()
+    started = threading.Event()
+
+    def work(cancel):
+        try:
+            started.set()
+            _thread.interrupt_main()  # what Ctrl-C does to the main thread
+            assert cancel.wait(10.0), 'the CLI never cancelled the run'
+            cancel.raise_if_cancelled(run_id='run_1')
+        finally:
+            cleaned.set()
+
+    console = _cli._Console(io.StringIO(), io.StringIO(), quiet=False)
+    with pytest.raises(_cli._Interrupted) as info:
+        _cli._run_cancellable(work, CancelToken(), console)
+    assert started.is_set()
+    assert cleaned.is_set()
+    assert info.value.cause.run_id == 'run_1'
+    assert 'cancelling' in console.err.getvalue()

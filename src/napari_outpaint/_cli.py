@@ -708,8 +708,8 @@ def _run_cancellable(
     worker = threading.Thread(
         target=target, name='napari-outpaint-cli', daemon=True
     )
-    worker.start()
     try:
+        worker.start()
         while worker.is_alive():
             worker.join(0.1)
     except KeyboardInterrupt:
