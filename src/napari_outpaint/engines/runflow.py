@@ -1,0 +1,397 @@
+"""The Runflow engine: ``runflow/outpaint`` through Runflow's cloud API.
+
+One outpaint is: encode a lossless PNG -> publish it at a temporary HTTPS
+URL (a Runflow asset by default) -> create the run -> poll until terminal
+-> revoke the hosted image -> download and decode the result. The HTTP
+details live in :mod:`._runflow_client`; this module only orchestrates,
+reports progress and honours the cancel token between every step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import httpx
+import numpy as np
+
+from napari_outpaint._codecs import decode_image, encode_png
+from napari_outpaint._errors import (
+    InvalidInputError,
+    ResultError,
+    RunFailedError,
+)
+from napari_outpaint._expand import Expand
+from napari_outpaint._progress import (
+    CancelToken,
+    ProgressCallback,
+    ProgressEvent,
+    Stage,
+)
+from napari_outpaint.engines._base import EngineResult
+from napari_outpaint.engines._retry import (
+    DEFAULT_POLL_SCHEDULE,
+    Deadline,
+    PollSchedule,
+)
+from napari_outpaint.engines._runflow_client import (
+    RunflowClient,
+    VerifyTypes,
+    resolve_api_key,
+    resolve_base_url,
+    ssl_verify,
+)
+from napari_outpaint.engines._runflow_models import Run, RunStatus
+
+if TYPE_CHECKING:
+    from napari_outpaint.hosting._base import ImageHost
+
+__all__ = ['RunflowEngine']
+
+logger = logging.getLogger(__name__)
+
+MODEL = 'runflow/outpaint'
+PRICE_PER_IMAGE_USD = 0.55
+#: Results are at most 4096 px on the long side; leave room for surprises.
+DEFAULT_MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 8192 * 8192
+
+
+class RunflowEngine:
+    """Outpaint through Runflow's ``runflow/outpaint`` model ($0.55/image).
+
+    Parameters
+    ----------
+    api_key : str, optional
+        Argument, ``RUNFLOW_API_KEY``, then the system keyring.
+    base_url : str, optional
+        Argument, ``RUNFLOW_BASE_URL``, then ``https://api.runflow.io``.
+        HTTPS only.
+    verify : ssl.SSLContext, path or None
+        TLS trust: None is httpx's default (``SSL_CERT_FILE`` honoured); a
+        CA bundle path or an ``SSLContext`` is used as given.
+    host : ImageHost, optional
+        Where the input is published; default: a Runflow asset
+        (:class:`~napari_outpaint.hosting.runflow_assets.RunflowAssetHost`).
+    timeout : float
+        Overall deadline of one call, in seconds (default 10 minutes).
+    poll_interval : float or PollSchedule, optional
+        A fixed poll interval in seconds, or a schedule; default
+        :data:`~napari_outpaint.engines._retry.DEFAULT_POLL_SCHEDULE`
+        (0.25 s growing to 0.8 s, chosen by ``bench/bench_runflow.py``).
+    http_client : httpx.Client, optional
+        Use this client (kept open) instead of one per call.
+    max_download_bytes, max_pixels : int
+        Limits on the result's size.
+    client_options : dict, optional
+        Extra keyword arguments for the low-level client (retry policies,
+        ``sleep`` and ``clock`` hooks for tests).
+
+    Raises
+    ------
+    ConfigurationError
+        Without an API key (naming ``RUNFLOW_API_KEY``) or with a
+        non-HTTPS base URL, before any I/O.
+    """
+
+    name = 'runflow'
+    model = MODEL
+    price_per_image_usd = PRICE_PER_IMAGE_USD
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        verify: VerifyTypes = None,
+        host: ImageHost | None = None,
+        timeout: float = 600.0,
+        poll_interval: float | PollSchedule | None = None,
+        http_client: httpx.Client | None = None,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        client_options: dict | None = None,
+    ) -> None:
+        self._api_key = resolve_api_key(api_key)
+        self.base_url = resolve_base_url(base_url)
+        ssl_verify(verify)  # fail now on verify=False or a missing path
+        if not timeout or timeout <= 0:
+            raise InvalidInputError('timeout', 'must be a positive number.')
+        self._verify = verify
+        self._host = host
+        self.timeout = float(timeout)
+        self.poll_schedule = _schedule(poll_interval)
+        self._http_client = http_client
+        self.max_download_bytes = int(max_download_bytes)
+        self.max_pixels = int(max_pixels)
+        self._client_options = dict(client_options or {})
+
+    def __repr__(self) -> str:
+        return f'RunflowEngine(base_url={self.base_url!r})'
+
+    def outpaint(
+        self,
+        image: np.ndarray,
+        expand: Expand,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EngineResult:
+        """Outpaint one ``(rows, cols, 3)`` uint8 RGB plane.
+
+        Returns
+        -------
+        EngineResult
+            The whole expanded canvas at Runflow's resolution, with the run
+            id, seed, cost, timings and the downloaded bytes.
+
+        Raises
+        ------
+        InvalidInputError
+            For a bad image or expand, before any request.
+        OutpaintCancelled
+            When *cancel* fires; the hosted image is deleted first, and an
+            already created run may still complete and bill (Runflow has
+            no public cancel).
+        RunFailedError, RunTimeoutError, ResultError, APIStatusError,
+        APIConnectionError, HostingError
+            As their names say; messages name the run id when one exists.
+        """
+        if not isinstance(expand, Expand):
+            raise InvalidInputError(
+                'expand',
+                f'expected an Expand, got {type(expand).__name__}; e.g. '
+                'Expand(top=20, bottom=20, left=0, right=0).',
+            )
+        report = _reporter(progress)
+        cancel = cancel or CancelToken()
+        timings: dict[str, float] = {}
+        started = time.monotonic()
+        deadline = Deadline(self.timeout)
+        cancel.raise_if_cancelled()
+        report(Stage.PUBLISHING, 'Encoding the input as PNG.', 0.0)
+        png = encode_png(image)  # validates the image before any I/O
+        timings['encode'] = time.monotonic() - started
+        with self._client() as client:
+            host = self._host or _default_host(client)
+            cancel.raise_if_cancelled()
+            report(Stage.PUBLISHING, 'Uploading the input image.', 0.02)
+            mark = time.monotonic()
+            with host.publish(
+                png, 'image/png', filename='input.png'
+            ) as hosted:
+                timings['publish'] = time.monotonic() - mark
+                cancel.raise_if_cancelled()
+                mark = time.monotonic()
+                run = client.create_run(
+                    MODEL,
+                    {'image_url': hosted.url, **expand.to_runflow_input()},
+                    metadata={'source': 'napari-outpaint'},
+                    cancel=cancel,
+                )
+                timings['create'] = time.monotonic() - mark
+                report(Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id)
+                run = self._follow(
+                    client, run, report, cancel, deadline, timings
+                )
+            # The hosted image is revoked here: the run no longer needs it.
+            result = self._fetch_result(client, run, report, cancel, timings)
+        timings['total'] = time.monotonic() - started
+        return _with_timings(result, timings, report)
+
+    def collect(
+        self,
+        run_id: str,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EngineResult:
+        """Fetch the result of a run submitted earlier (waiting if needed).
+
+        Raises
+        ------
+        InvalidInputError
+            For an empty run id.
+        NotFoundError
+            When the run does not exist for this API key.
+        """
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise InvalidInputError('run_id', 'expected a Runflow run id.')
+        run_id = run_id.strip()
+        report = _reporter(progress)
+        cancel = cancel or CancelToken()
+        timings: dict[str, float] = {}
+        started = time.monotonic()
+        deadline = Deadline(self.timeout)
+        with self._client() as client:
+            cancel.raise_if_cancelled(run_id)
+            run = client.get_run(run_id, cancel=cancel, deadline=deadline)
+            report(
+                _stage_of(run), f'Run {run.id} is {run.status}.', 0.1, run.id
+            )
+            if not run.is_terminal:
+                run = self._follow(
+                    client, run, report, cancel, deadline, timings
+                )
+            result = self._fetch_result(client, run, report, cancel, timings)
+        timings['total'] = time.monotonic() - started
+        return _with_timings(result, timings, report)
+
+    # ------------------------------------------------------------ helpers
+
+    @contextmanager
+    def _client(self) -> Iterator[RunflowClient]:
+        with RunflowClient(
+            self._api_key,
+            base_url=self.base_url,
+            verify=self._verify,
+            http_client=self._http_client,
+            **self._client_options,
+        ) as client:
+            yield client
+
+    def _follow(
+        self,
+        client: RunflowClient,
+        submitted: Run,
+        report: Callable[..., None],
+        cancel: CancelToken,
+        deadline: Deadline,
+        timings: dict[str, float],
+    ) -> Run:
+        """Poll until terminal, reporting QUEUED -> RUNNING on the way."""
+        mark = time.monotonic()
+        running_since = None
+        if submitted.status == RunStatus.RUNNING:
+            running_since = mark
+        latest = submitted
+        for latest in client.iter_run(
+            submitted.id,
+            schedule=self.poll_schedule,
+            cancel=cancel,
+            deadline=deadline,
+        ):
+            if running_since is None and (
+                latest.status == RunStatus.RUNNING or latest.is_terminal
+            ):
+                running_since = time.monotonic()
+                report(
+                    Stage.RUNNING,
+                    f'Run {latest.id} is running.',
+                    0.3,
+                    latest.id,
+                )
+        now = time.monotonic()
+        running_since = running_since or now
+        timings['queue'] = running_since - mark
+        timings['run'] = now - running_since
+        logger.info('Run %s ended %s.', latest.id, latest.status)
+        return latest
+
+    def _fetch_result(
+        self,
+        client: RunflowClient,
+        run: Run,
+        report: Callable[..., None],
+        cancel: CancelToken,
+        timings: dict[str, float],
+    ) -> EngineResult:
+        """Turn a terminal run into an EngineResult (or a typed error)."""
+        if not run.succeeded:
+            raise RunFailedError(
+                run.id, run.status, run.failure_code, run.failure_message
+            )
+        url = run.output_url
+        if url is None:
+            raise ResultError(
+                'The run succeeded but its output has no image URL; try '
+                'collecting it again later',
+                run_id=run.id,
+            )
+        cancel.raise_if_cancelled(run.id)
+        report(Stage.DOWNLOADING, f'Downloading run {run.id}.', 0.9, run.id)
+        mark = time.monotonic()
+        data, content_type = client.download(
+            url,
+            max_bytes=self.max_download_bytes,
+            run_id=run.id,
+            cancel=cancel,
+        )
+        timings['download'] = time.monotonic() - mark
+        mark = time.monotonic()
+        try:
+            image = decode_image(data, max_pixels=self.max_pixels)
+        except ResultError as exc:
+            raise ResultError(str(exc), run_id=run.id) from exc
+        timings['decode'] = time.monotonic() - mark
+        return EngineResult(
+            image=image,
+            engine=self.name,
+            model=self.model,
+            run_id=run.id,
+            seed=run.seed,
+            cost_usd=run.cost_usd(self.price_per_image_usd),
+            raw=data,
+            raw_content_type=content_type,
+            details={
+                'status': run.status,
+                'nsfw_detected': run.nsfw_detected,
+                'client_ref': run.client_ref,
+            },
+        )
+
+
+def _default_host(client: RunflowClient) -> ImageHost:
+    from napari_outpaint.hosting.runflow_assets import RunflowAssetHost
+
+    return RunflowAssetHost(client=client)
+
+
+def _schedule(poll_interval: float | PollSchedule | None) -> PollSchedule:
+    if poll_interval is None:
+        return DEFAULT_POLL_SCHEDULE
+    if isinstance(poll_interval, PollSchedule):
+        return poll_interval
+    if isinstance(poll_interval, bool) or not isinstance(
+        poll_interval, int | float
+    ):
+        raise InvalidInputError(
+            'poll_interval', 'expected seconds (a number) or a PollSchedule.'
+        )
+    if not 0.05 <= poll_interval <= 60:
+        raise InvalidInputError(
+            'poll_interval', 'must be between 0.05 and 60 seconds.'
+        )
+    return PollSchedule.fixed(float(poll_interval))
+
+
+def _stage_of(run: Run) -> Stage:
+    if run.status == RunStatus.RUNNING or run.is_terminal:
+        return Stage.RUNNING
+    return Stage.QUEUED
+
+
+def _reporter(progress: ProgressCallback | None) -> Callable[..., None]:
+    def report(
+        stage: Stage,
+        message: str,
+        fraction: float | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        if progress is not None:
+            progress(ProgressEvent(stage, message, fraction, run_id))
+
+    return report
+
+
+def _with_timings(
+    result: EngineResult,
+    timings: dict[str, float],
+    report: Callable[..., None],
+) -> EngineResult:
+    report(Stage.DONE, f'Run {result.run_id} done.', 1.0, result.run_id)
+    return replace(result, timings=dict(timings))
