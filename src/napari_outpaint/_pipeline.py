@@ -1,0 +1,382 @@
+"""outpaint_array / outpaint_layer: one path for the widget, API and CLI.
+
+Validate everything -> pick the plane -> :func:`outpaint_plane` (8-bit
+view, engine, back to the dtype, alignment check, seam score) -> place
+the result in world -> provenance. The original is never modified.
+
+The result keeps the input's ndim: the non-spatial axes of the plane are
+kept as length-1 axes placed at that plane, so ``napari.layers.Image(
+result.data, **result.layer_kwargs())`` sits exactly over the original.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_outpaint import _provenance
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._expand import Expand
+from napari_outpaint._imaging import (
+    as_level0,
+    default_contrast_limits,
+    leading_ndim,
+    select_plane,
+)
+from napari_outpaint._layers import RESULT_SUFFIX, mask_layer, plane_shown
+from napari_outpaint._placement import place_result
+from napari_outpaint._plane import PlaneResult, outpaint_plane
+from napari_outpaint._progress import ProgressEvent, Stage
+from napari_outpaint._validate import (
+    affine_matrix,
+    check_data,
+    check_gamma,
+    check_limits,
+    linear_matrix,
+    normalize_plane,
+    vector,
+)
+from napari_outpaint.engines import resolve_engine
+
+if TYPE_CHECKING:
+    import napari.layers
+
+    from napari_outpaint._progress import CancelToken, ProgressCallback
+    from napari_outpaint.engines import Engine, EngineResult
+
+__all__ = [
+    'OutpaintResult',
+    'PlaneResult',
+    'mask_layer',
+    'outpaint_array',
+    'outpaint_layer',
+    'outpaint_plane',
+    'plane_shown',
+]
+
+logger = logging.getLogger(__name__)
+
+_SUFFIX = RESULT_SUFFIX
+
+
+@dataclass(frozen=True, eq=False)
+class OutpaintResult:
+    """An outpainted plane, placed in world, with its provenance.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        Source dtype; the input's ndim, with the plane's non-spatial axes
+        kept as length-1 axes.
+    mask : numpy.ndarray
+        bool, the layer's shape (no colour axis): True = generated pixel.
+    scale, translate : tuple of float
+        Full layer ndim.
+    affine : numpy.ndarray
+        ``(ndim + 1, ndim + 1)``, the original's (identity if none).
+    provenance : dict
+        JSON-serialisable record (see :mod:`napari_outpaint._provenance`).
+    engine_result : EngineResult
+    rotate, shear : numpy.ndarray or None
+        The original's, when given.
+    rgb : bool
+    contrast_limits : (float, float)
+    gamma : float
+    name : str
+        ``'<source> [outpainted]'``.
+    """
+
+    data: np.ndarray
+    mask: np.ndarray
+    scale: tuple[float, ...]
+    translate: tuple[float, ...]
+    affine: np.ndarray
+    provenance: dict[str, Any]
+    engine_result: EngineResult
+    rotate: np.ndarray | None = None
+    shear: np.ndarray | None = None
+    rgb: bool = False
+    contrast_limits: tuple[float, float] = (0.0, 1.0)
+    gamma: float = 1.0
+    name: str = 'image' + _SUFFIX
+    warnings: tuple[str, ...] = field(default=())
+
+    def layer_kwargs(self) -> dict[str, Any]:
+        """Keywords for ``napari.layers.Image(self.data, **kwargs)``.
+
+        ``metadata`` holds ``'outpaint'`` (the provenance) and
+        ``'outpaint_mask'`` (the mask).
+        """
+        kwargs: dict[str, Any] = {
+            'name': self.name,
+            'scale': self.scale,
+            'translate': self.translate,
+            'affine': self.affine,
+            'rgb': self.rgb,
+            'contrast_limits': self.contrast_limits,
+            'gamma': self.gamma,
+            'metadata': {
+                'outpaint': self.provenance,
+                'outpaint_mask': self.mask,
+            },
+        }
+        if self.rotate is not None:
+            kwargs['rotate'] = self.rotate
+        if self.shear is not None:
+            kwargs['shear'] = self.shear
+        return kwargs
+
+
+def outpaint_array(
+    data: Any,
+    expand: Expand,
+    *,
+    engine: Engine | str | None = None,
+    plane: Sequence[int] | int | None = None,
+    rgb: bool | None = None,
+    contrast_limits: Sequence[float] | None = None,
+    gamma: float = 1.0,
+    scale: Sequence[float] | None = None,
+    translate: Sequence[float] | None = None,
+    affine: Any = None,
+    rotate: Any = None,
+    shear: Any = None,
+    keep_native_resolution: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    source_name: str | None = None,
+) -> OutpaintResult:
+    """Outpaint one plane of *data*; numpy in, placed result out.
+
+    Parameters
+    ----------
+    data : array-like or list of array-like
+        ``(..., rows, cols)`` or ``(..., rows, cols, 3|4)``; numpy, dask,
+        zarr (only the plane is read); a list is a multiscale pyramid
+        (level 0 is used).
+    expand : Expand
+    engine : Engine, str or None
+        See :func:`napari_outpaint.engines.resolve_engine`.
+    plane : sequence of int or int, optional
+        Indices on the leading (non-spatial) axes; required for nD data.
+    rgb : bool, optional
+        Whether the last axis is colour; guessed (last axis 3 or 4 and
+        ndim >= 3) when None.
+    contrast_limits : (float, float), optional
+        The 8-bit window; default: see
+        :func:`~napari_outpaint._imaging.default_contrast_limits`.
+    gamma : float
+    scale, translate, affine, rotate, shear
+        The data's napari transform (layer ndim = data ndim - rgb).
+    keep_native_resolution : bool
+        Keep the engine's resolution (the original pixels are then not
+        pasted back) instead of the original's grid.
+    progress, cancel
+        Progress events and cooperative cancel.
+    source_name : str, optional
+        Recorded in provenance and used to name the result.
+
+    Returns
+    -------
+    OutpaintResult
+
+    Raises
+    ------
+    InvalidInputError
+        Before any engine call, naming the offending argument.
+    """
+    started = time.perf_counter()
+    if not isinstance(expand, Expand):
+        raise InvalidInputError(
+            'expand',
+            f'expected Expand(top, bottom, left, right), got '
+            f'{type(expand).__name__}; e.g. Expand(10, 10, 0, 0).',
+        )
+    multiscale = isinstance(data, list | tuple)
+    level0 = as_level0(data)
+    rgb = check_data(level0, rgb)
+    shape = tuple(int(n) for n in level0.shape)
+    ndim = len(shape) - int(rgb)
+    lead = leading_ndim(len(shape), rgb)
+    index = normalize_plane(plane, shape[:lead])
+    rows, cols = shape[lead : lead + 2]
+    if sum(expand.padding(rows, cols)) == 0:
+        raise InvalidInputError(
+            'expand',
+            f'{expand.as_dict()} adds 0 pixels to a {rows}x{cols} plane '
+            '(the percentages round to 0); use larger percentages.',
+        )
+    scale_v = vector('scale', scale, ndim, 1.0)
+    translate_v = vector('translate', translate, ndim, 0.0)
+    affine_m = affine_matrix(affine, ndim)
+    linear = linear_matrix(scale_v, rotate, shear, ndim)
+    gamma = check_gamma(gamma)
+    if contrast_limits is not None:
+        contrast_limits = check_limits(contrast_limits)
+    resolved = resolve_engine(engine)
+
+    values = select_plane(level0, index, rgb=rgb)
+    limits = contrast_limits or default_contrast_limits(values)
+    result = outpaint_plane(
+        values,
+        expand,
+        resolved,
+        rgb=rgb,
+        contrast_limits=limits,
+        gamma=gamma,
+        keep_native_resolution=keep_native_resolution,
+        progress=progress,
+        cancel=cancel,
+    )
+    placement = place_result(
+        scale=scale_v,
+        translate=translate_v,
+        pad_before=(result.padding.top, result.padding.left),
+        canvas_shape=result.canvas_shape,
+        result_shape=result.data.shape[:2],
+        plane=index,
+        linear=linear,
+    )
+    prefix = (1,) * lead
+    provenance = _provenance.build(
+        result,
+        source={
+            'layer': source_name,
+            'shape': list(shape),
+            'dtype': str(level0.dtype),
+            'rgb': rgb,
+            'multiscale': multiscale,
+            'contrast_limits': list(limits),
+            'gamma': gamma,
+            'scale': list(scale_v),
+            'translate': list(translate_v),
+        },
+        plane=index if lead else None,
+        expand=expand,
+        translate=translate_v,
+        linear=linear,
+        affine=affine_m,
+        total_seconds=time.perf_counter() - started,
+    )
+    emit_warnings(result.warnings)
+    if progress is not None:
+        progress(
+            ProgressEvent(Stage.DONE, 'Done', 1.0, result.engine_result.run_id)
+        )
+    return OutpaintResult(
+        data=result.data.reshape(prefix + result.data.shape),
+        mask=result.mask.reshape(prefix + result.mask.shape),
+        scale=placement.scale,
+        translate=placement.translate,
+        affine=affine_m,
+        provenance=provenance,
+        engine_result=result.engine_result,
+        rotate=None if rotate is None else np.asarray(rotate),
+        shear=None if shear is None else np.asarray(shear),
+        rgb=rgb,
+        contrast_limits=(float(limits[0]), float(limits[1])),
+        gamma=gamma,
+        name=f'{source_name or "image"}{_SUFFIX}',
+        warnings=result.warnings,
+    )
+
+
+def emit_warnings(messages: Sequence[str]) -> None:
+    """Log each message and raise it as a Python ``UserWarning``."""
+    for message in messages:
+        logger.warning('%s', message)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def outpaint_layer(
+    layer: napari.layers.Image,
+    expand: Expand,
+    *,
+    engine: Engine | str | None = None,
+    plane: Sequence[int] | int | None = None,
+    keep_native_resolution: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> napari.layers.Image:
+    """Outpaint an Image layer; return a new, aligned layer (not added).
+
+    Parameters
+    ----------
+    layer : napari.layers.Image
+        Never modified. Multiscale layers use level 0.
+    expand : Expand
+    engine : Engine, str or None
+    plane : sequence of int or int, optional
+        For nD layers; None uses the plane the viewer shows (when the
+        layer has been shown in a viewer), else it is required.
+    keep_native_resolution, progress, cancel
+        As in :func:`outpaint_array`.
+
+    Returns
+    -------
+    napari.layers.Image
+        Named ``'<name> [outpainted]'``, with the original's colormap,
+        contrast limits, gamma, blending, opacity, units and axis labels;
+        ``metadata['outpaint']`` holds the provenance and
+        ``metadata['outpaint_mask']`` the generated-pixel mask (see
+        :func:`mask_layer`).
+    """
+    from napari.layers import Image, Layer
+
+    if not isinstance(layer, Image):
+        kind = (
+            f'{type(layer).__name__} layer {layer.name!r}'
+            if isinstance(layer, Layer)
+            else f'a {type(layer).__name__}'
+        )
+        raise InvalidInputError(
+            'layer',
+            f'got {kind}; only Image layers can be outpainted. Select an '
+            'Image layer (or call outpaint_array for a numpy array).',
+        )
+    lead = layer.ndim - 2
+    if plane is None and lead > 0:
+        plane = plane_shown(layer)
+        if plane is None:
+            raise InvalidInputError(
+                'plane',
+                f'layer {layer.name!r} has {layer.ndim} dimensions and no '
+                'plane shown in a 2D view; pass plane= with one index per '
+                f'leading axis, e.g. plane={(0,) * lead}.',
+            )
+    result = outpaint_array(
+        list(layer.data) if layer.multiscale else layer.data,
+        expand,
+        engine=engine,
+        plane=plane,
+        rgb=layer.rgb,
+        contrast_limits=layer.contrast_limits,
+        gamma=layer.gamma,
+        scale=layer.scale,
+        translate=layer.translate,
+        affine=layer.affine.affine_matrix,
+        rotate=layer.rotate,
+        shear=layer.shear,
+        keep_native_resolution=keep_native_resolution,
+        progress=progress,
+        cancel=cancel,
+        source_name=layer.name,
+    )
+    kwargs = result.layer_kwargs()
+    kwargs.update(
+        blending=layer.blending,
+        opacity=layer.opacity,
+        interpolation2d=layer.interpolation2d,
+    )
+    if not layer.rgb:
+        kwargs['colormap'] = layer.colormap
+    for name in ('units', 'axis_labels'):
+        if hasattr(layer, name):
+            kwargs[name] = getattr(layer, name)
+    return Image(result.data, **kwargs)
