@@ -132,6 +132,17 @@ class RecordedRun:
         """Wait until the output (or the failure) is ready."""
         return self._ready.wait(timeout)
 
+    def wait_terminal(self, timeout: float) -> bool:
+        """Wait until the run is terminal; False on timeout."""
+        deadline = time.monotonic() + timeout
+        if not self._ready.wait(timeout):
+            return False
+        terminal = self.terminal_monotonic()
+        if terminal > deadline:
+            return False
+        time.sleep(max(0.0, terminal - time.monotonic()))
+        return True
+
     @property
     def outcome(self) -> str:
         """``'failed'`` or ``'succeeded'``, once processed."""
