@@ -1,0 +1,220 @@
+"""An Engine wrapper that never pays twice and never loses a paid result.
+
+:class:`CachingEngine` wraps any engine. For each plane it:
+
+1. answers from the :class:`~napari_outpaint._cache.ResultCache` when the
+   same pixels, percentages and model were outpainted before (no cost,
+   ``details['cached'] = True``);
+2. else collects a run of the same request that was submitted earlier and
+   never collected (the pending journal), instead of paying again;
+3. else runs the wrapped engine, recording the run id in the journal as
+   soon as the engine reports it (``ProgressEvent.run_id``, before the
+   first poll), and stores the downloaded bytes in the cache *before*
+   returning, so the result is on disk before anyone shows it.
+
+Because it is an ``Engine``, the pipeline needs no change to use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from napari_outpaint._cache import ResultCache, store_result
+from napari_outpaint._errors import (
+    NotFoundError,
+    ResultError,
+    RunFailedError,
+)
+from napari_outpaint._progress import ProgressEvent, Stage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from napari_outpaint._expand import Expand
+    from napari_outpaint._progress import CancelToken, ProgressCallback
+    from napari_outpaint.engines._base import Engine, EngineResult
+
+__all__ = ['CachingEngine']
+
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+_KEY_LOCKS_GUARD = threading.Lock()
+
+
+def _key_lock(key: str) -> threading.Lock:
+    """One lock per cache key, so two identical planes pay only once."""
+    with _KEY_LOCKS_GUARD:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
+
+
+class CachingEngine:
+    """Wrap *engine* with the paid-result cache and the pending journal.
+
+    Parameters
+    ----------
+    engine : Engine
+        The engine that does the work.
+    cache : ResultCache, optional
+        Default ``ResultCache()``.
+    info : mapping, optional
+        Recorded with pending runs and cached results (e.g. ``plane``).
+    before_run : callable, optional
+        Called right before a new (paid) run starts; may raise to stop it
+        (spend cap, stop after a 402, rate-limit gate). Not called for
+        cache hits or collected runs.
+    after_run : callable, optional
+        ``after_run(result_or_None, error_or_None, run_created)`` once
+        that run ended; *run_created* says whether a remote run existed
+        (reported a run id), i.e. whether it may be billed.
+
+    Attributes
+    ----------
+    last_key : str or None
+        The cache key of the last request.
+    last_source : str or None
+        ``'cache'``, ``'collected'`` or ``'run'``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        cache: ResultCache | None = None,
+        *,
+        info: Mapping[str, Any] | None = None,
+        before_run: Callable[[], None] | None = None,
+        after_run: Callable[[Any, BaseException | None, bool], None]
+        | None = None,
+    ) -> None:
+        self.engine = engine
+        self.cache = cache if cache is not None else ResultCache()
+        self.info = dict(info or {})
+        self.before_run = before_run
+        self.after_run = after_run
+        self.last_key: str | None = None
+        self.last_source: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The wrapped engine's name."""
+        return self.engine.name
+
+    @property
+    def model(self) -> str:
+        """The wrapped engine's model."""
+        return self.engine.model
+
+    @property
+    def price_per_image_usd(self) -> float:
+        """The wrapped engine's price of one run."""
+        return self.engine.price_per_image_usd
+
+    def outpaint(
+        self,
+        image: np.ndarray,
+        expand: Expand,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EngineResult:
+        """Outpaint *image*, from the cache when possible (see module)."""
+        key = self.cache.key_for(image, expand, self.engine.model)
+        self.last_key = key
+        with _key_lock(key):
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.last_source = 'cache'
+                _report(progress, 'Answered from the local cache (free).')
+                return hit.to_engine_result()
+            collected = self._collect_pending(key, expand, progress, cancel)
+            if collected is not None:
+                self.last_source = 'collected'
+                return collected
+            self.last_source = 'run'
+            return self._run(key, image, expand, progress, cancel)
+
+    # -- internals -------------------------------------------------------
+    def _collect_pending(self, key, expand, progress, cancel):
+        collect = getattr(self.engine, 'collect', None)
+        if collect is None:
+            return None
+        for pending in self.cache.pending():
+            if pending.key != key:
+                continue
+            try:
+                result = collect(
+                    pending.run_id, progress=progress, cancel=cancel
+                )
+            except (NotFoundError, RunFailedError, ResultError):
+                self.cache.resolve(pending.run_id)  # gone: pay a new run
+                continue
+            store_result(
+                self.cache, key, result, expand, collected=True, **self.info
+            )
+            self.cache.resolve(pending.run_id)
+            return _mark(result, key, collected=True)
+        return None
+
+    def _run(self, key, image, expand, progress, cancel):
+        if self.before_run is not None:
+            self.before_run()
+        recorded: list[str] = []
+        journal_info = {
+            'expand': expand.as_dict(),
+            'model': self.engine.model,
+            'engine': self.engine.name,
+            'input_shape': list(image.shape),
+            **self.info,
+        }
+
+        def on_progress(event: ProgressEvent) -> None:
+            if event.run_id and event.run_id not in recorded:
+                self.cache.record_pending(event.run_id, key, journal_info)
+                recorded.append(event.run_id)
+            if progress is not None:
+                progress(event)
+
+        result = None
+        error: BaseException | None = None
+        stored = False
+        try:
+            result = self.engine.outpaint(
+                image, expand, progress=on_progress, cancel=cancel
+            )
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if self.after_run is not None:
+                self.after_run(result, error, bool(recorded))
+            if isinstance(error, RunFailedError):
+                for run_id in recorded:  # failed runs are not billed
+                    self.cache.resolve(run_id)
+            # cancelled / timed out / crashed: the run stays journalled
+        try:
+            store_result(self.cache, key, result, expand, **self.info)
+            stored = True
+        except OSError as exc:  # never lose a paid result to a full disk
+            warnings.warn(
+                f'Could not write the result to the cache at '
+                f'{self.cache.root} ({exc}); it is shown but not kept. '
+                'Free some disk space.',
+                stacklevel=2,
+            )
+        if stored:
+            for run_id in recorded:
+                self.cache.resolve(run_id)
+        return _mark(result, key, collected=False)
+
+
+def _mark(result: EngineResult, key: str, *, collected: bool):
+    details = dict(result.details)
+    details.update(cached=False, collected=collected, cache_key=key)
+    return dataclasses.replace(result, details=details)
+
+
+def _report(progress, message: str) -> None:
+    if progress is not None:
+        progress(ProgressEvent(Stage.DOWNLOADING, message))

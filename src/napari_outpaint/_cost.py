@@ -1,0 +1,200 @@
+"""The cost guard: a price shown before paying, and a per-session cap.
+
+Pure bookkeeping: no I/O, no UI. The widget and the CLI render a
+:class:`CostEstimate` and ask the user; a batch refuses any paid run until
+a confirmation approved it, and a :class:`SpendCap` stops new runs once a
+session has spent its limit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from napari_outpaint._errors import BudgetError, InvalidInputError
+
+__all__ = [
+    'ConfirmCallback',
+    'CostEstimate',
+    'SpendCap',
+    'estimate_cost',
+    'session_spend_cap',
+]
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What a batch will cost before it starts.
+
+    Attributes
+    ----------
+    n_planes : int
+        Planes selected.
+    n_cached : int
+        Planes answered from the local cache, free.
+    n_pending : int
+        Planes whose run was already submitted earlier: collected, not
+        paid again.
+    price_usd : float
+        Price of one paid run.
+    """
+
+    n_planes: int
+    n_cached: int = 0
+    n_pending: int = 0
+    price_usd: float = 0.0
+
+    @property
+    def n_paid(self) -> int:
+        """Planes that need a new, paid run."""
+        return max(0, self.n_planes - self.n_cached - self.n_pending)
+
+    @property
+    def total_usd(self) -> float:
+        """The price of the new runs."""
+        return round(self.n_paid * self.price_usd, 2)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether any money would be spent."""
+        return self.n_paid > 0 and self.price_usd > 0
+
+    @property
+    def text(self) -> str:
+        """E.g. ``'12 planes x $0.55 = $6.60 (3 cached: free)'``."""
+        word = 'plane' if self.n_paid == 1 else 'planes'
+        text = (
+            f'{self.n_paid} {word} x ${self.price_usd:.2f} = '
+            f'${self.total_usd:.2f}'
+        )
+        notes = []
+        if self.n_cached:
+            notes.append(f'{self.n_cached} cached: free')
+        if self.n_pending:
+            notes.append(
+                f'{self.n_pending} already submitted: collected, not '
+                'paid again'
+            )
+        return f'{text} ({"; ".join(notes)})' if notes else text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+ConfirmCallback = Callable[[CostEstimate], bool]
+
+
+def estimate_cost(
+    n_planes: int,
+    engine: Any,
+    *,
+    n_cached: int = 0,
+    n_pending: int = 0,
+) -> CostEstimate:
+    """The cost of outpainting *n_planes* planes with *engine*.
+
+    Parameters
+    ----------
+    n_planes : int
+        Planes selected.
+    engine : Engine
+        Its ``price_per_image_usd`` is the price of one run.
+    n_cached, n_pending : int
+        Planes free from the cache / already submitted.
+
+    Examples
+    --------
+    >>> class E:
+    ...     price_per_image_usd = 0.55
+    >>> estimate_cost(12, E()).text
+    '12 planes x $0.55 = $6.60'
+    """
+    for name, value in (
+        ('n_planes', n_planes),
+        ('n_cached', n_cached),
+        ('n_pending', n_pending),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidInputError(
+                name, f'must be an int >= 0, got {value!r}.'
+            )
+    price = float(getattr(engine, 'price_per_image_usd', 0.0) or 0.0)
+    return CostEstimate(n_planes, n_cached, n_pending, price)
+
+
+class SpendCap:
+    """A per-session spending limit, safe across threads.
+
+    A run reserves its price before it starts and settles it when it
+    ends: charged (success, or an outcome that may be billed) or released
+    (failed runs are not billed). Reserving beyond the limit raises
+    :class:`~napari_outpaint.BudgetError`, so no new run starts.
+
+    Parameters
+    ----------
+    limit_usd : float or None
+        The cap; None (default) means no cap.
+    """
+
+    def __init__(self, limit_usd: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self.limit_usd = limit_usd
+        self._spent = 0.0
+        self._reserved = 0.0
+
+    @property
+    def limit_usd(self) -> float | None:
+        """The cap in USD, or None for no cap."""
+        return self._limit
+
+    @limit_usd.setter
+    def limit_usd(self, value: float | None) -> None:
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < 0
+        ):
+            raise InvalidInputError(
+                'limit_usd', f'must be None or a number >= 0, got {value!r}.'
+            )
+        self._limit = None if value is None else float(value)
+
+    @property
+    def spent_usd(self) -> float:
+        """What this session has spent so far."""
+        return round(self._spent, 2)
+
+    def reserve(self, amount: float) -> None:
+        """Reserve *amount* for a new run, or raise ``BudgetError``."""
+        with self._lock:
+            committed = self._spent + self._reserved
+            if (
+                self._limit is not None
+                and amount > 0
+                and committed + amount > self._limit + 1e-9
+            ):
+                raise BudgetError(
+                    f'The session spend cap of ${self._limit:.2f} is '
+                    f'reached (${committed:.2f} spent or committed; the '
+                    f'next run costs ${amount:.2f}). Raise the cap in the '
+                    'settings (or SpendCap.limit_usd) to continue; '
+                    'finished results are kept.'
+                )
+            self._reserved += amount
+
+    def settle(self, amount: float, *, charged: bool) -> None:
+        """End a reservation: count it as spent, or release it."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - amount)
+            if charged:
+                self._spent += amount
+
+
+_SESSION_CAP = SpendCap()
+
+
+def session_spend_cap() -> SpendCap:
+    """The process-wide cap shared by the widget, the API and the CLI."""
+    return _SESSION_CAP
