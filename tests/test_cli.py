@@ -268,7 +268,7 @@ def test_paid_batch_refused_when_not_interactive(tmp_path, monkeypatch):
     assert ran.code == _cli.EXIT_NOT_CONFIRMED
     assert 'engine: Runflow' in ran.err
     assert '$RUNFLOW_API_KEY' in ran.err
-    assert '2 runs x $0.55 = $1.10' in ran.err
+    assert '2 planes x $0.55 = $1.10' in ran.err
     assert '--yes' in ran.err
     assert 'secret-test-key' not in ran.err + ran.out
     assert list((tmp_path / 'out').iterdir()) == []
@@ -285,7 +285,7 @@ def test_paid_batch_declined_interactively(tmp_path, monkeypatch):
         stdin=_TTY('n\n'),
     )
     assert code == _cli.EXIT_NOT_CONFIRMED
-    assert 'Spend up to 2 runs x $0.55 = $1.10? [y/N]' in err.getvalue()
+    assert 'Spend up to 2 planes x $0.55 = $1.10? [y/N]' in err.getvalue()
     assert 'nothing was spent' in err.getvalue()
 
 
@@ -315,3 +315,106 @@ def test_ctrl_c_cancels_the_run_and_waits_for_cleanup():
     assert cleaned.is_set()
     assert info.value.cause.run_id == 'run_1'
     assert 'cancelling' in console.err.getvalue()
+
+
+# -- runs through the Runflow stand-in ---------------------------------------
+
+
+@pytest.fixture
+def runflow_env(runflow_standin, monkeypatch):
+    monkeypatch.setenv('RUNFLOW_BASE_URL', runflow_standin.base_url)
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'test-key')
+    monkeypatch.setenv('SSL_CERT_FILE', str(runflow_standin.ca_path))
+    return runflow_standin
+
+
+def test_runflow_run_writes_result_sidecar_and_mask(
+    runflow_env, rgb_png, tmp_path
+):
+    """A Runflow run writes an aligned result, mask and sidecar; key unseen."""
+    path, data = rgb_png
+    out = tmp_path / 'out.png'
+    ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'runflow')
+    assert ran.code == 0, ran.err
+    assert ran.lines == [
+        str(out), str(tmp_path / 'out.mask.png'), str(out) + '.json'
+    ]  # fmt: skip
+    assert 'engine: Runflow runflow/outpaint' in ran.err
+    assert '1 plane x $0.55 = $0.55' in ran.err
+
+    (server_run,) = runflow_env.runs
+    assert all(asset.deleted for asset in runflow_env.assets.values())
+    result = np.asarray(Image.open(out))
+    assert result.shape == (44, 72, 3)  # top 10% of 40, left 20% of 60
+    np.testing.assert_array_equal(result[4:, 12:], data)
+    mask = np.asarray(Image.open(tmp_path / 'out.mask.png'))
+    assert mask[4:, 12:].max() == 0
+    assert mask[:4].min() == 255
+    assert mask[:, :12].min() == 255
+
+    sidecar = json.loads((tmp_path / 'out.png.json').read_text())
+    assert sidecar['placement']['translate'] == [-4.0, -12.0]
+    assert sidecar['placement']['original_offset_px'] == [4.0, 12.0]
+    assert sidecar['provenance']['run_id'] == server_run.id
+    assert sidecar['provenance']['cost_usd'] == pytest.approx(0.55)
+    everything = ran.out + ran.err + json.dumps(sidecar)
+    assert 'test-key' not in everything
+    assert 'X-Amz-Signature' not in everything
+
+
+def test_runflow_repeat_is_answered_from_the_cache(
+    runflow_env, rgb_png, tmp_path
+):
+    """The same command twice creates one run: the second is free."""
+    path, _ = rgb_png
+    args = [str(path), *SIDES, '--engine', 'runflow']
+    assert run(*args, '-o', str(tmp_path / 'a.png')).code == 0
+    ran = run(*args, '-o', str(tmp_path / 'b.png'))
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1
+    assert 'cache' in ran.err
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / 'a.png')),
+        np.asarray(Image.open(tmp_path / 'b.png')),
+    )
+    history = run('history')
+    assert runflow_env.runs[0].id in history.out
+
+
+def test_auto_engine_picks_runflow_when_a_key_is_set(
+    runflow_env, rgb_png, tmp_path
+):
+    """With a key, the default engine is Runflow, and it says why."""
+    path, _ = rgb_png
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == 0, ran.err
+    assert 'API key from $RUNFLOW_API_KEY' in ran.err
+    assert '--engine local' in ran.err
+    assert len(runflow_env.runs) == 1
+
+
+def test_failed_run_exits_4_with_the_run_id(runflow_env, rgb_png, tmp_path):
+    """A run that ends failed is exit 4, naming the run; nothing written."""
+    path, _ = rgb_png
+    runflow_env.fail_next_run(failure_code='PROVIDER_ERROR')
+    out = tmp_path / 'o.png'
+    ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'runflow')
+    assert ran.code == _cli.EXIT_RUN_ERROR
+    assert runflow_env.runs[0].id in ran.err
+    assert 'PROVIDER_ERROR' in ran.err
+    assert 'Traceback' not in ran.err
+    assert sorted(p.name for p in tmp_path.glob('*.png*')) == ['photo.png']
+
+
+def test_insufficient_credit_exits_4_with_the_fix(
+    runflow_env, rgb_png, tmp_path
+):
+    """A 402 is exit 4 and tells the user how to top up."""
+    path, _ = rgb_png
+    runflow_env.reject_creates(status=402, times=1, code='INSUFFICIENT_CREDIT')
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '--engine', 'runflow'
+    )
+    assert ran.code == _cli.EXIT_RUN_ERROR
+    assert '402' in ran.err
+    assert 'Top up' in ran.err

@@ -48,11 +48,14 @@ from typing import Any, TextIO
 import numpy as np
 
 from napari_outpaint._errors import (
+    AuthenticationError,
     BudgetError,
     ConfigurationError,
+    InsufficientCreditError,
     InvalidInputError,
     OutpaintCancelled,
     OutpaintError,
+    PermissionDeniedError,
     RunTimeoutError,
 )
 from napari_outpaint._expand import MAX_PERCENT, Expand
@@ -91,6 +94,15 @@ CANCEL_GRACE_SECONDS = 30.0
 SAMPLE_PREFIX = 'sample:'
 SAMPLES = ('cells', 'coffee')
 SUBCOMMANDS = ('history', 'collect')
+# errors after which the next input files are not tried
+_STOP_ALL = (
+    AuthenticationError,
+    BudgetError,
+    ConfigurationError,
+    InsufficientCreditError,
+    OutpaintCancelled,
+    PermissionDeniedError,
+)
 
 EPILOG = f"""\
 examples:
@@ -114,10 +126,10 @@ engine (--engine auto, the default):
   the reason are printed on stderr. "reflect" is an instant local preview.
 
 greyscale:
-  mapped to 8-bit for the engine through the data's finite min-max over
-  the whole file (napari's default for non-8-bit data), or through
-  --contrast-limits; the result is mapped back to the input's dtype and
-  the original pixels are kept unchanged.
+  8-bit data goes to the engine unchanged; other dtypes are mapped to
+  8-bit through the finite min-max of the whole file (so every plane of a
+  stack shares one mapping), or through --contrast-limits. The result is
+  mapped back to the input's dtype; the original pixels are kept as is.
 
 outputs (for -o out.tif):
   out.tif         the result: the input's dtype, axes and pixel size
@@ -147,11 +159,12 @@ other commands (see their --help):
 
 
 class _Interrupted(Exception):
-    """Ctrl-C: the run was asked to cancel."""
+    """Ctrl-C: the run was asked to cancel (and has cleaned up)."""
 
-    def __init__(self, cause: BaseException | None) -> None:
+    def __init__(self, cause: BaseException | None, value: Any = None) -> None:
         super().__init__('interrupted')
         self.cause = cause
+        self.value = value
 
 
 @dataclass(frozen=True)
@@ -370,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_limits,
         metavar='LO,HI',
         help='greyscale values mapped to black and white for the engine '
-        '(default: the finite min-max of the data)',
+        '(default: 0,255 for 8-bit, else the finite min-max of the file)',
     )
     parser.add_argument(
         '--api-key-env',
@@ -531,6 +544,8 @@ def _contrast_limits(
     if given is not None:
         return given
     data = image.data
+    if data.dtype == np.uint8:
+        return 0.0, 255.0  # 8-bit passes through unchanged, as in napari
     finite = data if data.dtype.kind in 'biu' else data[np.isfinite(data)]
     if finite.size == 0:
         raise InvalidInputError(
@@ -664,12 +679,13 @@ def _confirm_cost(
     stdin: TextIO,
 ) -> None:
     """Show the price; a paid batch must be confirmed (or --yes)."""
-    price = float(getattr(engine, 'price_per_image_usd', 0.0) or 0.0)
-    if price <= 0:
+    from napari_outpaint._cost import estimate_cost
+
+    estimate = estimate_cost(runs, engine)
+    if not estimate.needs_confirmation:
         return
-    total = f'{runs} run{"s" if runs != 1 else ""} x ${price:.2f} = '
-    total += f'${runs * price:.2f}'
-    console.say(f'cost: {total} (results already in the cache are free)')
+    total = estimate.text
+    console.say(f'cost: up to {total} (results already in the cache are free)')
     if runs <= 1 or args.yes:
         return
     interactive = bool(getattr(stdin, 'isatty', lambda: False)())
@@ -696,7 +712,12 @@ def _run_cancellable(
     cancel: CancelToken,
     console: _Console,
 ) -> Any:
-    """Run *func* in a worker; Ctrl-C cancels it and waits for cleanup."""
+    """Run *func* in a worker; Ctrl-C cancels it and waits for cleanup.
+
+    Raises :class:`_Interrupted` after Ctrl-C, carrying what the worker
+    returned or raised once cancelled (a batch returns its finished
+    planes).
+    """
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -719,13 +740,50 @@ def _run_cancellable(
         )
         with contextlib.suppress(KeyboardInterrupt):
             worker.join(CANCEL_GRACE_SECONDS)
-        raise _Interrupted(box.get('error')) from None
+        raise _Interrupted(box.get('error'), box.get('value')) from None
     if 'error' in box:
         raise box['error']
     return box['value']
 
 
-def _outpaint_job(
+class _BatchPrinter:
+    """Per-plane and overall progress of a stack batch."""
+
+    def __init__(self, console: _Console, label: str) -> None:
+        self.console = console
+        self.label = label
+        self._run_ids: set[str] = set()
+
+    def __call__(self, report: Any) -> None:
+        event = report.event
+        where = self.label
+        if report.plane is not None:
+            where += f' plane {",".join(map(str, report.plane))}'
+        run_id = event.run_id if event is not None else None
+        if run_id and run_id not in self._run_ids:
+            self._run_ids.add(run_id)
+            self.console.say(
+                f'{where}: run {run_id} submitted (collect it later with '
+                f'`napari-outpaint collect {run_id}`)'
+            )
+        note = f'{report.finished}/{report.total} planes'
+        if report.failed:
+            note += f', {report.failed} failed'
+        if self.console.tty:
+            self.console.bar(self.label, report.fraction, note)
+        elif (
+            event is None
+            and report.message
+            and (report.plane is not None or report.finished == 0)
+        ):
+            self.console.say(f'{self.label}: {report.message} ({note})')
+
+
+def _paid(engine: Any) -> bool:
+    return float(getattr(engine, 'price_per_image_usd', 0.0) or 0.0) > 0
+
+
+def _single_plane(
     job: _Job,
     engine: Any,
     expand: Expand,
@@ -734,26 +792,55 @@ def _outpaint_job(
     label: str,
     cancel: CancelToken,
 ) -> Any:
+    """One plane (2D image or --plane I,J) through ``outpaint_array``."""
     from napari_outpaint._pipeline import outpaint_array
 
     image = job.image
-    plane = job.planes[0] if job.planes else None
-    if job.planes is not None and len(job.planes) > 1:
-        raise InvalidInputError(
-            '--plane',
-            'all: outpainting every plane of a stack is not available in '
-            'this version; name one plane, e.g. --plane 0.',
-        )
+    if _paid(engine):
+        # a paid result is stored before it is shown, never paid twice
+        from napari_outpaint._cached_engine import CachingEngine
+
+        engine = CachingEngine(engine, info={'source': image.source})
     return outpaint_array(
         image.data,
         expand,
         engine=engine,
-        plane=plane,
+        plane=job.planes[0] if job.planes else None,
         rgb=image.rgb,
         contrast_limits=job.contrast_limits,
         scale=image.scale,
         keep_native_resolution=args.native_resolution,
         progress=_ProgressPrinter(console, label),
+        cancel=cancel,
+        source_name=image.name,
+    )
+
+
+def _many_planes(
+    job: _Job,
+    engine: Any,
+    expand: Expand,
+    args: argparse.Namespace,
+    console: _Console,
+    label: str,
+    cancel: CancelToken,
+) -> Any:
+    """Every plane (--plane all) through the batch, into one nD result."""
+    from napari_outpaint._batch import outpaint_planes
+
+    image = job.image
+    return outpaint_planes(
+        image.data,
+        expand,
+        planes=list(job.planes or ()),
+        engine=engine,
+        rgb=image.rgb,
+        contrast_limits=job.contrast_limits,
+        scale=image.scale,
+        keep_native_resolution=args.native_resolution,
+        source_name=image.name,
+        confirm=True,  # the price was shown and confirmed up front
+        progress=_BatchPrinter(console, label),
         cancel=cancel,
     )
 
@@ -766,10 +853,12 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return _jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, BaseException):
         return str(value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
@@ -788,19 +877,20 @@ def _placement(job: _Job, result: Any, expand: Expand) -> dict[str, Any]:
         round((0.0 - t) / s, 6)
         for t, s in zip(translate[-2:], scale[-2:], strict=True)
     ]
+    affine = getattr(result, 'affine', None)
     return {
         'scale': scale,
         'translate': translate,
-        'affine': np.asarray(result.affine).tolist(),
+        'affine': None if affine is None else np.asarray(affine).tolist(),
         'unit': image.unit,
         'original_offset_px': offset,
         'padding_px': pad._asdict(),
         'expand': expand.as_dict(),
         'note': (
-            'translate/scale/affine place the result in the same world '
-            'frame as the input (whose translate is 0 and scale is '
-            '"input.scale"); original_offset_px gives, in result pixels '
-            '(row, col), the centre of the original pixel (0, 0).'
+            'scale/translate/affine place the result in the world frame of '
+            'the input (input.scale, translate 0); original_offset_px is '
+            'where the centre of the original pixel (0, 0) lies, in result '
+            'pixel coordinates (row, col).'
         ),
     }
 
@@ -814,33 +904,29 @@ def _write_outputs(
     result: Any,
     expand: Expand,
     args: argparse.Namespace,
-    console: _Console,
 ) -> list[Path]:
     """Write the result, its mask and the sidecar; return the paths."""
     image = job.image
     output = job.output
     layer_scale = [float(s) for s in result.scale]
-    written = []
-    written.append(
+    written = [
         _atomic(
             output,
             lambda p: write_image(
                 p,
-                result.data,
+                np.asarray(result.data),
                 rgb=image.rgb,
                 axes=image.axes,
                 scale=layer_scale,
                 unit=image.unit,
             ),
         )
-    )
+    ]
     mask_path = None
-    if not args.no_mask:
+    if not args.no_mask and result.mask is not None:
         mask_path = _stem_path(output, 'mask')
         mask = np.asarray(result.mask).astype(np.uint8) * 255
         mask_axes = image.axes[:-1] if image.rgb else image.axes
-        if mask.ndim != len(mask_axes):  # pragma: no cover - defensive
-            mask_axes = None
         written.append(
             _atomic(
                 mask_path,
@@ -848,7 +934,7 @@ def _write_outputs(
                     p,
                     mask,
                     rgb=False,
-                    axes=mask_axes,
+                    axes=mask_axes if mask.ndim == len(mask_axes) else None,
                     scale=layer_scale,
                     unit=image.unit,
                 ),
@@ -891,6 +977,50 @@ def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
     return path
 
 
+def _finish_job(
+    job: _Job,
+    result: Any,
+    expand: Expand,
+    args: argparse.Namespace,
+    console: _Console,
+    label: str,
+    started: float,
+) -> int:
+    """Write what a job produced, report it; return its exit code."""
+    outcomes = getattr(result, 'outcomes', None)
+    if result is None or getattr(result, 'data', None) is None:
+        if outcomes is not None:
+            console.say(f'{label}: {result.summary()}')
+        console.error(f'{label}: no plane finished; nothing was written.')
+        return _batch_exit_code(result)
+    for path in _write_outputs(job, result, expand, args):
+        console.result(str(path))
+    seconds = time.monotonic() - started
+    if outcomes is not None:
+        console.say(f'{label}: {result.summary()}')
+        if not result.complete:
+            console.error(
+                f'{label}: partial result written ({len(result.finished)} '
+                f'of {len(outcomes)} planes; unfinished planes are 0). '
+                'Run the same command again to finish: finished planes '
+                'come from the cache at no cost.'
+            )
+            return _batch_exit_code(result)
+    for message in getattr(result, 'warnings', ()) or ():
+        console.say(f'{label}: warning: {message}')
+    seam = (result.provenance or {}).get('seam_score')
+    note = f', seam score {seam:.2f}' if isinstance(seam, float) else ''
+    console.say(f'{label}: done in {seconds:.1f} s{note}')
+    return EXIT_OK
+
+
+def _batch_exit_code(result: Any) -> int:
+    stop = getattr(result, 'stopped_by', None)
+    if isinstance(stop, OutpaintError):
+        return _exit_code(stop)
+    return EXIT_RUN_ERROR
+
+
 def _outpaint_command(
     argv: Sequence[str], console: _Console, stdin: TextIO
 ) -> int:
@@ -911,25 +1041,39 @@ def _outpaint_command(
     runs = sum(len(job.planes or (None,)) for job in jobs)
     _confirm_cost(engine, runs, args, console, stdin)
 
+    code = EXIT_OK
     for number, job in enumerate(jobs, start=1):
         label = job.image.name
         if len(jobs) > 1:
             label = f'[{number}/{len(jobs)}] {label}'
+        batch = job.planes is not None and len(job.planes) > 1
+        run = _many_planes if batch else _single_plane
         started = time.monotonic()
-        result = _run_cancellable(
-            lambda cancel, job=job, label=label: _outpaint_job(
-                job, engine, expand, args, console, label, cancel
-            ),
-            CancelToken(),
-            console,
+        try:
+            result = _run_cancellable(
+                lambda cancel, job=job, label=label, run=run: run(
+                    job, engine, expand, args, console, label, cancel
+                ),
+                CancelToken(),
+                console,
+            )
+        except _Interrupted as exc:
+            if batch and exc.value is not None:
+                _finish_job(job, exc.value, expand, args, console, label, 0)
+            raise
+        except OutpaintError as exc:
+            if len(jobs) == 1:
+                raise
+            console.error(f'{label}: {exc}')
+            code = code or _exit_code(exc)
+            if isinstance(exc, _STOP_ALL):
+                break
+            continue
+        code = (
+            _finish_job(job, result, expand, args, console, label, started)
+            or code
         )
-        for path in _write_outputs(job, result, expand, args, console):
-            console.result(str(path))
-        seconds = time.monotonic() - started
-        seam = (result.provenance or {}).get('seam_score')
-        note = f', seam score {seam:.2f}' if isinstance(seam, float) else ''
-        console.say(f'{label}: done in {seconds:.1f} s{note}')
-    return EXIT_OK
+    return code
 
 
 # ------------------------------------------------------------ subcommands
