@@ -331,3 +331,32 @@ def test_standin_does_not_trust_an_unknown_ca(tls_files, png):
         done = api.get(f'/v1/runs/{created["id"]}').json()
     assert done['status_code'] == 'failed'
     assert done['failure_code'] == 'INPUT_FETCH_FAILED'
+
+
+def test_runflow_engine_end_to_end_through_local_https(tls_files):
+    """RunflowEngine with LocalHTTPSHost: the stand-in fetches our server."""
+    from napari_outpaint._expand import Expand
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    image = np.random.default_rng(2).integers(
+        0, 256, (24, 32, 3), dtype=np.uint8
+    )
+    expand = Expand(top=25, bottom=0, left=0, right=50)
+    with RunflowStandIn(
+        processing_delay=0.0, extra_trusted_ca=tls_files['ca']
+    ) as server:
+        engine = RunflowEngine(
+            server.api_key,
+            base_url=server.base_url,
+            verify=server.ssl_context(),
+            host=_host(tls_files),
+            poll_interval=0.05,
+        )
+        result = engine.outpaint(image, expand)
+        assert server.assets == {}  # nothing went through the asset flow
+        fetched = server.runs[0].fetched_image
+    assert _serving_threads() == []
+    assert result.image.shape == (24 + 6, 32 + 16, 3)
+    np.testing.assert_array_equal(result.image[6:, :32], image)
+    with Image.open(io.BytesIO(fetched)) as sent:
+        np.testing.assert_array_equal(np.asarray(sent.convert('RGB')), image)

@@ -329,12 +329,18 @@ def test_run_progresses_and_returns_the_expanded_canvas(
             seen.append(status)
         if status in ('succeeded', 'failed'):
             break
-    assert seen == ['queued', 'running', 'succeeded']
+    order = ['queued', 'running', 'succeeded']
+    assert seen[-1] == 'succeeded'
+    assert seen == sorted(seen, key=order.index)  # never goes back
+    recorded = runflow_standin.get_run(run['id'])
+    start = recorded.created_monotonic
+    assert recorded.status_at(start + 0.04) == 'queued'
+    assert recorded.status_at(start + 0.06) == 'running'
+    assert recorded.status_at(recorded.completed_monotonic) == 'succeeded'
     done = client.get(f'/v1/runs/{run["id"]}').json()
     assert done['cost'] == '0.55'
     assert isinstance(done['output']['seed'], int)
     assert done['completed_at'] is not None
-    recorded = runflow_standin.get_run(run['id'])
     assert recorded.fetched_image == data
     assert recorded.fetched_content_type == 'image/png'
     assert recorded.completed_monotonic >= recorded.created_monotonic + 0.1
