@@ -373,6 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
         'plane',
     )
     parser.add_argument(
+        '--timeout',
+        type=_seconds,
+        default=600.0,
+        metavar='SECONDS',
+        help='give up waiting for a Runflow run after this long (default '
+        '600); the run id is printed so that it can be collected later',
+    )
+    parser.add_argument(
         '--native-resolution',
         action='store_true',
         help="keep the engine's own pixel size (Runflow upscales) instead "
@@ -643,7 +651,10 @@ def _choose_engine(args: argparse.Namespace, console: _Console) -> Any:
         name = 'runflow' if key else 'local'
     else:
         name = args.engine
-    engine = resolve_engine(name, api_key=key if name == 'runflow' else None)
+    if name == 'runflow':
+        engine = _runflow_engine(key, args.timeout)
+    else:
+        engine = resolve_engine(name)
 
     if name == 'runflow':
         why = (
@@ -669,6 +680,25 @@ def _choose_engine(args: argparse.Namespace, console: _Console) -> Any:
         )
         console.say(f'engine: local {method} ({why})')
     return engine
+
+
+def _runflow_engine(key: str | None, timeout: float) -> Any:
+    """A Runflow engine (``RUNFLOW_BASE_URL`` and ``SSL_CERT_FILE`` apply)."""
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    return RunflowEngine(api_key=key, timeout=timeout)
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(
+            f'expected a number of seconds > 0, got {value!r}'
+        )
+    return seconds
 
 
 def _confirm_cost(
@@ -1206,7 +1236,18 @@ def _collect_command(argv: Sequence[str], console: _Console) -> int:
     parser.add_argument(
         '-o', '--output', metavar='OUTPUT', help='also write it here (.png)'
     )
-    parser.add_argument('--api-key-env', metavar='NAME')
+    parser.add_argument(
+        '--api-key-env',
+        metavar='NAME',
+        help='read the API key from this variable (default RUNFLOW_API_KEY)',
+    )
+    parser.add_argument(
+        '--timeout',
+        type=_seconds,
+        default=600.0,
+        metavar='SECONDS',
+        help='give up waiting after this long (default 600)',
+    )
     parser.out = console.out
     args = parser.parse_args(argv)
     if args.output:
@@ -1223,9 +1264,8 @@ def _collect_command(argv: Sequence[str], console: _Console) -> int:
             f'{args.run_id}: set {env}.'
         )
     from napari_outpaint._cache import collect_run
-    from napari_outpaint.engines import resolve_engine
 
-    engine = resolve_engine('runflow', api_key=key)
+    engine = _runflow_engine(key, args.timeout)
     collected = _run_cancellable(
         lambda cancel: collect_run(
             args.run_id,
