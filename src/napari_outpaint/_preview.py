@@ -1,0 +1,200 @@
+"""The live outline of the expanded canvas, drawn in the viewer.
+
+:func:`canvas_outline` works out, from an image layer and an
+:class:`~napari_outpaint.Expand`, where the expanded canvas sits in world
+coordinates (through the layer's own scale, translate, rotate, shear and
+affine) and how big it is. :class:`CanvasPreview` keeps at most one Shapes
+layer in a viewer showing that outline, and removes it on request: the
+widget owns one and clears it whenever the preview no longer applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import napari
+    import napari.layers
+
+    from napari_outpaint._expand import Expand
+
+__all__ = [
+    'PREVIEW_LAYER_NAME',
+    'CanvasOutline',
+    'CanvasPreview',
+    'canvas_outline',
+    'plane_shape',
+]
+
+PREVIEW_LAYER_NAME = 'outpaint preview'
+_EDGE_COLOR = '#ffcc00'
+_EDGE_FRACTION = 0.004  # line width, as a fraction of the canvas extent
+
+
+@dataclass(frozen=True)
+class CanvasOutline:
+    """Where and how big the expanded canvas of one layer is.
+
+    Attributes
+    ----------
+    rows, cols : int
+        Size of the expanded canvas in the original's pixels.
+    corners : numpy.ndarray
+        ``(4, 2)`` world coordinates of the canvas corners in the two
+        displayed (last) world dimensions, in drawing order.
+    height, width : float
+        Extent of the canvas in world units.
+    unit : str
+        The layer's spatial unit abbreviation (e.g. ``'µm'``), or ``''``
+        when the layer has none (napari's default ``pixel``).
+    """
+
+    rows: int
+    cols: int
+    corners: np.ndarray
+    height: float
+    width: float
+    unit: str
+
+    def describe(self) -> str:
+        """``'858 x 715 px (85.8 x 71.5 µm)'``: rows x cols, then world."""
+        pixels = f'{self.rows} x {self.cols} px'
+        world = f'{self.height:.4g} x {self.width:.4g}'
+        unit = f' {self.unit}' if self.unit else ' world units'
+        return f'{pixels} ({world}{unit})'
+
+
+def plane_shape(layer: napari.layers.Image) -> tuple[int, int]:
+    """``(rows, cols)`` of one 2D plane of *layer* (highest resolution)."""
+    data = layer.data[0] if layer.multiscale else layer.data
+    shape = data.shape[:-1] if layer.rgb else data.shape
+    return int(shape[-2]), int(shape[-1])
+
+
+def canvas_outline(
+    layer: napari.layers.Image,
+    expand: Expand,
+    *,
+    world_point: tuple[float, ...] | None = None,
+) -> CanvasOutline:
+    """The expanded canvas of *layer* in world coordinates.
+
+    Parameters
+    ----------
+    layer : napari.layers.Image
+        The original layer; its transforms place the outline.
+    expand : Expand
+        The four percentages (the one padding rule, ``Expand.padding``).
+    world_point : tuple of float, optional
+        The viewer's current point (``viewer.dims.point``); for nD layers
+        it fixes the non-spatial data coordinates of the outline's plane.
+
+    Returns
+    -------
+    CanvasOutline
+    """
+    rows, cols = plane_shape(layer)
+    pad = expand.padding(rows, cols)
+    # napari puts pixel centres on integers: pixel i spans [i-0.5, i+0.5].
+    top, left = -pad.top - 0.5, -pad.left - 0.5
+    bottom, right = rows + pad.bottom - 0.5, cols + pad.right - 0.5
+    leading = _leading_data_coords(layer, world_point)
+    corners_data = [
+        (*leading, r, c)
+        for r, c in (
+            (top, left),
+            (top, right),
+            (bottom, right),
+            (bottom, left),
+        )
+    ]
+    corners = np.array(
+        [np.asarray(layer.data_to_world(p))[-2:] for p in corners_data],
+        dtype=float,
+    )
+    return CanvasOutline(
+        rows=rows + pad.top + pad.bottom,
+        cols=cols + pad.left + pad.right,
+        corners=corners,
+        height=float(np.linalg.norm(corners[3] - corners[0])),
+        width=float(np.linalg.norm(corners[1] - corners[0])),
+        unit=_spatial_unit(layer),
+    )
+
+
+def _leading_data_coords(
+    layer: napari.layers.Image, world_point: tuple[float, ...] | None
+) -> tuple[float, ...]:
+    """Data coordinates of the non-spatial axes at the viewer's point."""
+    n_leading = layer.ndim - 2
+    if n_leading <= 0:
+        return ()
+    if world_point is None or len(world_point) < layer.ndim:
+        return (0.0,) * n_leading
+    data_point = layer.world_to_data(tuple(world_point)[-layer.ndim :])
+    return tuple(float(v) for v in np.asarray(data_point)[:n_leading])
+
+
+def _spatial_unit(layer: napari.layers.Image) -> str:
+    """Abbreviated unit of the last spatial axis, '' for plain pixels."""
+    units = getattr(layer, 'units', None)
+    if not units:
+        return ''
+    unit = units[-1]
+    text = f'{unit:~}' if hasattr(unit, 'dimensionality') else str(unit)
+    return '' if text in ('pixel', 'px', '') else text
+
+
+class CanvasPreview:
+    """At most one outline layer in *viewer*, updated in place.
+
+    The Shapes layer is added without stealing the layer selection, and
+    :meth:`clear` removes it; call it whenever the preview stops applying
+    (values back to zero, run finished, widget hidden or closed).
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        self._viewer = viewer
+        self._layer: napari.layers.Shapes | None = None
+
+    @property
+    def layer(self) -> napari.layers.Shapes | None:
+        """The outline layer while it is shown, else None."""
+        if self._layer is not None and self._layer not in self._viewer.layers:
+            self._layer = None  # the user deleted it
+        return self._layer
+
+    def show(self, outline: CanvasOutline) -> None:
+        """Draw *outline*, adding the layer the first time."""
+        width = _EDGE_FRACTION * max(outline.height, outline.width, 1e-12)
+        if self.layer is not None:
+            self._layer.data = [outline.corners]
+            self._layer.edge_width = [width]
+            self._layer.current_edge_width = width
+            return
+        from napari.layers import Shapes
+
+        self._layer = Shapes(
+            [outline.corners],
+            shape_type='polygon',
+            edge_color=_EDGE_COLOR,
+            face_color='transparent',
+            edge_width=width,
+            name=PREVIEW_LAYER_NAME,
+            metadata={'outpaint_preview': True},
+        )
+        selection = self._viewer.layers.selection
+        active, selected = selection.active, set(selection)
+        self._viewer.layers.append(self._layer)
+        selection.clear()
+        selection.update(selected)
+        selection.active = active
+
+    def clear(self) -> None:
+        """Remove the outline layer if it is shown."""
+        layer, self._layer = self.layer, None
+        if layer is not None:
+            self._viewer.layers.remove(layer)

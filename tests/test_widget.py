@@ -1,0 +1,293 @@
+"""The Outpaint dock widget in a real napari viewer, and the manifest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_outpaint._expand import Expand
+from napari_outpaint._preview import PREVIEW_LAYER_NAME, canvas_outline
+from napari_outpaint._widget_engine import plan_engine
+
+PLUGIN = 'napari-outpaint'
+WIDGET = 'Outpaint (expand canvas)'
+
+
+# -- pure parts (no viewer) -----------------------------------------------
+
+
+def test_outline_follows_scale_translate_and_padding_rule():
+    """The outline's corners are the canvas edges mapped to world space."""
+    from napari.layers import Image
+
+    layer = Image(
+        np.zeros((100, 200), np.uint8),
+        scale=(0.5, 2.0),
+        translate=(10.0, -4.0),
+        units=('um', 'um'),
+    )
+    outline = canvas_outline(layer, Expand(10, 0, 25, 5))
+    pad = Expand(10, 0, 25, 5).padding(100, 200)
+    assert (outline.rows, outline.cols) == (100 + pad.top, 200 + 60)
+    top_left = (10.0 + (-pad.top - 0.5) * 0.5, -4.0 + (-pad.left - 0.5) * 2)
+    np.testing.assert_allclose(outline.corners[0], top_left)
+    np.testing.assert_allclose(
+        outline.corners[2],
+        (10.0 + (99.5 + pad.bottom) * 0.5, -4.0 + (199.5 + pad.right) * 2),
+    )
+    assert outline.height == pytest.approx(outline.rows * 0.5)
+    assert outline.width == pytest.approx(outline.cols * 2.0)
+    assert 'µm' in outline.describe()
+
+
+def test_outline_follows_affine():
+    """A rotated layer gets a rotated outline of the right extent."""
+    from napari.layers import Image
+
+    layer = Image(np.zeros((40, 60), np.uint8), rotate=30)
+    outline = canvas_outline(layer, Expand(0, 0, 0, 50))
+    edge = outline.corners[1] - outline.corners[0]
+    assert np.linalg.norm(edge) == pytest.approx(90.0)
+    assert abs(edge[0]) > 1  # not axis-aligned any more
+
+
+def test_engine_line_says_why(monkeypatch):
+    """Auto picks Runflow from RUNFLOW_API_KEY, else local, and says so."""
+    assert plan_engine('auto').summary == (
+        'Local PatchMatch (no Runflow key configured)'
+    )
+    assert plan_engine('auto').price == 'free (local)'
+    assert not plan_engine('runflow').ready
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'secret-from-env')
+    plan = plan_engine('auto')
+    assert plan.summary == 'Runflow (key from RUNFLOW_API_KEY)'
+    assert plan.price == '$0.55'
+    assert 'secret' not in repr(plan)
+    assert plan_engine('auto', 'typed').summary == (
+        'Runflow (key from this widget)'
+    )
+    assert plan_engine('reflect').price == 'free (local)'
+
+
+def test_manifest_validates_and_samples_load():
+    """npe2 validates the manifest, and both sample commands return data."""
+    from npe2 import PluginManifest
+
+    from napari_outpaint._sample_data import (
+        make_cells_sample,
+        make_coffee_sample,
+    )
+
+    manifest = PluginManifest.from_distribution(PLUGIN)
+    manifest.validate_imports()
+    keys = {sample.key for sample in manifest.contributions.sample_data}
+    assert keys == {'cells', 'coffee'}
+    for make in (make_cells_sample, make_coffee_sample):
+        ((data, meta, kind),) = make()
+        assert kind == 'image'
+        assert data.ndim >= 2
+        assert meta['name']
+
+
+# -- a real viewer ---------------------------------------------------------
+
+
+@pytest.fixture
+def docked(make_napari_viewer):
+    """A viewer with the cells sample and the widget docked from the menu."""
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, 'cells')
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    return viewer, widget
+
+
+def _preview_layers(viewer):
+    return [
+        layer
+        for layer in viewer.layers
+        if layer.name.startswith(PREVIEW_LAYER_NAME)
+    ]
+
+
+@pytest.mark.gui
+def test_docks_follows_layer_and_run_waits_for_a_side(docked):
+    """Docked from the manifest, it picks the image; Run needs a side > 0."""
+    viewer, widget = docked
+    assert widget._image.value is viewer.layers['cells'] or (
+        widget._image.value.name == 'cells'
+    )
+    assert not widget._run_button.enabled
+    assert 'Local PatchMatch' in widget._engine_label.value
+    widget._sides['left'].value = 20
+    assert widget._run_button.enabled
+    assert widget._price_label.value == 'free (local)'
+    widget._sides['left'].value = 0
+    assert not widget._run_button.enabled
+
+
+@pytest.mark.gui
+def test_outline_appears_and_goes_away(docked):
+    """Values > 0 draw one outline layer; zero or closing removes it."""
+    viewer, widget = docked
+    assert _preview_layers(viewer) == []
+    widget._sides['top'].value = 10
+    widget._sides['right'].value = 30
+    (preview,) = _preview_layers(viewer)
+    assert viewer.layers.selection.active.name == 'cells'
+    expected = canvas_outline(viewer.layers['cells'], Expand(10, 0, 0, 30))
+    np.testing.assert_allclose(preview.data[0], expected.corners)
+    assert f'{expected.rows} x {expected.cols} px' in (
+        widget._canvas_label.value
+    )
+    widget._sides['top'].value = 0
+    widget._sides['right'].value = 0
+    assert _preview_layers(viewer) == []
+    widget._sides['bottom'].value = 5
+    assert len(_preview_layers(viewer)) == 1
+    viewer.window.remove_dock_widget(widget.native)
+    assert _preview_layers(viewer) == []
+
+
+@pytest.fixture
+def notifications():
+    """Every napari notification shown during the test, as text."""
+    from napari.utils.notifications import notification_manager
+
+    shown = []
+
+    def record(event):
+        shown.append(str(event.message))
+
+    notification_manager.notification_ready.connect(record)
+    yield shown
+    notification_manager.notification_ready.disconnect(record)
+
+
+def _idle(widget):
+    from qtpy.QtCore import QThreadPool
+
+    return (
+        widget.worker is None
+        and QThreadPool.globalInstance().activeThreadCount() == 0
+    )
+
+
+def _sample_centres_match(original, result, count=200):
+    """Original pixel centres land on equal values in the result layer."""
+    rng = np.random.default_rng(0)
+    rows, cols = original.data.shape[-2:]
+    points = np.column_stack(
+        [rng.integers(0, rows, count), rng.integers(0, cols, count)]
+    )
+    for r, c in points:
+        world = original.data_to_world((r, c))
+        rr, cc = np.round(result.world_to_data(world)).astype(int)[-2:]
+        assert result.data[..., rr, cc] == original.data[r, c]
+
+
+@pytest.mark.gui
+def test_click_runs_on_standin_and_adds_aligned_layer(
+    docked, runflow_standin, monkeypatch, qtbot
+):
+    """Run with a key in the environment adds the result over the original."""
+    viewer, widget = docked
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'test-key')
+    monkeypatch.setenv('RUNFLOW_BASE_URL', runflow_standin.base_url)
+    monkeypatch.setenv('SSL_CERT_FILE', str(runflow_standin.ca_path))
+    original = viewer.layers['cells']
+    original.scale = (0.5, 0.25)
+    original.translate = (100.0, -20.0)
+    widget._engine_choice.value = 'runflow'
+    widget._sides['left'].value = 20
+    widget._sides['bottom'].value = 10
+    assert widget._engine_label.value == 'Runflow (key from RUNFLOW_API_KEY)'
+    assert widget._price_label.value == '$0.55'
+    widget._run_button.clicked.emit()
+    assert widget.worker is not None
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    result = viewer.layers['cells [outpainted]']
+    assert len(runflow_standin.runs) == 1
+    assert result.metadata['outpaint']['run_id'] == runflow_standin.runs[0].id
+    assert 'cells [generated]' in viewer.layers
+    assert _preview_layers(viewer) == []
+    _sample_centres_match(original, result)
+    assert all(asset.deleted for asset in runflow_standin.assets.values())
+
+
+@pytest.mark.gui
+def test_cancel_mid_run_leaves_nothing_behind(
+    docked, runflow_standin, notifications, qtbot
+):
+    """Cancel while Runflow works: worker ends, asset deleted, billing told."""
+    import threading
+
+    from napari_outpaint._widget import OutpaintWidget
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    viewer, _ = docked
+    engine = RunflowEngine(
+        api_key='test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    runflow_standin.set_delays(processing_delay=30.0)
+    threads_before = set(threading.enumerate())
+    widget._sides['top'].value = 15
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: bool(runflow_standin.runs), timeout=15_000)
+    assert widget._cancel_button.enabled
+    widget._cancel_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=10_000)
+    assert 'cells [outpainted]' not in viewer.layers
+    assert _preview_layers(viewer) == []
+    assert runflow_standin.assets
+    assert all(asset.deleted for asset in runflow_standin.assets.values())
+    new_threads = {
+        thread
+        for thread in set(threading.enumerate()) - threads_before
+        if thread.is_alive() and not isinstance(thread, threading._DummyThread)
+    }
+    assert new_threads == set()
+    run_id = runflow_standin.runs[0].id
+    assert any(run_id in text and 'billed' in text for text in notifications)
+    assert widget._run_button.enabled
+
+
+class _SeamyEngine:
+    """A free engine that paints the new border white: a visible seam."""
+
+    name = 'local'
+    model = 'white-border'
+    price_per_image_usd = 0.0
+
+    def outpaint(self, image, expand, *, progress=None, cancel=None):
+        from napari_outpaint.engines import EngineResult
+
+        rows, cols = image.shape[:2]
+        pad = expand.padding(rows, cols)
+        canvas = np.full(
+            (*pad.canvas_shape(rows, cols), 3), 255, dtype=np.uint8
+        )
+        canvas[pad.top : pad.top + rows, pad.left : pad.left + cols] = image
+        return EngineResult(image=canvas, engine=self.name, model=self.model)
+
+
+@pytest.mark.gui
+def test_poor_seam_is_warned(docked, notifications, qtbot):
+    """A result whose border jumps gets a seam warning with advice."""
+    from napari_outpaint._widget import OutpaintWidget
+
+    viewer, _ = docked
+    widget = OutpaintWidget(viewer, engine=_SeamyEngine())
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    assert widget._engine_label.value == (
+        'local (white-border) (given by the caller)'
+    )
+    widget._sides['right'].value = 25
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    result = viewer.layers['cells [outpainted]']
+    assert result.metadata['outpaint']['seam_score'] > 2.0
+    assert any('seam' in text.lower() for text in notifications)
