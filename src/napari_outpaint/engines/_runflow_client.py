@@ -90,18 +90,21 @@ class _RedactPresignedURLs(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(
-                redact_url(str(arg))
-                if isinstance(arg, httpx.URL) and _is_presigned(arg)
-                else arg
-                for arg in record.args
-            )
+            record.args = tuple(_redact_arg(arg) for arg in record.args)
         return True
 
 
-def _is_presigned(url: httpx.URL) -> bool:
-    query = url.query.decode('ascii', 'replace').lower()
-    return any(marker in query for marker in _PRESIGNED_MARKERS)
+def _redact_arg(arg: object) -> object:
+    # Some log-record factories turn args into strings: accept both.
+    if not isinstance(arg, httpx.URL | str):
+        return arg
+    text = str(arg)
+    if not text.startswith(('https://', 'http://')):
+        return arg
+    query = urlsplit(text).query.lower()
+    if any(marker in query for marker in _PRESIGNED_MARKERS):
+        return redact_url(text)
+    return arg
 
 
 if not any(
