@@ -31,6 +31,8 @@ from PIL import Image as PILImage
 
 from napari_outpaint._errors import InvalidInputError
 
+_LUMA = (0.299, 0.587, 0.114)  # Rec. 601, as _quality.luminance
+
 __all__ = [
     'as_level0',
     'default_contrast_limits',
@@ -154,19 +156,24 @@ def to_rgb8(
         uint8 ``(rows, cols, 3)``. RGBA is composited over black.
     """
     lo, hi = _check_limits(contrast_limits, gamma)
-    values = plane.astype(np.float64)
-    unit = (values - lo) / (hi - lo)
-    unit = np.nan_to_num(unit, nan=0.0, posinf=1.0, neginf=0.0)
+    work = np.float64 if plane.dtype.itemsize > 2 else np.float32
+    unit = plane.astype(work)  # a copy: the plane is never written
+    unit -= work(lo)
+    unit *= work(1.0 / (hi - lo))
+    if plane.dtype.kind == 'f':
+        np.nan_to_num(unit, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
     np.clip(unit, 0.0, 1.0, out=unit)
     if gamma != 1.0:
-        unit **= gamma
+        unit **= work(gamma)
     if rgb:
         colour = unit[..., :3]
         if plane.shape[-1] == 4:
             colour = colour * unit[..., 3:4]
-    else:
-        colour = np.repeat(unit[..., None], 3, axis=-1)
-    return np.rint(colour * 255.0).astype(np.uint8)
+        colour *= work(255)
+        return np.rint(colour, out=colour).astype(np.uint8)
+    unit *= work(255)
+    grey = np.rint(unit, out=unit).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
 
 
 def from_rgb8(
@@ -200,16 +207,25 @@ def from_rgb8(
         ``(rows, cols)`` or ``(rows, cols, channels)`` of *dtype*.
     """
     lo, hi = _check_limits(contrast_limits, gamma)
-    unit = rgb8[..., :3].astype(np.float64) / 255.0
-    if not rgb:
-        unit = unit @ np.array([0.299, 0.587, 0.114])
+    dtype = np.dtype(dtype)
+    # float32 holds 8-bit levels exactly and keeps big canvases small;
+    # float64 where the target needs it (float64, 32/64-bit integers).
+    work = np.float64 if dtype.itemsize > 2 else np.float32
+    colour = rgb8[..., :3]
+    if rgb:
+        unit = colour.astype(work) / work(255)
+    else:
+        unit = np.zeros(colour.shape[:2], dtype=work)
+        for channel, weight in enumerate(_LUMA):
+            unit += colour[..., channel] * work(weight / 255)
+        np.clip(unit, 0, 1, out=unit)
     if gamma != 1.0:
-        unit **= 1.0 / gamma
-    values = lo + unit * (hi - lo)
+        unit **= work(1.0 / gamma)
+    values = unit * work(hi - lo) + work(lo)
     if rgb and channels == 4:
-        alpha = np.full(values.shape[:-1] + (1,), hi)
+        alpha = np.full(values.shape[:-1] + (1,), hi, dtype=work)
         values = np.concatenate([values, alpha], axis=-1)
-    return _cast(values, np.dtype(dtype))
+    return _cast(values, dtype)
 
 
 def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -218,7 +234,7 @@ def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype.kind in 'ui':
         info = np.iinfo(dtype)
         values = np.clip(np.rint(values), info.min, info.max)
-    return values.astype(dtype)
+    return values.astype(dtype, copy=False)
 
 
 def resample_rgb8(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
