@@ -443,3 +443,59 @@ def test_timeout_exits_5_and_the_run_can_be_collected(
     history = run('history').out
     assert 'PENDING' not in history
     assert server_run.id in history
+
+
+def test_stack_batch_through_runflow(runflow_env, zstack, tmp_path):
+    """--plane all --yes outpaints every plane into one aligned stack."""
+    path, data = zstack
+    out = tmp_path / 'out.tif'
+    ran = run(
+        str(path), '-o', str(out), *SIDES, '--engine', 'runflow',
+        '--plane', 'all', '--yes',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert '3 planes x $0.55 = $1.65' in ran.err
+    assert len(runflow_env.runs) == 3
+    written = tifffile.imread(out)
+    assert written.dtype == np.uint16
+    # 24 x 32 planes: top 10% = 2 rows, left 20% = 6 columns
+    assert written.shape == (3, 26, 38)
+    np.testing.assert_array_equal(written[:, 2:, 6:], data)
+    sidecar = json.loads(out.with_name('out.tif.json').read_text())
+    assert sidecar['placement']['scale'] == [2.0, 0.5, 0.5]
+    assert sidecar['placement']['translate'] == [0.0, -1.0, -3.0]
+    statuses = [
+        o['status'] for o in sidecar['provenance']['batch']['outcomes']
+    ]
+    assert statuses == ['done'] * 3
+
+
+def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
+    runflow_env, rgb_png, tmp_path, monkeypatch
+):
+    """Ctrl-C while queued cancels, deletes the upload and names the run."""
+    import _thread
+
+    path, _ = rgb_png
+    runflow_env.set_delays(queue_delay=5.0)
+    printer = _cli._ProgressPrinter.__call__
+    interrupted = []
+
+    def interrupt_when_queued(self, event):
+        printer(self, event)
+        if event.stage == 'queued' and not interrupted:
+            interrupted.append(event.run_id)
+            _thread.interrupt_main()  # one Ctrl-C
+
+    monkeypatch.setattr(
+        _cli._ProgressPrinter, '__call__', interrupt_when_queued
+    )
+    out = tmp_path / 'o.png'
+    ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'runflow')
+    assert ran.code == _cli.EXIT_INTERRUPTED, ran.err
+    (server_run,) = runflow_env.runs
+    assert interrupted == [server_run.id]
+    assert f'interrupted: cancelled. Run {server_run.id}' in ran.err
+    assert f'napari-outpaint collect {server_run.id}' in ran.err
+    assert all(asset.deleted for asset in runflow_env.assets.values())
+    assert not out.exists()

@@ -749,27 +749,32 @@ def _run_cancellable(
     planes).
     """
     box: dict[str, Any] = {}
+    # An Event, not Thread.join: a KeyboardInterrupt inside join() can mark
+    # a live thread as stopped on Python 3.11 (CPython gh-90882).
+    done = threading.Event()
 
     def target() -> None:
         try:
             box['value'] = func(cancel)
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             box['error'] = exc
+        finally:
+            done.set()
 
     worker = threading.Thread(
         target=target, name='napari-outpaint-cli', daemon=True
     )
     try:
         worker.start()
-        while worker.is_alive():
-            worker.join(0.1)
+        while not done.wait(0.1):
+            pass
     except KeyboardInterrupt:
         cancel.cancel()
         console.say(
             'cancelling: cleaning up (Ctrl-C again to quit at once) ...'
         )
         with contextlib.suppress(KeyboardInterrupt):
-            worker.join(CANCEL_GRACE_SECONDS)
+            done.wait(CANCEL_GRACE_SECONDS)
         raise _Interrupted(box.get('error'), box.get('value')) from None
     if 'error' in box:
         raise box['error']
