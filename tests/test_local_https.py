@@ -198,6 +198,22 @@ def test_exit_stops_the_server_and_joins_the_thread(tls_files, client, png):
         client.get(hosted.url)
 
 
+def test_overlapping_publications_share_one_server(tls_files, client, png):
+    """Concurrent publications share a server that stops after the last."""
+    host = _host(tls_files)
+    with host.publish(png, 'image/png') as outer:
+        address = host.server_address
+        with host.publish(b'other', 'image/png', filename='b.png') as inner:
+            assert host.server_address == address
+            assert client.get(inner.url).content == b'other'
+        assert client.get(inner.url).status_code == 404
+        assert client.get(outer.url).content == png
+        assert len(_serving_threads()) >= 1
+    assert _serving_threads() == []
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(address, timeout=2)
+
+
 @pytest.mark.parametrize('error', [RuntimeError, KeyboardInterrupt])
 def test_an_exception_inside_the_block_still_stops_it(tls_files, png, error):
     """Any exception, KeyboardInterrupt included, stops the server."""

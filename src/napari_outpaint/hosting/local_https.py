@@ -263,10 +263,9 @@ class _HostedImageHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _serve(self, *, head: bool) -> None:
-        publication: _Publication = self.server.app
-        path = self.path.split('?', 1)[0]
-        wanted = publication.path.encode()
-        if not hmac.compare_digest(path.encode('utf-8', 'replace'), wanted):
+        host: LocalHTTPSHost = self.server.app
+        publication = host._find(self.path.split('?', 1)[0])
+        if publication is None:
             self._empty(404)
             return
         if not publication.admit(counted=not head):
@@ -297,12 +296,13 @@ class LocalHTTPSHost:
     """Serve the image from this machine over HTTPS, with your certificate.
 
     For a tunnel, a reverse proxy or an on-premises deployment where the
-    service can reach this machine. Each :meth:`publish` starts a small
-    TLS server (TLS 1.2 or newer) that serves the bytes from memory at
+    service can reach this machine. :meth:`publish` starts a small TLS
+    server (TLS 1.2 or newer) that serves the bytes from memory at
     ``/<256-bit random token>/<filename>``, GET and HEAD only, and answers
     410 Gone after *max_fetches* completed GETs or *ttl* seconds. Leaving
-    the ``with`` block revokes the URL, stops the server and joins its
-    threads, whatever happened inside.
+    the ``with`` block revokes the URL and, once no other publication of
+    this host is active (concurrent ones share the server and its port),
+    stops the server and joins its threads, whatever happened inside.
 
     Parameters
     ----------
@@ -386,11 +386,14 @@ class LocalHTTPSHost:
         self._clock = clock
         self._ssl_context = _server_context(certfile, keyfile)
         self._server: TLSServerThread | None = None
+        self._active: tuple[_Publication, ...] = ()
+        self._lifecycle = threading.Lock()
 
     @property
     def server_address(self) -> tuple[str, int] | None:
         """``(host, port)`` while publishing, else None."""
-        return None if self._server is None else self._server.address
+        server = self._server
+        return None if server is None else server.address
 
     @contextmanager
     def publish(
@@ -430,27 +433,7 @@ class LocalHTTPSHost:
             max_fetches=self.max_fetches,
             clock=self._clock,
         )
-        if self._server is not None:
-            raise HostingError(
-                'This LocalHTTPSHost is already publishing an image; '
-                'finish that with block first, or use a second host.'
-            )
-        try:
-            server = TLSServerThread(
-                _HostedImageHandler,
-                self._ssl_context,
-                publication,
-                bind=self.bind,
-                port=self.port,
-                name='napari-outpaint-local-https',
-            )
-        except OSError as exc:
-            raise HostingError(
-                f'Cannot listen on {self.bind}:{self.port} '
-                f'({exc.strerror or exc}); choose another port or bind '
-                'address.'
-            ) from exc
-        self._server = server
+        server = self._add(publication)
         try:
             expires_at = datetime.now(UTC) + timedelta(seconds=self.ttl)
             yield HostedImage(
@@ -460,8 +443,49 @@ class LocalHTTPSHost:
             )
         finally:
             publication.revoke()
-            self._server = None
+            self._remove(publication)
+
+    def _add(self, publication: _Publication) -> TLSServerThread:
+        """Register *publication*, starting the server for the first."""
+        with self._lifecycle:
+            if self._server is None:
+                try:
+                    self._server = TLSServerThread(
+                        _HostedImageHandler,
+                        self._ssl_context,
+                        self,
+                        bind=self.bind,
+                        port=self.port,
+                        name='napari-outpaint-local-https',
+                    )
+                except OSError as exc:
+                    raise HostingError(
+                        f'Cannot listen on {self.bind}:{self.port} '
+                        f'({exc.strerror or exc}); choose another port or '
+                        'bind address.'
+                    ) from exc
+            self._active = (*self._active, publication)
+            return self._server
+
+    def _remove(self, publication: _Publication) -> None:
+        """Unregister *publication*; stop the server after the last."""
+        with self._lifecycle:
+            self._active = tuple(
+                p for p in self._active if p is not publication
+            )
+            if self._active or self._server is None:
+                return
+            server, self._server = self._server, None
             server.stop()
+
+    def _find(self, path: str) -> _Publication | None:
+        """The active publication at *path* (constant-time compares)."""
+        given = path.encode('utf-8', 'replace')
+        found = None
+        for publication in self._active:  # an immutable snapshot
+            if hmac.compare_digest(given, publication.path.encode()):
+                found = publication
+        return found
 
     def _base_url(self, server: TLSServerThread) -> str:
         if self.public_base_url is not None:
