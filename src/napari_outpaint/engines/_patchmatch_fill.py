@@ -1,0 +1,369 @@
+"""The fast PatchMatch border fill: coarse layout, full-resolution detail.
+
+PyPatchMatch at full resolution costs about 12 s per million filled
+pixels on one core. This fill gets the same kind of result faster:
+
+1. **Coarse layout.** PatchMatch fills the canvas at ``1/scale`` size
+   (``scale**2`` times fewer pixels), split in two halves that run in two
+   worker processes at once.
+2. **Detail transfer.** Each coarse hole pixel is matched (3x3 window,
+   k-d tree) to a coarse pixel of the original; the full-resolution
+   ``scale x scale`` block of the original under that match is copied in.
+   The fill is made of real full-resolution pixels, as sharp as the
+   source, laid out like the coarse fill.
+3. **Seam refinement.** Narrow bands of the border, along the original's
+   edges and across the line between the two halves, are filled again by
+   PatchMatch at full resolution with a little context on both sides, in
+   small crops that run in parallel.
+
+Only the border is ever written: the original's pixels stay bit-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from napari_outpaint._progress import CancelToken
+from napari_outpaint.engines._pm_runner import FillJob, PatchMatchRunner
+
+__all__ = ['Inner', 'direct_fill', 'fast_fill']
+
+PATCH_SIZE = 3  # the library default (15) is 10x slower for no gain
+BAND = 8  # width of the refined seam bands, full-resolution pixels
+CONTEXT = 16  # known pixels around each band crop
+
+Report = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Inner:
+    """Where the original sits in the canvas: rows [r0, r1), cols [c0, c1)."""
+
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+
+    def hole(self, shape: tuple[int, int]) -> np.ndarray:
+        """Boolean mask of the new border (True) in a canvas of *shape*."""
+        hole = np.ones(shape, dtype=bool)
+        hole[self.r0 : self.r1, self.c0 : self.c1] = False
+        return hole
+
+
+def _no_report(fraction: float, message: str) -> None:
+    pass
+
+
+def direct_fill(
+    canvas: np.ndarray,
+    hole: np.ndarray,
+    *,
+    seed: int,
+    runner: PatchMatchRunner,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """One PatchMatch call on the whole canvas (the baseline method)."""
+    job = FillJob(canvas, hole.astype(np.uint8), seed, PATCH_SIZE)
+    return runner.run([job], cancel=cancel)[0]
+
+
+# -- 1. coarse layout -------------------------------------------------------
+
+
+def _block_grid(shape: tuple[int, int], inner: Inner, scale: int):
+    """Offsets and padded shape that put the original on block corners."""
+    oy, ox = (-inner.r0) % scale, (-inner.c0) % scale
+    rows = -(-(shape[0] + oy) // scale) * scale
+    cols = -(-(shape[1] + ox) // scale) * scale
+    return oy, ox, rows, cols
+
+
+def _split_jobs(image, mask, seed, parts):
+    """Split the coarse fill in *parts* (1 or 2) halves of equal hole area.
+
+    Returns the jobs, their row/col slices, and the split as ``(axis,
+    index)`` (None when not split).
+    """
+    whole = (slice(None), slice(None))
+    if parts < 2:
+        return [FillJob(image, mask, seed, PATCH_SIZE)], [whole], None
+    best = None
+    for axis in (0, 1):
+        counts = mask.sum(axis=1 - axis)
+        cumulative = np.cumsum(counts)
+        index = int(np.searchsorted(cumulative, cumulative[-1] / 2)) + 1
+        index = min(max(index, 8), mask.shape[axis] - 8)
+        seam = int(counts[min(index, len(counts) - 1)])
+        if best is None or seam < best[0]:
+            best = (seam, axis, index)
+    _, axis, index = best
+    first = [slice(None), slice(None)]
+    second = [slice(None), slice(None)]
+    first[axis] = slice(0, index)
+    second[axis] = slice(index, None)
+    regions = [tuple(first), tuple(second)]
+    jobs = [
+        FillJob(
+            np.ascontiguousarray(image[r]),
+            np.ascontiguousarray(mask[r]),
+            seed,
+            PATCH_SIZE,
+        )
+        for r in regions
+    ]
+    return jobs, regions, (axis, index)
+
+
+# -- 2. detail transfer -----------------------------------------------------
+
+
+def _windows(image: np.ndarray) -> np.ndarray:
+    """3x3 neighbourhoods as features, ``(rows, cols, 27)`` float32."""
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode='edge')
+    rows, cols = image.shape[:2]
+    parts = [
+        padded[dy : dy + rows, dx : dx + cols]
+        for dy in range(3)
+        for dx in range(3)
+    ]
+    return np.concatenate(parts, axis=2).astype(np.float32)
+
+
+def _project(features: np.ndarray, sample: np.ndarray, dims: int):
+    """Project *features* on the *dims* principal axes of *sample*."""
+    mean = sample.mean(axis=0)
+    step = max(1, len(sample) // 20000)
+    _, _, axes = np.linalg.svd(sample[::step] - mean, full_matrices=False)
+    return ((features - mean) @ axes[:dims].T).astype(np.float32)
+
+
+def _improve_coherence(features, dst, src, known_src, shape, passes):
+    """Let each pixel take a neighbour's match, shifted, when it fits better.
+
+    Copies from one coherent source region join without block seams; this
+    also corrects matches that the reduced k-d tree features got wrong.
+    """
+    rows, cols = shape
+    dy, dx = np.divmod(dst, cols)
+    cost = np.square(features[dst] - features[src]).sum(axis=1)
+    where = np.full(rows * cols, -1, dtype=np.int64)
+    for _ in range(passes):
+        where[dst] = src
+        for oy, ox in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            ny, nx = dy + oy, dx + ox
+            inside = (ny >= 0) & (ny < rows) & (nx >= 0) & (nx < cols)
+            neighbour = np.full(dst.shape, -1, dtype=np.int64)
+            neighbour[inside] = where[ny[inside] * cols + nx[inside]]
+            valid = neighbour >= 0
+            cand = np.full(dst.shape, -1, dtype=np.int64)
+            cy, cx = np.divmod(neighbour[valid], cols)
+            cy, cx = cy - oy, cx - ox
+            ok = (cy >= 0) & (cy < rows) & (cx >= 0) & (cx < cols)
+            flat = np.where(ok, cy * cols + cx, 0)
+            ok &= known_src[flat]
+            idx = np.flatnonzero(valid)[ok]
+            cand[idx] = flat[ok]
+            use = np.flatnonzero(cand >= 0)
+            new_cost = np.square(features[dst[use]] - features[cand[use]]).sum(
+                axis=1
+            )
+            better = new_cost < cost[use]
+            src[use[better]] = cand[use[better]]
+            cost[use[better]] = new_cost[better]
+    return src
+
+
+def _match_blocks(coarse, known_coarse, workers, dims=6, passes=2):
+    """For every coarse hole pixel, the coarse original pixel most like it.
+
+    Nearest neighbour of the 3x3 window in a k-d tree of its *dims*
+    principal components, then *passes* rounds of neighbour propagation
+    on the full window. Returns flat indices ``(dst, src)`` into the
+    coarse grid (``src`` None when the original has no full window).
+    """
+    rows, cols = known_coarse.shape
+    inside = known_coarse.copy()  # sources: the whole 3x3 window known
+    inside[0, :] = inside[-1, :] = inside[:, 0] = inside[:, -1] = False
+    inside[1:-1, 1:-1] &= (
+        known_coarse[:-2, :-2]
+        & known_coarse[:-2, 1:-1]
+        & known_coarse[:-2, 2:]
+        & known_coarse[1:-1, :-2]
+        & known_coarse[1:-1, 2:]
+        & known_coarse[2:, :-2]
+        & known_coarse[2:, 1:-1]
+        & known_coarse[2:, 2:]
+    )
+    features = _windows(coarse).reshape(rows * cols, -1)
+    src = np.flatnonzero(inside.ravel())
+    dst = np.flatnonzero(~known_coarse.ravel())
+    if src.size == 0:
+        return dst, None
+    reduced = _project(features, features[src], dims)
+    tree = cKDTree(reduced[src], balanced_tree=False, compact_nodes=False)
+    _, nearest = tree.query(reduced[dst], k=1, workers=workers)
+    matched = _improve_coherence(
+        features, dst, src[nearest], inside.ravel(), (rows, cols), passes
+    )
+    return dst, matched
+
+
+def _transfer(extended, dst, src, scale, cols_coarse):
+    """Copy the full-res block under each source onto its destination."""
+    rows_e, cols_e = extended.shape[:2]
+    blocks = extended.reshape(
+        rows_e // scale, scale, cols_e // scale, scale, 3
+    )
+    dy, dx = np.divmod(dst, cols_coarse)
+    sy, sx = np.divmod(src, cols_coarse)
+    blocks[dy, :, dx, :] = blocks[sy, :, sx, :]
+
+
+# -- 3. seam refinement -----------------------------------------------------
+
+
+def _band_regions(shape, inner: Inner, split_line):
+    """Crops and band masks to refine at full resolution.
+
+    Yields ``(crop, band)``: a (row slice, col slice) of the canvas and a
+    boolean mask of the pixels to fill again inside that crop.
+    """
+    rows, cols = shape
+    b, c = BAND, CONTEXT
+    hole = inner.hole(shape)
+    r0, r1, c0, c1 = inner.r0, inner.r1, inner.c0, inner.c1
+    specs = []
+    if r0 > 0:
+        specs.append(((max(0, r0 - b), r0), (0, cols)))
+    if r1 < rows:
+        specs.append(((r1, min(rows, r1 + b)), (0, cols)))
+    if c0 > 0:
+        specs.append(((r0, r1), (max(0, c0 - b), c0)))
+    if c1 < cols:
+        specs.append(((r0, r1), (c1, min(cols, c1 + b))))
+    if split_line is not None:
+        axis, at = split_line
+        span = (max(0, at - b), min(shape[axis], at + b))
+        whole = (0, shape[1 - axis])
+        specs.append((span, whole) if axis == 0 else (whole, span))
+    for (ra, rb), (ca, cb) in specs:
+        crop = (
+            slice(max(0, ra - c), min(rows, rb + c)),
+            slice(max(0, ca - c), min(cols, cb + c)),
+        )
+        band = np.zeros(shape, dtype=bool)
+        band[ra:rb, ca:cb] = True
+        band &= hole
+        band = band[crop]
+        if band.any():
+            yield crop, band
+
+
+# -- the whole fill ---------------------------------------------------------
+
+
+def fast_fill(
+    canvas: np.ndarray,
+    inner: Inner,
+    *,
+    seed: int,
+    scale: int,
+    runner: PatchMatchRunner,
+    cancel: CancelToken | None = None,
+    report: Report = _no_report,
+) -> np.ndarray:
+    """Fill the border of *canvas* around *inner*, coarse-to-fine.
+
+    Parameters
+    ----------
+    canvas : numpy.ndarray
+        ``(R, C, 3)`` uint8; the original at *inner*, anything elsewhere.
+    inner : Inner
+        Where the original sits.
+    seed : int
+        Seed of every PatchMatch call: equal inputs give equal outputs.
+    scale : int
+        Coarse-level downscaling factor (2 or more).
+    runner : PatchMatchRunner
+        Runs the PatchMatch calls (in parallel when it has workers).
+    cancel : CancelToken, optional
+        Checked between steps, and by the runner during PatchMatch calls.
+    report : callable, optional
+        ``report(fraction, message)`` with fraction in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        The filled canvas; pixels inside *inner* are those of *canvas*.
+    """
+    cancel = cancel or CancelToken()
+    shape = canvas.shape[:2]
+    hole = inner.hole(shape)
+    oy, ox, rows_e, cols_e = _block_grid(shape, inner, scale)
+    extended = np.zeros((rows_e, cols_e, 3), dtype=np.uint8)
+    extended[oy : oy + shape[0], ox : ox + shape[1]] = canvas
+    known = np.zeros((rows_e, cols_e), dtype=bool)
+    known[oy : oy + shape[0], ox : ox + shape[1]] = ~hole
+    rows_c, cols_c = rows_e // scale, cols_e // scale
+    known_coarse = known.reshape(rows_c, scale, cols_c, scale).all(axis=(1, 3))
+    coarse = extended.reshape(rows_c, scale, cols_c, scale, 3).mean(
+        axis=(1, 3)
+    )
+    coarse = np.clip(coarse + 0.5, 0, 255).astype(np.uint8)
+    coarse[~known_coarse] = 0
+
+    report(0.0, f'coarse layout at 1/{scale} size')
+    jobs, regions, split = _split_jobs(
+        coarse, (~known_coarse).astype(np.uint8), seed, runner.parallel
+    )
+    n_jobs = len(jobs)
+    filled = runner.run(
+        jobs,
+        cancel=cancel,
+        on_done=lambda n: report(0.55 * n / n_jobs, 'coarse layout'),
+    )
+    for region, part in zip(regions, filled, strict=True):
+        coarse[region] = part
+    cancel.raise_if_cancelled()
+
+    report(0.55, 'transferring full-resolution detail')
+    dst, src = _match_blocks(coarse, known_coarse, runner.parallel)
+    if src is None:  # original smaller than one 3x3 coarse window
+        return direct_fill(
+            canvas, hole, seed=seed, runner=runner, cancel=cancel
+        )
+    _transfer(extended, dst, src, scale, cols_c)
+    out = canvas.copy()
+    out[hole] = extended[oy : oy + shape[0], ox : ox + shape[1]][hole]
+    cancel.raise_if_cancelled()
+
+    report(0.75, 'refining the seams at full resolution')
+    split_line = None
+    if split is not None:
+        axis, index = split
+        split_line = (axis, index * scale - (oy if axis == 0 else ox))
+    bands = list(_band_regions(shape, inner, split_line))
+    band_jobs = [
+        FillJob(
+            np.ascontiguousarray(out[crop]),
+            band.astype(np.uint8),
+            seed,
+            PATCH_SIZE,
+        )
+        for crop, band in bands
+    ]
+    refined = runner.run(
+        band_jobs,
+        cancel=cancel,
+        on_done=lambda n: report(
+            0.75 + 0.25 * n / len(band_jobs), 'refining the seams'
+        ),
+    )
+    for (crop, band), part in zip(bands, refined, strict=True):
+        out[crop][band] = part[band]
+    return out

@@ -1,0 +1,280 @@
+"""The offline engine: outpaint on this machine, no key, no network.
+
+``LocalEngine('patchmatch')`` (the default) fills the new border with
+PatchMatch (PyPatchMatch, MIT): coarse-to-fine and on two worker processes
+for large borders (:mod:`._patchmatch_fill`), one full-resolution call for
+small ones. ``LocalEngine('reflect')`` mirrors the image into the border
+at once; it is also the fallback when PyPatchMatch cannot be loaded, and
+the result then says so (``model='reflect'``, ``details['fallback']``).
+The output keeps the input's pixel size, and the original's pixels are
+bit-identical in it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._expand import Expand, Padding
+from napari_outpaint._progress import (
+    CancelToken,
+    ProgressCallback,
+    ProgressEvent,
+    Stage,
+)
+from napari_outpaint.engines._base import EngineResult
+from napari_outpaint.engines._patchmatch_fill import (
+    Inner,
+    direct_fill,
+    fast_fill,
+)
+from napari_outpaint.engines._pm_runner import (
+    PatchMatchRunner,
+    patchmatch_importable,
+)
+from napari_outpaint.engines._reflect_fill import reflect_fill
+
+__all__ = ['LOCAL_METHODS', 'LocalEngine']
+
+LOCAL_METHODS = ('patchmatch', 'reflect')
+
+# Borders of at least this many pixels are filled coarse-to-fine (below
+# it a single full-resolution call takes under about 3 s) ...
+FAST_MIN_HOLE_PIXELS = 250_000
+# ... and from this size on in worker processes, which a cancel can stop
+# at once (a call in this process only stops when it returns, < ~0.5 s).
+PROCESS_MIN_HOLE_PIXELS = 40_000
+
+
+def _check_int(name: str, value, minimum: int, *, none_ok: bool = False):
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise InvalidInputError(
+            name, f'must be an integer, got {type(value).__name__}.'
+        )
+    if value < minimum:
+        raise InvalidInputError(name, f'must be >= {minimum}, got {value}.')
+    return int(value)
+
+
+def _check_image(image) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise InvalidInputError(
+            'image',
+            f'expected a numpy array, got {type(image).__name__}; '
+            'pass np.asarray(image).',
+        )
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise InvalidInputError(
+            'image',
+            'expected (rows, cols, 3) uint8 RGB, got shape '
+            f'{image.shape} {image.dtype}; convert the plane first '
+            '(the pipeline does this for layers).',
+        )
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise InvalidInputError('image', f'is empty: shape {image.shape}.')
+    return np.ascontiguousarray(image)
+
+
+class LocalEngine:
+    """Outpaint offline, with PatchMatch or reflection padding.
+
+    Parameters
+    ----------
+    method : {'patchmatch', 'reflect'}
+        PatchMatch fill (default) or instant mirror padding.
+    seed : int
+        Seed of the PatchMatch search; equal inputs and seeds give
+        byte-identical results.
+    scale : int, optional
+        Coarse-level factor of the fast fill: 1 is one full-resolution
+        PatchMatch call (the slow baseline), 2 or more coarse-to-fine.
+        None chooses 2 for borders of at least 250 000 pixels, else 1.
+    workers : int, optional
+        PatchMatch worker processes (0 runs in this process). None
+        chooses up to 2 (the CPU count) for borders of at least 40 000
+        pixels, else 0.
+
+    Attributes
+    ----------
+    name : str
+        ``'local'``.
+    model : str
+        ``'patchmatch'``, or ``'reflect'`` (chosen, or the fallback).
+    price_per_image_usd : float
+        0.
+    fallback_reason : str or None
+        Why PatchMatch was replaced by reflection padding.
+    """
+
+    name = 'local'
+    price_per_image_usd = 0.0
+
+    def __init__(
+        self,
+        method: str = 'patchmatch',
+        *,
+        seed: int = 0,
+        scale: int | None = None,
+        workers: int | None = None,
+    ) -> None:
+        if method not in LOCAL_METHODS:
+            raise InvalidInputError(
+                'method',
+                f'unknown local method {method!r}; use '
+                f"'patchmatch' or 'reflect'.",
+            )
+        self.seed = _check_int('seed', seed, 0)
+        self.scale = _check_int('scale', scale, 1, none_ok=True)
+        self.workers = _check_int('workers', workers, 0, none_ok=True)
+        self.method = method
+        self.fallback_reason: str | None = None
+        if method == 'patchmatch' and not patchmatch_importable():
+            self.fallback_reason = (
+                'PyPatchMatch is not available on this platform, so the '
+                'border was filled by reflection padding; install a '
+                'PyPatchMatch wheel (pip install PyPatchMatch) for the '
+                'PatchMatch fill.'
+            )
+        self.model = 'reflect' if self.fallback_reason else method
+
+    def __repr__(self) -> str:
+        return f'LocalEngine(method={self.model!r}, seed={self.seed})'
+
+    def plan(self, hole_pixels: int) -> tuple[int, int]:
+        """``(scale, workers)`` used for a border of *hole_pixels*."""
+        scale = self.scale
+        if scale is None:
+            scale = 2 if hole_pixels >= FAST_MIN_HOLE_PIXELS else 1
+        workers = self.workers
+        if workers is None:
+            big = hole_pixels >= PROCESS_MIN_HOLE_PIXELS
+            workers = min(2, os.cpu_count() or 1) if big else 0
+        if scale == 1:
+            workers = min(workers, 1)  # a single call uses one worker
+        return scale, workers
+
+    def outpaint(
+        self,
+        image: np.ndarray,
+        expand: Expand,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EngineResult:
+        """Outpaint one ``(rows, cols, 3)`` uint8 RGB plane.
+
+        Returns
+        -------
+        EngineResult
+            ``image``: the whole canvas ``expand.canvas_shape(rows,
+            cols)`` at the input's pixel size, original pixels unchanged.
+
+        Raises
+        ------
+        InvalidInputError
+            For an image that is not ``(rows, cols, 3)`` uint8 or an
+            *expand* that is not an :class:`Expand`.
+        OutpaintCancelled
+            When *cancel* is cancelled (checked between steps, and every
+            50 ms while PatchMatch runs in worker processes).
+        """
+        started = time.perf_counter()
+        image = _check_image(image)
+        if not isinstance(expand, Expand):
+            raise InvalidInputError(
+                'expand',
+                f'expected an Expand, got {type(expand).__name__}; e.g. '
+                'Expand(top=20, bottom=20, left=20, right=20).',
+            )
+        cancel = cancel or CancelToken()
+        emit = progress or (lambda event: None)
+        rows, cols = image.shape[:2]
+        padding = expand.padding(rows, cols)
+        shape = padding.canvas_shape(rows, cols)
+        hole_pixels = shape[0] * shape[1] - rows * cols
+        emit(ProgressEvent(Stage.PREPARING, 'preparing the canvas', 0.0))
+        cancel.raise_if_cancelled()
+
+        details: dict = {'method': self.model, 'hole_pixels': hole_pixels}
+        if self.fallback_reason:
+            details['fallback'] = self.fallback_reason
+        fill_started = time.perf_counter()
+        if self.model == 'reflect':
+            emit(ProgressEvent(Stage.RUNNING, 'reflection padding', 0.05))
+            canvas = reflect_fill(image, padding)
+        else:
+            canvas = self._patchmatch(
+                image, padding, shape, hole_pixels, emit, cancel, details
+            )
+        fill_seconds = time.perf_counter() - fill_started
+        cancel.raise_if_cancelled()
+
+        emit(ProgressEvent(Stage.FINISHING, 'keeping the original', 0.97))
+        top, left = padding.top, padding.left
+        canvas[top : top + rows, left : left + cols] = image  # bit-exact
+        timings = {
+            'fill': fill_seconds,
+            'total': time.perf_counter() - started,
+        }
+        emit(ProgressEvent(Stage.DONE, 'done', 1.0))
+        return EngineResult(
+            image=canvas,
+            engine=self.name,
+            model=self.model,
+            seed=self.seed if self.model == 'patchmatch' else None,
+            cost_usd=0.0,
+            timings=timings,
+            details=details,
+        )
+
+    def _patchmatch(
+        self,
+        image,
+        padding: Padding,
+        shape,
+        hole_pixels,
+        emit,
+        cancel,
+        details,
+    ) -> np.ndarray:
+        rows, cols = image.shape[:2]
+        inner = Inner(
+            padding.top, padding.top + rows, padding.left, padding.left + cols
+        )
+        canvas = np.zeros((*shape, 3), dtype=np.uint8)
+        canvas[inner.r0 : inner.r1, inner.c0 : inner.c1] = image
+        scale, workers = self.plan(hole_pixels)
+
+        def report(fraction: float, message: str) -> None:
+            emit(ProgressEvent(Stage.RUNNING, message, 0.05 + 0.9 * fraction))
+
+        with PatchMatchRunner(workers) as runner:
+            details.update(
+                scale=scale,
+                workers=0 if runner.in_process else runner.parallel,
+            )
+            if scale == 1:
+                report(0.0, 'PatchMatch at full resolution')
+                out = direct_fill(
+                    canvas,
+                    inner.hole(shape),
+                    seed=self.seed,
+                    runner=runner,
+                    cancel=cancel,
+                )
+                report(1.0, 'PatchMatch at full resolution')
+                return out
+            return fast_fill(
+                canvas,
+                inner,
+                seed=self.seed,
+                scale=scale,
+                runner=runner,
+                cancel=cancel,
+                report=report,
+            )
