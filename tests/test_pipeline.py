@@ -46,6 +46,7 @@ PROVENANCE_KEYS = {
     'warnings',
     'plugin_version',
     'mode',
+    'engine_output_shape',
 }
 
 
@@ -414,6 +415,7 @@ def test_provenance_is_complete_and_json_serialisable():
     assert prov['seed'] == 42
     assert prov['run_id'] == 'fake-1'
     assert prov['engine'] == 'fake'
+    assert max(prov['engine_output_shape']) == 150
     assert prov['expand'] == EXPAND.as_dict()
     assert prov['created_at'].endswith('+00:00')
     region = prov['generated_region']

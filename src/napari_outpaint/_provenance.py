@@ -6,7 +6,8 @@
                       contrast_limits, gamma, scale, translate
     plane             indices on the leading axes (None for 2D data)
     expand            the four percentages; padding_px: pixels per side
-    engine, model, run_id, seed, cost_usd, engine_details
+    engine, model, run_id, seed, cost_usd, engine_details,
+    engine_output_shape  (rows, cols) the engine returned (e.g. upscaled)
     mode              'preserve_original' or 'native_resolution'
     timings           seconds: prepare, engine (+ the engine's own
                       stages under engine_stages), finish, total
@@ -72,6 +73,7 @@ def build(
         'seed': engine.seed,
         'cost_usd': engine.cost_usd,
         'engine_details': dict(engine.details),
+        'engine_output_shape': list(np.shape(engine.image)[:2]),
         'mode': 'native_resolution' if result.native else 'preserve_original',
         'timings': timings,
         'created_at': datetime.now(UTC).isoformat(timespec='seconds'),
