@@ -6,6 +6,7 @@ import io
 import socket
 import ssl
 import threading
+import time
 
 import httpx
 import numpy as np
@@ -212,6 +213,29 @@ def test_overlapping_publications_share_one_server(tls_files, client, png):
     assert _serving_threads() == []
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(address, timeout=2)
+
+
+def test_idle_connections_are_capped(tls_files, client, png):
+    """Beyond 8 open connections new ones are closed until some end."""
+    host = _host(tls_files)
+    with host.publish(png, 'image/png') as hosted:
+        idle = [
+            socket.create_connection(host.server_address) for _ in range(8)
+        ]
+        try:
+            with pytest.raises(httpx.TransportError):
+                client.get(hosted.url)
+        finally:
+            for sock in idle:
+                sock.close()
+        deadline = time.monotonic() + 10
+        while True:  # the server notices the closed sockets shortly
+            try:
+                response = client.get(hosted.url)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+    assert response.content == png
 
 
 @pytest.mark.parametrize('error', [RuntimeError, KeyboardInterrupt])

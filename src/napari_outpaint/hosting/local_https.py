@@ -32,6 +32,8 @@ __all__ = ['LocalHTTPSHost']
 logger = logging.getLogger(__name__)
 
 _WILDCARD_BINDS = frozenset({'', '0.0.0.0', '::'})
+#: Open connections served at once; more are closed on accept.
+_MAX_CONNECTIONS = 8
 
 
 class _TLSThreadingServer(ThreadingHTTPServer):
@@ -51,11 +53,13 @@ class _TLSThreadingServer(ThreadingHTTPServer):
         handler_cls: type[BaseHTTPRequestHandler],
         ssl_context: ssl.SSLContext,
         app: Any,
+        max_connections: int | None = None,
     ) -> None:
         if ':' in address[0]:
             self.address_family = socket.AF_INET6
         self.ssl_context = ssl_context
         self.app = app
+        self.max_connections = max_connections
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._workers: set[threading.Thread] = set()
@@ -72,6 +76,13 @@ class _TLSThreadingServer(ThreadingHTTPServer):
         return wrapped, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = self.max_connections is not None and (
+                len(self._connections) >= self.max_connections
+            )
+        if full:  # a few slow clients must not pin every thread
+            self.shutdown_request(request)
+            return
         worker = threading.Thread(
             target=self._serve_connection,
             args=(request, client_address),
@@ -136,6 +147,8 @@ class TLSServerThread:
         Port, 0 for any free port.
     name : str
         Name of the serving thread.
+    max_connections : int or None
+        Refuse connections beyond this many open ones (None: no cap).
     """
 
     def __init__(
@@ -147,9 +160,10 @@ class TLSServerThread:
         bind: str = '127.0.0.1',
         port: int = 0,
         name: str = 'napari-outpaint-https',
+        max_connections: int | None = None,
     ) -> None:
         self._server = _TLSThreadingServer(
-            (bind, port), handler_cls, ssl_context, app
+            (bind, port), handler_cls, ssl_context, app, max_connections
         )
         self.thread = threading.Thread(
             target=self._server.serve_forever,
@@ -457,6 +471,7 @@ class LocalHTTPSHost:
                         bind=self.bind,
                         port=self.port,
                         name='napari-outpaint-local-https',
+                        max_connections=_MAX_CONNECTIONS,
                     )
                 except OSError as exc:
                     raise HostingError(
