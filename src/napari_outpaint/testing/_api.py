@@ -134,10 +134,10 @@ def create_upload(standin: RunflowStandIn, request: Request, match):
     errors = validate_upload_body(body)
     if errors:
         return _validation_failed(errors)
-    asset = standin.new_asset(
+    asset = standin._new_asset(
         body['filename'], body['mime_type'], body['size_bytes']
     )
-    upload_url = standin.presign(standin.upload_path(asset))
+    upload_url = standin._presign(standin._upload_path(asset))
     return json_reply(201, {'asset_id': asset.id, 'upload_url': upload_url})
 
 
@@ -148,7 +148,7 @@ def _asset_json(standin: RunflowStandIn, asset, folder_id=None) -> dict:
         'folder_id': folder_id,
         'name': asset.filename,
         'r2_key': f'uploads/{asset.id}/{asset.filename}',
-        'url': standin.presign(standin.asset_path(asset)),
+        'url': standin._presign(standin._asset_path(asset)),
         'thumbnail_url': None,
         'mime_type': asset.content_type,
         'size_bytes': len(asset.data or b''),
@@ -165,7 +165,7 @@ def _asset_json(standin: RunflowStandIn, asset, folder_id=None) -> dict:
 
 
 def confirm_upload(standin: RunflowStandIn, request: Request, match):
-    with standin.lock:
+    with standin._lock:
         asset = standin.assets.get(match['id'])
     if asset is None or asset.deleted:
         return error_reply(
@@ -187,7 +187,7 @@ def confirm_upload(standin: RunflowStandIn, request: Request, match):
 
 
 def _live_asset(standin: RunflowStandIn, asset_id: str):
-    with standin.lock:
+    with standin._lock:
         asset = standin.assets.get(asset_id)
     if asset is None or asset.deleted or not asset.confirmed:
         return None
@@ -202,10 +202,10 @@ def get_asset(standin: RunflowStandIn, request: Request, match):
 
 
 def delete_asset(standin: RunflowStandIn, request: Request, match):
-    rejection = standin.faults.take_asset_delete_failure()
+    rejection = standin._faults.take_asset_delete_failure()
     if rejection is not None:
         return rejection_reply(rejection, 'DELETE /v1/assets/{id}')
-    with standin.lock:
+    with standin._lock:
         asset = _live_asset(standin, match['id'])
         if asset is None:
             return error_reply(404, 'ASSET_NOT_FOUND', 'No such asset.')
@@ -219,9 +219,9 @@ def create_run(standin: RunflowStandIn, request: Request, match):
         return problem
     key = request.headers.get('idempotency-key')
     fingerprint = json.dumps(body, sort_keys=True, separators=(',', ':'))
-    with standin.lock:  # serialises creates: no double run per key
-        if key is not None and key in standin.idempotency:
-            seen, reply = standin.idempotency[key]
+    with standin._lock:  # serialises creates: no double run per key
+        if key is not None and key in standin._idempotency:
+            seen, reply = standin._idempotency[key]
             if seen == fingerprint:
                 return reply
             return error_reply(
@@ -229,19 +229,19 @@ def create_run(standin: RunflowStandIn, request: Request, match):
                 'CONFLICT',
                 'This Idempotency-Key was used with a different body.',
             )
-        rejection = standin.faults.take_create_rejection()
+        rejection = standin._faults.take_create_rejection()
         if rejection is not None:
             return rejection_reply(rejection, 'run creation')
         errors = validate_run_body(body)
         if errors:
             return _validation_failed(errors)
-        run = standin.create_run(body, key)
+        run = standin._create_run(body, key)
         # the create response always says queued, like the service
-        created = run_json(run, run.created_monotonic, standin.output_url)
+        created = run_json(run, run.created_monotonic, standin._output_url)
         reply = json_reply(201, created)
         if key is not None:
-            standin.idempotency[key] = (fingerprint, reply)
-    if standin.faults.take_dropped_create():
+            standin._idempotency[key] = (fingerprint, reply)
+    if standin._faults.take_dropped_create():
         return DROP
     return reply
 
@@ -252,7 +252,7 @@ _CLIENT_REF_QUERY = re.compile(r'^\s*client_ref\s*[:=]\s*"?(?P<ref>.*?)"?\s*$')
 def list_runs(standin: RunflowStandIn, request: Request, match):
     query = parse_qs(request.query)
     now = time.monotonic()
-    with standin.lock:
+    with standin._lock:
         runs = list(standin.runs)
     if 'q' in query:
         wanted = _CLIENT_REF_QUERY.match(query['q'][-1])
@@ -264,12 +264,12 @@ def list_runs(standin: RunflowStandIn, request: Request, match):
                 [{'loc': ['query', 'q'], 'msg': 'unsupported filter'}],
             )
         runs = [run for run in runs if run.client_ref == wanted['ref']]
-    items = [run_json(run, now, standin.output_url) for run in runs[::-1]]
+    items = [run_json(run, now, standin._output_url) for run in runs[::-1]]
     return json_reply(200, {'items': items, 'next_pq': None, 'prev_pq': None})
 
 
 def get_run(standin: RunflowStandIn, request: Request, match):
-    fault = standin.faults.take_poll()
+    fault = standin._faults.take_poll()
     if isinstance(fault, Rejection):
         return rejection_reply(fault, 'GET /v1/runs/{id}')
     if fault == 'invalid-json':
@@ -284,14 +284,15 @@ def get_run(standin: RunflowStandIn, request: Request, match):
             'RUN_NOT_FOUND',
             'The run does not exist or belongs to another org.',
         )
-    return json_reply(200, run_json(run, time.monotonic(), standin.output_url))
+    now = time.monotonic()
+    return json_reply(200, run_json(run, now, standin._output_url))
 
 
 # -- storage routes -------------------------------------------------------
 
 
 def put_upload(standin: RunflowStandIn, request: Request, match):
-    with standin.lock:
+    with standin._lock:
         asset = standin.assets.get(match['id'])
     if asset is None or asset.confirmed or asset.deleted:
         return storage_error(404, 'NoSuchUpload', 'No such upload.')
@@ -390,7 +391,7 @@ def route(standin: RunflowStandIn, request: Request) -> Reply:
                 'Only one auth mechanism allowed: the presigned query '
                 'string already authenticates; send no Authorization.',
             )
-        if not standin.signature_ok(request.path, request.query):
+        if not standin._signature_ok(request.path, request.query):
             return storage_error(
                 403, 'SignatureDoesNotMatch', 'Missing or wrong signature.'
             )
@@ -402,7 +403,7 @@ def route(standin: RunflowStandIn, request: Request) -> Reply:
             storage_error(405, 'MethodNotAllowed', 'Method not allowed.'),
         )
     if request.path.startswith('/v1/'):
-        if not standin.authorized(request.headers.get('authorization')):
+        if not standin._authorized(request.headers.get('authorization')):
             return error_reply(
                 401,
                 'UNAUTHORIZED',
@@ -443,7 +444,7 @@ class StandInHandler(BaseHTTPRequestHandler):
         too_big = self._unreadable_body(headers)
         body = b'' if too_big else self._read_body(headers)
         request = Request(self.command, split.path, split.query, headers, body)
-        standin.record(
+        standin._record(
             RecordedRequest(
                 request.method,
                 request.path,

@@ -126,9 +126,9 @@ class RunflowStandIn:
         self.runs: list[RecordedRun] = []
         self.assets: dict[str, RecordedAsset] = {}
         self.requests: list[RecordedRequest] = []
-        self.faults = Faults()
-        self.lock = threading.RLock()
-        self.idempotency: dict[str, tuple[str, Any]] = {}
+        self._faults = Faults()
+        self._lock = threading.RLock()
+        self._idempotency: dict[str, tuple[str, Any]] = {}
         self._queue_delay = 0.0
         self._processing_delay = 0.0
         self.set_delays(
@@ -181,7 +181,7 @@ class RunflowStandIn:
             if server is not None:
                 server.stop()
         finally:
-            with self.lock:
+            with self._lock:
                 workers = list(self._workers)
             deadline = time.monotonic() + 15.0
             for worker in workers:
@@ -229,7 +229,7 @@ class RunflowStandIn:
 
     def get_run(self, run_id: str) -> RecordedRun:
         """The recorded run with this id (KeyError if unknown)."""
-        with self.lock:
+        with self._lock:
             for run in self.runs:
                 if run.id == run_id:
                     return run
@@ -240,11 +240,11 @@ class RunflowStandIn:
     def fail_polls(self, status: int = 503, times: int = 1) -> None:
         """Answer the next *times* ``GET /v1/runs/{id}`` with *status*."""
         rejection = Rejection(status, ERROR_CODES.get(status, 'ERROR'))
-        self.faults.add_poll_failures(rejection, check_times(times))
+        self._faults.add_poll_failures(rejection, check_times(times))
 
     def invalid_json_polls(self, times: int = 1) -> None:
         """Answer the next *times* run polls with 200 and a non-JSON body."""
-        self.faults.add_invalid_json_polls(check_times(times))
+        self._faults.add_invalid_json_polls(check_times(times))
 
     def reject_creates(
         self,
@@ -269,11 +269,11 @@ class RunflowStandIn:
         """
         code = code or ERROR_CODES.get(status, 'ERROR')
         rejection = Rejection(status, code, retry_after)
-        self.faults.add_create_rejections(rejection, check_times(times))
+        self._faults.add_create_rejections(rejection, check_times(times))
 
     def drop_connection_after_create(self, times: int = 1) -> None:
         """Create the next *times* runs, then close without a response."""
-        self.faults.add_dropped_creates(check_times(times))
+        self._faults.add_dropped_creates(check_times(times))
 
     def fail_next_run(
         self,
@@ -281,11 +281,11 @@ class RunflowStandIn:
         failure_message: str = 'The provider failed to process the image.',
     ) -> None:
         """Make the next run created end ``failed`` with these fields."""
-        self.faults.add_run_failure(RunFailure(failure_code, failure_message))
+        self._faults.add_run_failure(RunFailure(failure_code, failure_message))
 
     def corrupt_next_output(self) -> None:
         """Make the next run's output URL serve bytes that are no image."""
-        self.faults.add_corrupt_output()
+        self._faults.add_corrupt_output()
 
     def fail_asset_delete(self, status: int = 405, times: int = 1) -> None:
         """Answer the next *times* ``DELETE /v1/assets/{id}`` with *status*.
@@ -293,7 +293,7 @@ class RunflowStandIn:
         The asset is not deleted.
         """
         rejection = Rejection(status, ERROR_CODES.get(status, 'ERROR'))
-        self.faults.add_asset_delete_failures(rejection, check_times(times))
+        self._faults.add_asset_delete_failures(rejection, check_times(times))
 
     def set_delays(
         self,
@@ -308,7 +308,7 @@ class RunflowStandIn:
         ):
             if value is not None and not value >= 0:
                 raise ValueError(f'{name} must be >= 0, got {value!r}')
-        with self.lock:
+        with self._lock:
             if queue_delay is not None:
                 self._queue_delay = float(queue_delay)
             if processing_delay is not None:
@@ -316,11 +316,11 @@ class RunflowStandIn:
 
     # -- used by the request handler ---------------------------------------
 
-    def record(self, request: RecordedRequest) -> None:
-        with self.lock:
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
             self.requests.append(request)
 
-    def authorized(self, header: str | None) -> bool:
+    def _authorized(self, header: str | None) -> bool:
         """Whether an ``Authorization`` header carries the API key."""
         if not header:
             return False
@@ -336,7 +336,7 @@ class RunflowStandIn:
             self._signing_key, path.encode(), hashlib.sha256
         ).hexdigest()
 
-    def presign(self, path: str) -> str:
+    def _presign(self, path: str) -> str:
         """A presigned-style URL of *path* on this server."""
         query = (
             'X-Amz-Algorithm=AWS4-HMAC-SHA256'
@@ -346,26 +346,26 @@ class RunflowStandIn:
         )
         return f'{self.base_url}{path}?{query}'
 
-    def signature_ok(self, path: str, query: str) -> bool:
+    def _signature_ok(self, path: str, query: str) -> bool:
         """Whether *query* carries the right signature for *path*."""
         given = parse_qs(query).get('X-Amz-Signature', [''])[-1]
         return hmac.compare_digest(
             given.encode(), self._signature(path).encode()
         )
 
-    def upload_path(self, asset: RecordedAsset) -> str:
+    def _upload_path(self, asset: RecordedAsset) -> str:
         return f'/storage/uploads/{asset.id}'
 
-    def asset_path(self, asset: RecordedAsset) -> str:
+    def _asset_path(self, asset: RecordedAsset) -> str:
         return f'/storage/assets/{asset.id}/{quote(asset.filename)}'
 
-    def output_path(self, run: RecordedRun) -> str:
+    def _output_path(self, run: RecordedRun) -> str:
         return f'/storage/outputs/{run.id}.{self.output_format}'
 
-    def output_url(self, run: RecordedRun) -> str:
-        return self.presign(self.output_path(run))
+    def _output_url(self, run: RecordedRun) -> str:
+        return self._presign(self._output_path(run))
 
-    def new_asset(self, filename: str, mime_type: str, size: int) -> Any:
+    def _new_asset(self, filename: str, mime_type: str, size: int) -> Any:
         asset = RecordedAsset(
             id=str(uuid.uuid4()),
             filename=filename,
@@ -373,15 +373,15 @@ class RunflowStandIn:
             size_bytes=size,
             created_at=datetime.now(UTC),
         )
-        with self.lock:
+        with self._lock:
             self.assets[asset.id] = asset
         return asset
 
-    def create_run(
+    def _create_run(
         self, body: dict[str, Any], idempotency_key: str | None
     ) -> RecordedRun:
         """Record a validated run and start processing it."""
-        with self.lock:
+        with self._lock:
             run = RecordedRun(
                 id=str(uuid.uuid4()),
                 input=body['input'],
@@ -403,8 +403,8 @@ class RunflowStandIn:
                     'verify': self._fetch_context,
                     'upscale_long_side': self.upscale_long_side,
                     'output_format': self.output_format,
-                    'failure': self.faults.take_run_failure(),
-                    'corrupt': self.faults.take_corrupt_output(),
+                    'failure': self._faults.take_run_failure(),
+                    'corrupt': self._faults.take_corrupt_output(),
                 },
                 name=f'runflow-standin-run-{run.id[:8]}',
                 daemon=True,
