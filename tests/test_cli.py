@@ -13,6 +13,7 @@ from PIL import Image
 
 from napari_outpaint import _cli
 from napari_outpaint._cli import main
+from napari_outpaint._files import read_image
 
 SIDES = ['--top', '10', '--bottom', '0', '--left', '20', '--right', '0']
 
@@ -499,3 +500,155 @@ def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
     assert f'napari-outpaint collect {server_run.id}' in ran.err
     assert all(asset.deleted for asset in runflow_env.assets.values())
     assert not out.exists()
+
+
+# -- runs with the local engine (no key, nothing leaves the machine) ---------
+
+
+def test_rgb_png_reflect_round_trip(rgb_png, tmp_path):
+    """An 8-bit RGB PNG comes back as a PNG superset of the original."""
+    path, data = rgb_png
+    out = tmp_path / 'out.png'
+    ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'reflect')
+    assert ran.code == 0, ran.err
+    assert 'engine: local reflection padding' in ran.err
+    result = np.asarray(Image.open(out))
+    assert result.shape == (44, 72, 3)
+    np.testing.assert_array_equal(result[4:, 12:], data)
+    sidecar = json.loads((tmp_path / 'out.png.json').read_text())
+    assert sidecar['provenance']['engine'] == 'local'
+    assert sidecar['provenance']['model'] == 'reflect'
+    assert sidecar['input']['rgb'] is True
+
+
+def test_16bit_tiff_keeps_dtype_and_pixel_size(tmp_path):
+    """A uint16 TIFF keeps its dtype and pixel size; the sidecar places it."""
+    data = (np.arange(30 * 40) * 37 % 60000).reshape(30, 40)
+    data = data.astype(np.uint16)
+    path = tmp_path / 'grey.tif'
+    tifffile.imwrite(
+        path, data, resolution=(1e4 / 0.25, 1e4 / 0.25),
+        resolutionunit='CENTIMETER',
+    )  # fmt: skip
+    out = tmp_path / 'out.tif'
+    ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'reflect')
+    assert ran.code == 0, ran.err
+    written = read_image(out)
+    assert written.data.dtype == np.uint16
+    assert written.scale == pytest.approx((0.25, 0.25))
+    assert written.unit == 'µm'
+    # top 10% of 30 = 3 rows, left 20% of 40 = 8 columns
+    np.testing.assert_array_equal(written.data[3:, 8:], data)
+    sidecar = json.loads((tmp_path / 'out.tif.json').read_text())
+    assert sidecar['placement']['translate'] == pytest.approx([-0.75, -2.0])
+    assert sidecar['placement']['original_offset_px'] == [3.0, 8.0]
+    assert sidecar['contrast_limits'] == [float(data.min()), float(data.max())]
+    mask = tifffile.imread(tmp_path / 'out.mask.tif')
+    assert mask.shape == written.data.shape
+    assert (mask[3:, 8:] == 0).all()
+    assert (mask[:3] == 255).all()
+
+
+def test_one_plane_of_a_zstack(zstack, tmp_path):
+    """--plane 1 outpaints that plane and places it at z = 1 x spacing."""
+    path, data = zstack
+    out = tmp_path / 'out.tif'
+    ran = run(
+        str(path), '-o', str(out), *SIDES, '--engine', 'reflect',
+        '--plane', '1',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    written = tifffile.imread(out)
+    assert written.shape[-2:] == (26, 38)
+    np.testing.assert_array_equal(written.reshape(26, 38)[2:, 6:], data[1])
+    sidecar = json.loads((tmp_path / 'out.tif.json').read_text())
+    assert sidecar['output']['shape'] == [1, 26, 38]
+    assert sidecar['placement']['scale'] == [2.0, 0.5, 0.5]
+    assert sidecar['placement']['translate'] == [2.0, -1.0, -3.0]
+    assert sidecar['provenance']['plane'] == [1]
+
+
+def test_float_tiff_with_nan(tmp_path):
+    """A float32 TIFF keeps its dtype, values and NaNs in the original area."""
+    data = np.linspace(-1.5, 3.25, 24 * 30, dtype=np.float32).reshape(24, 30)
+    data[5, 7] = np.nan
+    path = tmp_path / 'f.tif'
+    tifffile.imwrite(path, data)
+    out = tmp_path / 'out.tif'
+    ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'reflect')
+    assert ran.code == 0, ran.err
+    written = tifffile.imread(out)
+    assert written.dtype == np.float32
+    # top 10% of 24 = 2 rows, left 20% of 30 = 6 columns
+    np.testing.assert_array_equal(written[2:, 6:], data)  # NaN == NaN here
+    generated = written[:2]
+    assert np.isfinite(generated).all()
+    assert generated.min() >= -1.5
+    assert generated.max() <= 3.25
+
+
+def test_folder_of_images_is_a_batch(tmp_path):
+    """A folder input writes <stem>.outpainted.<ext> for each image."""
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    for name in ('a.png', 'b.png'):
+        Image.fromarray(np.full((10, 10, 3), 9, np.uint8)).save(folder / name)
+    (folder / 'notes.txt').write_text('not an image')
+    out = tmp_path / 'out'
+    ran = run(str(folder), '-o', str(out), *SIDES, '--engine', 'reflect')
+    assert ran.code == 0, ran.err
+    assert sorted(p.name for p in out.iterdir()) == [
+        'a.outpainted.mask.png', 'a.outpainted.png', 'a.outpainted.png.json',
+        'b.outpainted.mask.png', 'b.outpainted.png', 'b.outpainted.png.json',
+    ]  # fmt: skip
+    assert '[2/2] b' in ran.err
+
+
+def test_default_engine_without_key_is_local_patchmatch(tmp_path):
+    """With no key, the default is local PatchMatch, and it says so."""
+    rng = np.random.default_rng(1)
+    data = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
+    Image.fromarray(data).save(tmp_path / 'small.png')
+    out = tmp_path / 'out.png'
+    ran = run(str(tmp_path / 'small.png'), '-o', str(out), *SIDES)
+    assert ran.code == 0, ran.err
+    assert (
+        'engine: local PatchMatch (no Runflow key configured; set '
+        'RUNFLOW_API_KEY to use Runflow)'
+    ) in ran.err
+    sidecar = json.loads((tmp_path / 'out.png.json').read_text())
+    assert sidecar['provenance']['engine'] == 'local'
+    np.testing.assert_array_equal(np.asarray(Image.open(out))[2:, 5:], data)
+
+
+def test_installed_console_script(tmp_path):
+    """The installed `napari-outpaint` script runs a tiny job and --help."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name('napari-outpaint')
+    assert script.exists(), 'install the package: pip install -e .'
+    helped = subprocess.run(
+        [script, '--help'], capture_output=True, text=True, timeout=60
+    )
+    assert helped.returncode == 0
+    assert 'exit codes:' in helped.stdout
+    Image.fromarray(np.zeros((10, 12), np.uint8)).save(tmp_path / 'g.png')
+    done = subprocess.run(
+        [script, str(tmp_path / 'g.png'), '-o', str(tmp_path / 'o.png'),
+         *SIDES, '--engine', 'reflect'],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        str(tmp_path / 'o.png'), str(tmp_path / 'o.mask.png'),
+        str(tmp_path / 'o.png.json'),
+    ]  # fmt: skip
+    bad = subprocess.run(
+        [script, str(tmp_path / 'g.png'), '-o', str(tmp_path / 'x.png'),
+         '--top', '0', '--bottom', '0', '--left', '0', '--right', '0'],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert 'Traceback' not in bad.stderr
