@@ -433,7 +433,9 @@ def test_alignment_warning_fires_for_a_shifted_result():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         new = outpaint_layer(layer, EXPAND, engine=FakeEngine(shift=(3, 0)))
-    assert any('misaligned' in str(w.message) for w in caught)
+    misaligned = [w for w in caught if 'misaligned' in str(w.message)]
+    assert misaligned
+    assert misaligned[0].filename == __file__  # points at the caller
     prov = new.metadata['outpaint']
     assert prov['alignment']['residual_px'] == pytest.approx(3, abs=0.2)
     assert any('misaligned' in w for w in prov['warnings'])

@@ -12,6 +12,8 @@ result.data, **result.layer_kwargs())`` sits exactly over the original.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -288,10 +290,25 @@ def outpaint_array(
 
 
 def emit_warnings(messages: Sequence[str]) -> None:
-    """Log each message and raise it as a Python ``UserWarning``."""
+    """Log each message and raise it as a Python ``UserWarning``.
+
+    The warning points at the first caller outside this package.
+    """
+    level = _caller_stacklevel()
     for message in messages:
         logger.warning('%s', message)
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, UserWarning, stacklevel=level)
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` (seen from our caller) of the first outside frame."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(
+        package
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def outpaint_layer(
