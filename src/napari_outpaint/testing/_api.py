@@ -1,21 +1,25 @@
-"""The stand-in's HTTP routes: the Runflow API and its object storage."""
+"""The stand-in's routes: the Runflow API and its object storage."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
-import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from napari_outpaint.testing._faults import Rejection
-from napari_outpaint.testing._records import RecordedRequest
+from napari_outpaint.testing._replies import (
+    DROP,
+    Reply,
+    Request,
+    Route,
+    error_reply,
+    json_reply,
+    rejection_reply,
+    storage_error,
+)
 from napari_outpaint.testing._runs import iso, run_json
 from napari_outpaint.testing._validation import (
     validate_run_body,
@@ -25,77 +29,9 @@ from napari_outpaint.testing._validation import (
 if TYPE_CHECKING:
     from napari_outpaint.testing._standin import RunflowStandIn
 
-__all__ = ['StandInHandler']
+__all__ = ['route']
 
-_MAX_BODY = 60 * 1024 * 1024
 _UUID = r'[0-9a-fA-F-]{36}'
-
-
-@dataclass
-class Reply:
-    """An HTTP response to send."""
-
-    status: int
-    body: bytes = b''
-    content_type: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-#: Close the connection without any response.
-DROP = Reply(0)
-
-
-def json_reply(status: int, payload: Any) -> Reply:
-    return Reply(status, json.dumps(payload).encode(), 'application/json')
-
-
-def error_reply(
-    status: int,
-    code: str,
-    message: str,
-    errors: list[dict[str, Any]] | None = None,
-) -> Reply:
-    """Runflow's error envelope ``{code, message, errors}``."""
-    return json_reply(
-        status, {'code': code, 'message': message, 'errors': errors}
-    )
-
-
-def rejection_reply(rejection: Rejection, what: str) -> Reply:
-    reply = error_reply(
-        rejection.status,
-        rejection.code,
-        f'Injected fault: {what} answered {rejection.status}.',
-        [{'loc': ['body'], 'msg': 'injected'}]
-        if rejection.status == 422
-        else None,
-    )
-    if rejection.retry_after is not None:
-        reply.headers['Retry-After'] = f'{rejection.retry_after:g}'
-    return reply
-
-
-def storage_error(status: int, code: str, message: str) -> Reply:
-    """An S3-style XML error."""
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<Error><Code>{code}</Code><Message>{message}</Message></Error>'
-    )
-    return Reply(status, body.encode(), 'application/xml')
-
-
-@dataclass(frozen=True)
-class Request:
-    """What a route needs from the HTTP request."""
-
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-
-
-Route = Callable[['RunflowStandIn', Request, re.Match], Reply]
 
 
 # -- /v1 routes --------------------------------------------------------------
@@ -420,78 +356,3 @@ def route(standin: RunflowStandIn, request: Request) -> Reply:
             error_reply(405, 'METHOD_NOT_ALLOWED', 'Method not allowed.'),
         )
     return error_reply(404, 'NOT_FOUND', 'No such endpoint.')
-
-
-class StandInHandler(BaseHTTPRequestHandler):
-    """Reads, records and answers one request at a time (keep-alive)."""
-
-    protocol_version = 'HTTP/1.1'
-    server_version = 'runflow-standin'
-    sys_version = ''
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Log nothing: request lines carry presigned signatures."""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET
-
-    def _handle(self) -> None:
-        standin: RunflowStandIn = self.server.app
-        split = urlsplit(self.path)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        too_big = self._unreadable_body(headers)
-        body = b'' if too_big else self._read_body(headers)
-        request = Request(self.command, split.path, split.query, headers, body)
-        standin._record(
-            RecordedRequest(
-                request.method,
-                request.path,
-                request.query,
-                headers,
-                body,
-                time.monotonic(),
-            )
-        )
-        reply = too_big or route(standin, request)
-        if reply is DROP:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
-            return
-        self._send(reply)
-
-    def _unreadable_body(self, headers: dict[str, str]) -> Reply | None:
-        if 'chunked' in headers.get('transfer-encoding', '').lower():
-            self.close_connection = True
-            return storage_error(
-                411, 'MissingContentLength', 'Send a Content-Length.'
-            )
-        try:
-            length = int(headers.get('content-length', '0'))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_BODY:
-            self.close_connection = True
-            return error_reply(413, 'PAYLOAD_TOO_LARGE', 'Body too large.')
-        return None
-
-    def _read_body(self, headers: dict[str, str]) -> bytes:
-        length = int(headers.get('content-length', '0'))
-        return self.rfile.read(length) if length else b''
-
-    def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        if reply.content_type:
-            self.send_header('Content-Type', reply.content_type)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        if reply.status not in (204, 304):
-            self.send_header('Content-Length', str(len(reply.body)))
-        if self.close_connection:
-            self.send_header('Connection', 'close')
-        self.end_headers()
-        if self.command != 'HEAD' and reply.status not in (204, 304):
-            self.wfile.write(reply.body)
-        self.wfile.flush()

@@ -147,7 +147,7 @@ class RunflowStandIn:
         """Issue the certificate and start serving (``with`` does this)."""
         if self._server is not None:
             raise RuntimeError('the stand-in is already running')
-        from napari_outpaint.testing._api import StandInHandler
+        from napari_outpaint.testing._handler import StandInHandler
 
         self._tempdir = tempfile.mkdtemp(prefix='runflow-standin-')
         try:
