@@ -652,3 +652,43 @@ def test_installed_console_script(tmp_path):
     )  # fmt: skip
     assert bad.returncode == 2
     assert 'Traceback' not in bad.stderr
+
+
+def test_progress_bar_on_a_terminal(rgb_png, tmp_path):
+    """On a terminal, progress is one bar redrawn in place, then a newline."""
+    path, _ = rgb_png
+    err = _TTY()
+    code = main(
+        [str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '-y',
+         '--engine', 'reflect'],
+        stdout=io.StringIO(), stderr=err, stdin=io.StringIO(),
+    )  # fmt: skip
+    assert code == 0
+    text = err.getvalue()
+    assert '\rphoto [' in text
+    assert '] 100%' in text
+    assert text.endswith('\n')
+
+
+def test_native_resolution_keeps_the_upscaled_pixels(
+    rgb_png, tmp_path, monkeypatch
+):
+    """--native-resolution writes the service's upscaled pixels and scale."""
+    from napari_outpaint.testing import RunflowStandIn
+
+    path, _ = rgb_png
+    with RunflowStandIn(
+        api_key='test-key', processing_delay=0.05, upscale_long_side=144
+    ) as server:
+        monkeypatch.setenv('RUNFLOW_BASE_URL', server.base_url)
+        monkeypatch.setenv('RUNFLOW_API_KEY', 'test-key')
+        monkeypatch.setenv('SSL_CERT_FILE', str(server.ca_path))
+        out = tmp_path / 'o.png'
+        ran = run(str(path), '-o', str(out), *SIDES, '--native-resolution')
+    assert ran.code == 0, ran.err
+    assert np.asarray(Image.open(out)).shape == (88, 144, 3)  # 2 x 44x72
+    sidecar = json.loads((tmp_path / 'o.png.json').read_text())
+    assert sidecar['output']['native_resolution'] is True
+    assert sidecar['placement']['scale'] == [0.5, 0.5]
+    # the original pixel (0, 0) spans result pixels 8-9 / 24-25: centre 8.5
+    assert sidecar['placement']['original_offset_px'] == [8.5, 24.5]

@@ -202,6 +202,7 @@ class _Console:
 
     def result(self, text: str) -> None:
         """A written path on stdout."""
+        self._end_line()
         self.out.write(text + '\n')
         self.out.flush()
 
@@ -231,7 +232,7 @@ class _ProgressPrinter:
         self.label = label
         self._stage: Stage | None = None
         self._run_id: str | None = None
-        self.started = time.monotonic()
+        self._fraction: float | None = None
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.run_id and event.run_id != self._run_id:
@@ -242,7 +243,9 @@ class _ProgressPrinter:
                 f'{event.run_id}`)'
             )
         if self.console.tty and not self.console.quiet:
-            self.console.bar(self.label, event.fraction, event.message)
+            if event.fraction is not None:
+                self._fraction = event.fraction
+            self.console.bar(self.label, self._fraction, event.message)
         elif event.stage != self._stage:
             text = f'{self.label}: {event.stage.value}'
             if event.message:
