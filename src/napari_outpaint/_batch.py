@@ -23,10 +23,11 @@ placement as a single plane.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +56,7 @@ from napari_outpaint._errors import (
     RunFailedError,
 )
 from napari_outpaint._expand import Expand
-from napari_outpaint._progress import CancelToken, ProgressEvent
+from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
 
 __all__ = [
     'DEFAULT_CONCURRENCY',
@@ -63,6 +64,7 @@ __all__ = [
     'BatchResult',
     'PlaneOutcome',
     'RateGate',
+    'as_event_callback',
     'outpaint_planes',
     'planes_along',
     'select_planes',
@@ -71,6 +73,8 @@ __all__ = [
 #: Default number of planes in flight (see bench/bench_batch.py).
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16
+#: Planes converting pixels at once (the rest wait on the network).
+HEAVY_SLOTS = 1
 _RATE_LIMIT_ATTEMPTS = 5
 _STOPPING = (
     InsufficientCreditError,
@@ -302,6 +306,17 @@ class BatchResult:
         """What this batch spent."""
         return round(sum(o.cost_usd for o in self.outcomes), 2)
 
+    def raise_if_nothing_finished(self) -> None:
+        """Raise what stopped the batch (or the first failure) when no
+        plane finished; for callers that need at least one plane."""
+        if self.finished:
+            return
+        error = self.stopped_by or next(
+            (o.error for o in self.outcomes if o.error is not None), None
+        )
+        if error is not None:
+            raise error
+
     def summary(self) -> str:
         """A few lines for the user: counts, cost, failures, what to do."""
         counts = {}
@@ -414,6 +429,40 @@ class _Batch:
                 self.failed += 1
 
 
+class _HeavyPhase:
+    """Bound how many planes convert pixels (CPU, memory) at once.
+
+    A worker holds a slot while the pipeline prepares its plane and while
+    it maps the result back, and gives the slot up while the engine waits
+    on the network. So many runs are in flight, but only a few planes'
+    float64 intermediates exist at any moment: this keeps a big stack's
+    peak memory near its own size (see bench/bench_batch.py).
+    """
+
+    def __init__(self, slots: threading.Semaphore) -> None:
+        self.slots = slots
+        self.held = False
+
+    def acquire(self) -> None:
+        if not self.held:
+            self.slots.acquire()
+            self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+    @contextlib.contextmanager
+    def outside(self) -> Iterator[None]:
+        """Give the slot up for the duration of the block."""
+        self.release()
+        try:
+            yield
+        finally:
+            self.acquire()
+
+
 class _Assembly:
     """The nD output, allocated on the first finished plane."""
 
@@ -454,6 +503,9 @@ class _Assembly:
         where = _offset(plane, self.origin)
         self.data[where] = pdata
         with self.lock:
+            shared = next(iter(self.masks.values()), None)
+            if shared is not None and np.array_equal(mask, shared):
+                mask = shared  # one mask for all planes, not one per plane
             self.masks[plane] = mask
             self.filled[where] = True
 
@@ -462,9 +514,7 @@ class _Assembly:
             return None
         masks = list(self.masks.values())
         first = masks[0]
-        if all(np.array_equal(first, m) for m in masks[1:]) and bool(
-            self.filled.all()
-        ):
+        if all(m is first for m in masks[1:]) and bool(self.filled.all()):
             return np.broadcast_to(first, self.lead_shape + first.shape)
         out = np.zeros(self.lead_shape + first.shape, bool)
         for plane, m in self.masks.items():
@@ -535,6 +585,8 @@ def _count_cached(
     )
 
     pending_keys = {p.key for p in cache.pending()}
+    if not pending_keys and not cache.entries():
+        return 0, 0  # an empty cache: no need to look at the pixels
     cached = pending = 0
     for plane in planes:
         pixels = select_plane(data, plane, rgb=rgb)
@@ -668,6 +720,7 @@ def outpaint_planes(
         max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
     )
     batch = _Batch(len(selected), progress, cancel, cap, price)
+    heavy_slots = threading.Semaphore(HEAVY_SLOTS)
     assembly = _Assembly(origin, lead_shape)
     outcomes: dict[Plane, PlaneOutcome] = {}
     provenances: dict[Plane, Any] = {}
@@ -681,13 +734,22 @@ def outpaint_planes(
     def _run_plane(plane: Plane) -> PlaneOutcome:
         if cancel.cancelled:
             return PlaneOutcome(plane, 'not run', error=OutpaintCancelled())
+        heavy = _HeavyPhase(heavy_slots)
         wrapped = CachingEngine(
             inner,
             cache,
             info={'plane': list(plane)},
             before_run=batch.before_run,
             after_run=batch.after_run,
+            around_engine=heavy.outside,
         )
+        try:
+            heavy.acquire()
+            return _attempts(plane, wrapped, heavy)
+        finally:
+            heavy.release()
+
+    def _attempts(plane, wrapped, heavy) -> PlaneOutcome:
         run_ids: list[str] = []
 
         def on_event(event: ProgressEvent) -> None:
@@ -742,6 +804,7 @@ def outpaint_planes(
                     run_id=getattr(exc, 'run_id', None) or _last(run_ids),
                     error=exc,
                 )
+        heavy.release()
         source = wrapped.last_source or 'run'
         status = {'cache': 'cached', 'collected': 'collected'}.get(
             source, 'done'
@@ -780,6 +843,11 @@ def outpaint_planes(
     ordered = tuple(
         outcomes.get(p, PlaneOutcome(p, 'not run')) for p in selected
     )
+    bad_input = isinstance(
+        batch.stop_error, InvalidInputError | ConfigurationError
+    )
+    if bad_input and not any(o.finished for o in ordered):
+        raise batch.stop_error  # bad input or setup: nothing was sent
     stop = batch.stop_error
     if stop is None and cancel.cancelled:
         stop = OutpaintCancelled()
@@ -837,6 +905,32 @@ def outpaint_planes(
     )
     batch.report(None, None, result.summary().splitlines()[0])
     return result
+
+
+def as_event_callback(
+    progress: Callable[[ProgressEvent], None],
+) -> Callable[[BatchProgress], None]:
+    """Adapt a single-plane ``ProgressEvent`` callback to a batch.
+
+    Each report becomes one ``ProgressEvent`` whose ``fraction`` is the
+    batch's overall progress and whose message names the plane, so code
+    written for one plane (a progress bar, napari's status) shows a batch.
+    """
+
+    def forward(report: BatchProgress) -> None:
+        event = report.event
+        where = f'plane {report.plane}: ' if report.plane else ''
+        counts = f' [{report.finished}/{report.total}]'
+        progress(
+            ProgressEvent(
+                event.stage if event is not None else Stage.RUNNING,
+                f'{where}{report.message}{counts}',
+                report.fraction,
+                event.run_id if event is not None else None,
+            )
+        )
+
+    return forward
 
 
 def _lead(values, n_lead, default) -> tuple[float, ...]:

@@ -298,10 +298,15 @@ class ResultCache:
         }
         atomic_write(base.with_suffix('.json'), json.dumps(meta).encode())
         self.prune(keep=key)
-        entry = self._load(base.with_suffix('.json'))
-        if entry is None:  # pragma: no cover - removed by another process
-            raise ResultError(f'The cache entry {key[:12]} vanished.')
-        return entry
+        return CachedResult(
+            key=key,
+            content_type=ctype,
+            provenance=meta['provenance'],
+            created_at=meta['created_at'],
+            size=len(raw),
+            path=data_path,
+            sha256=meta['sha256'],
+        )
 
     def update_provenance(
         self, key: str, provenance: Mapping[str, Any]

@@ -17,15 +17,18 @@ Because it is an ``Engine``, the pipeline needs no change to use it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import warnings
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from typing import TYPE_CHECKING, Any
 
 from napari_outpaint._cache import ResultCache, store_result
 from napari_outpaint._errors import (
     NotFoundError,
+    OutpaintError,
     ResultError,
     RunFailedError,
 )
@@ -69,6 +72,11 @@ class CachingEngine:
         ``after_run(result_or_None, error_or_None, run_created)`` once
         that run ended; *run_created* says whether a remote run existed
         (reported a run id), i.e. whether it may be billed.
+    around_engine : callable, optional
+        Returns a context manager entered around the cache lookup and the
+        wrapped engine's call (a batch uses it to let other planes do
+        their CPU-heavy conversions while this one waits on the network).
+
 
     Attributes
     ----------
@@ -87,12 +95,14 @@ class CachingEngine:
         before_run: Callable[[], None] | None = None,
         after_run: Callable[[Any, BaseException | None, bool], None]
         | None = None,
+        around_engine: Callable[[], ContextManager[Any]] | None = None,
     ) -> None:
         self.engine = engine
         self.cache = cache if cache is not None else ResultCache()
         self.info = dict(info or {})
         self.before_run = before_run
         self.after_run = after_run
+        self.around_engine = around_engine
         self.last_key: str | None = None
         self.last_source: str | None = None
 
@@ -122,7 +132,8 @@ class CachingEngine:
         """Outpaint *image*, from the cache when possible (see module)."""
         key = self.cache.key_for(image, expand, self.engine.model)
         self.last_key = key
-        with _key_lock(key):
+        around = self.around_engine or contextlib.nullcontext
+        with around(), _key_lock(key):
             hit = self.cache.get(key)
             if hit is not None:
                 self.last_source = 'cache'
@@ -196,7 +207,7 @@ class CachingEngine:
         try:
             store_result(self.cache, key, result, expand, **self.info)
             stored = True
-        except OSError as exc:  # never lose a paid result to a full disk
+        except (OSError, OutpaintError) as exc:  # never lose a paid result
             warnings.warn(
                 f'Could not write the result to the cache at '
                 f'{self.cache.root} ({exc}); it is shown but not kept. '
