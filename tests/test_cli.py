@@ -692,3 +692,30 @@ def test_native_resolution_keeps_the_upscaled_pixels(
     assert sidecar['placement']['scale'] == [0.5, 0.5]
     # the original pixel (0, 0) spans result pixels 8-9 / 24-25: centre 8.5
     assert sidecar['placement']['original_offset_px'] == [8.5, 24.5]
+
+
+def test_batch_with_a_failed_plane_keeps_the_others(
+    runflow_env, zstack, tmp_path
+):
+    """One failed plane: the others are written, exit 4, rerun is cheap."""
+    path, data = zstack
+    runflow_env.fail_next_run(failure_code='PROVIDER_ERROR')
+    out = tmp_path / 'out.tif'
+    args = [str(path), *SIDES, '--engine', 'runflow', '--plane', 'all', '-y']
+    ran = run(*args, '-o', str(out))
+    assert ran.code == _cli.EXIT_RUN_ERROR, ran.err
+    assert 'partial result written (2 of 3 planes' in ran.err
+    sidecar = json.loads(out.with_name('out.tif.json').read_text())
+    outcomes = sidecar['provenance']['batch']['outcomes']
+    assert sorted(o['status'] for o in outcomes) == ['done', 'done', 'failed']
+    written = tifffile.imread(out)
+    for outcome in outcomes:
+        (z,) = outcome['plane']
+        if outcome['status'] == 'done':
+            np.testing.assert_array_equal(written[z, 2:, 6:], data[z])
+        else:
+            assert not written[z].any()
+
+    ran = run(*args, '-o', str(tmp_path / 'again.tif'))
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 4  # only the failed plane ran again
