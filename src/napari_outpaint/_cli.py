@@ -6,14 +6,18 @@
                     --left L --right R [--engine auto|runflow|local|reflect]
                     [--plane I,J,...|all] [--native-resolution]
                     [--contrast-limits LO,HI] [--api-key-env NAME]
-                    [--no-mask] [--yes] [--quiet]
+                    [--timeout SECONDS] [--no-mask] [--yes] [--quiet]
+    napari-outpaint history [--json] [--export KEY -o FILE] [--clear]
+    napari-outpaint collect RUN_ID [-o FILE]
 
-Every file goes through the one pipeline
-(:func:`napari_outpaint._pipeline.outpaint_array`), like the widget and
-the Python API. Everything that can be checked is checked before any byte
-leaves the machine: the inputs are read, the outputs are checked, the
-expansion, the plane and the engine's configuration are validated and a
-batch's price is confirmed first.
+Every plane goes through the one pipeline
+(:func:`napari_outpaint._pipeline.outpaint_array`; ``--plane all`` through
+:func:`napari_outpaint._batch.outpaint_planes`), like the widget and the
+Python API; paid results go through the paid-result cache. Everything
+that can be checked is checked before any byte leaves the machine: the
+inputs are read, the outputs are checked, the expansion, the plane and
+the engine's configuration are validated and a batch's price is confirmed
+first.
 
 Outputs, for an OUTPUT of ``out.tif``:
 
@@ -92,8 +96,6 @@ EXIT_INTERRUPTED = 130
 
 CANCEL_GRACE_SECONDS = 30.0
 SAMPLE_PREFIX = 'sample:'
-SAMPLES = ('cells', 'coffee')
-SUBCOMMANDS = ('history', 'collect')
 # errors after which the next input files are not tried
 _STOP_ALL = (
     AuthenticationError,
@@ -269,6 +271,18 @@ def _percent(value: str) -> int:
             f'must be between 0 and {MAX_PERCENT}, got {number}'
         )
     return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(
+            f'expected a number of seconds > 0, got {value!r}'
+        )
+    return seconds
 
 
 def _limits(value: str) -> tuple[float, float]:
@@ -690,18 +704,6 @@ def _runflow_engine(key: str | None, timeout: float) -> Any:
     from napari_outpaint.engines.runflow import RunflowEngine
 
     return RunflowEngine(api_key=key, timeout=timeout)
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise argparse.ArgumentTypeError(
-            f'expected a number of seconds > 0, got {value!r}'
-        )
-    return seconds
 
 
 def _confirm_cost(
