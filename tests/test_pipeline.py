@@ -236,7 +236,8 @@ def test_multiscale_layer_uses_its_highest_resolution():
 
 def test_dask_layer_is_read_one_plane_at_a_time():
     """A lazy dask stack works; the result is an ordinary array."""
-    da = pytest.importorskip('dask.array')
+    import dask.array as da  # a napari dependency
+
     data = grey(np.uint16, shape=(4, 32, 40))
     layer = Image(da.from_array(data, chunks=(1, 32, 40)))
     new = outpaint_layer(layer, EXPAND, engine=FakeEngine(), plane=(3,))
