@@ -719,3 +719,17 @@ def test_batch_with_a_failed_plane_keeps_the_others(
     ran = run(*args, '-o', str(tmp_path / 'again.tif'))
     assert ran.code == 0, ran.err
     assert len(runflow_env.runs) == 4  # only the failed plane ran again
+
+
+def test_a_failed_file_does_not_stop_the_next(runflow_env, tmp_path):
+    """In a batch of files, one failed run is reported and the rest done."""
+    a, b = _two_pngs(tmp_path)
+    runflow_env.fail_next_run(failure_code='PROVIDER_ERROR')
+    out = tmp_path / 'out'
+    ran = run(a, b, '-o', str(out), *SIDES, '--engine', 'runflow', '--yes')
+    assert ran.code == _cli.EXIT_RUN_ERROR
+    assert '[1/2] a: Run' in ran.err
+    assert 'PROVIDER_ERROR' in ran.err
+    assert not (out / 'a.outpainted.png').exists()
+    assert (out / 'b.outpainted.png').exists()
+    assert len(runflow_env.runs) == 2

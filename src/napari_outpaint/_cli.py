@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -45,7 +46,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -169,14 +169,35 @@ class _Interrupted(Exception):
         self.value = value
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Job:
-    """One input file and where its result goes."""
+    """One input file and where its result goes.
+
+    In a batch of several files only one file's pixels are held at a
+    time: ``image.data`` is then a zero-memory stand-in with the right
+    shape and dtype, and :meth:`pixels` reads the file again.
+    """
 
     image: ImageFile
     output: Path
     planes: tuple[tuple[int, ...], ...] | None  # None: a 2D image
     contrast_limits: tuple[float, float] | None
+    spec: str = ''
+    deferred: bool = False
+
+    def pixels(self) -> np.ndarray:
+        """The input's pixels (read again when they were not kept)."""
+        if not self.deferred:
+            return self.image.data
+        data = _load_input(self.spec).data
+        if data.shape != self.image.data.shape or (
+            data.dtype != self.image.data.dtype
+        ):
+            raise InvalidInputError(
+                'input',
+                f'{self.spec} changed while the batch ran; run it again.',
+            )
+        return data
 
 
 class _Console:
@@ -618,12 +639,20 @@ def _prepare_jobs(args: argparse.Namespace) -> list[_Job]:
         check_writable(
             target, dtype=image.data.dtype, rgb=image.rgb, ndim=spatial
         )
+        limits = _contrast_limits(image, args.contrast_limits)
+        if batch:  # keep only shape and dtype until its turn
+            placeholder = np.broadcast_to(
+                np.zeros((), image.data.dtype), image.data.shape
+            )
+            image = dataclasses.replace(image, data=placeholder)
         jobs.append(
             _Job(
                 image=image,
                 output=target,
                 planes=planes,
-                contrast_limits=_contrast_limits(image, args.contrast_limits),
+                contrast_limits=limits,
+                spec=spec,
+                deferred=batch,
             )
         )
     return jobs
@@ -842,7 +871,7 @@ def _single_plane(
 
         engine = CachingEngine(engine, info={'source': image.source})
     return outpaint_array(
-        image.data,
+        job.pixels(),
         expand,
         engine=engine,
         plane=job.planes[0] if job.planes else None,
@@ -870,7 +899,7 @@ def _many_planes(
 
     image = job.image
     return outpaint_planes(
-        image.data,
+        job.pixels(),
         expand,
         planes=list(job.planes or ()),
         engine=engine,
