@@ -27,8 +27,21 @@ from napari_outpaint._errors import (
     ValidationError,
 )
 from napari_outpaint._expand import Expand, Padding
+from napari_outpaint._pipeline import (
+    OutpaintResult,
+    mask_layer,
+    outpaint_array,
+    outpaint_layer,
+)
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
-from napari_outpaint.engines import Engine, EngineResult
+from napari_outpaint.engines import (
+    Engine,
+    EngineResult,
+    default_engine,
+    resolve_engine,
+)
+from napari_outpaint.engines.local import LocalEngine
+from napari_outpaint.engines.runflow import RunflowEngine
 
 try:
     __version__ = version('napari-outpaint')
@@ -49,9 +62,11 @@ __all__ = [
     'HostingError',
     'InsufficientCreditError',
     'InvalidInputError',
+    'LocalEngine',
     'NotFoundError',
     'OutpaintCancelled',
     'OutpaintError',
+    'OutpaintResult',
     'Padding',
     'PermissionDeniedError',
     'ProgressEvent',
@@ -59,7 +74,13 @@ __all__ = [
     'ResultError',
     'RunFailedError',
     'RunTimeoutError',
+    'RunflowEngine',
     'ServiceUnavailableError',
     'Stage',
     'ValidationError',
+    'default_engine',
+    'mask_layer',
+    'outpaint_array',
+    'outpaint_layer',
+    'resolve_engine',
 ]
