@@ -450,6 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
         help='confirm the price of a paid batch without asking (required '
         'when not interactive)',
     )
+    from napari_outpaint import __version__
+
+    parser.add_argument(
+        '--version', action='version', version=f'%(prog)s {__version__}'
+    )
     parser.add_argument(
         '-q',
         '--quiet',
@@ -725,6 +730,9 @@ def _choose_engine(args: argparse.Namespace, console: _Console) -> Any:
             else '--engine local; nothing leaves this machine'
         )
         console.say(f'engine: local {method} ({why})')
+        fallback = getattr(engine, 'fallback_reason', None)
+        if fallback:
+            console.say(f'warning: reflection padding only: {fallback}')
     return engine
 
 
