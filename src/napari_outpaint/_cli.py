@@ -362,10 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog='napari-outpaint',
         description=(
-            'Expand (outpaint) the canvas of image files: each side by an '
-            'integer percent 0-80 of that axis. Writes the result, a '
-            'sidecar JSON with its placement and provenance, and a mask of '
-            'the generated pixels.'
+            'Expand (outpaint) the canvas of image files: each side by an\n'
+            'integer percent 0-80 of that axis. Writes the result, a sidecar\n'
+            'JSON with its placement and provenance, and a mask of the\n'
+            'generated pixels.'
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
