@@ -140,7 +140,7 @@ class PollSchedule:
 
     initial: float = 0.25
     factor: float = 1.5
-    cap: float = 0.8
+    cap: float = 0.7
 
     def delays(self) -> Iterator[float]:
         """Yield the delay before each next poll, forever."""
@@ -155,12 +155,22 @@ class PollSchedule:
         return cls(initial=seconds, factor=1.0, cap=seconds)
 
 
-#: Chosen with bench/bench_runflow.py against the stand-in: 0.25 s x1.5
-#: up to 0.8 s keeps the median delay between a run turning terminal and
-#: the client noticing at ~0.4 s, at ~75 polls per minute of run, where
-#: Runflow's JS SDK default (fixed 2 s) costs ~1 s median (2.5x) for 30
-#: polls per minute, and a fixed 0.5 s costs 120 polls per minute for
-#: ~0.25 s. See PollSchedule for the trade-off.
+#: Chosen with bench/bench_runflow.py (16 runs per schedule against the
+#: stand-in, 2-6 s runs; "delay" is from the run turning terminal to the
+#: client holding that status; polls counted for a typical 30 s run):
+#:
+#:   fixed 2.0 s (Runflow JS SDK)   median 1.70 s  p90 1.87 s  16 polls
+#:   fixed 1.0 s                    median 0.49 s  p90 0.75 s  31 polls
+#:   fixed 0.5 s                    median 0.23 s  p90 0.32 s  61 polls
+#:   0.25 s x1.5 -> 2.0 s           median 0.92 s  p90 1.26 s  20 polls
+#:   0.25 s x1.5 -> 0.8 s           median 0.46 s  p90 0.61 s  41 polls
+#:   0.25 s x1.5 -> 0.7 s (chosen)  median 0.36 s  p90 0.65 s  46 polls
+#:
+#: The cap sets the steady-state median (cap / 2 + one round trip). 0.8 s
+#: measured 0.27-0.53 s over three runs on a loaded machine, too close to
+#: the 0.5 s target once a real ~100 ms round trip is added; 0.7 s keeps
+#: a margin for 12% more polls, and still half the polls of a fixed 0.5 s.
+#: The short start catches fast failures (bad input, no credit) at once.
 DEFAULT_POLL_SCHEDULE = PollSchedule()
 
 

@@ -1,0 +1,248 @@
+"""Runflow client benchmark against the stand-in (real TLS on loopback).
+
+Two questions, each answered with a small table:
+
+1. **Poll schedule.** For a few schedules, the trade-off between requests
+   per run and the *notice delay*: the time from the run turning terminal
+   (the stand-in's ``completed_monotonic``) to the client holding the
+   terminal status. Runs have random processing times so every phase of
+   the schedule is sampled; they run concurrently to save time.
+2. **Client overhead** for a 2048 x 2048 RGB image through the whole
+   engine: everything but the service's processing window (encode, upload,
+   create, poll notice, download, decode), and the end-to-end latency after
+   the service finishes, as ratios against a baseline measured in the same
+   run: encode the PNG once, PUT it once and GET it back once over one TLS
+   connection (the least any client must do with those bytes).
+
+Usage::
+
+    .venv/bin/python bench/bench_runflow.py [--runs 8] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import threading
+import time
+
+import httpx
+import numpy as np
+
+from napari_outpaint import Expand
+from napari_outpaint._codecs import encode_png
+from napari_outpaint.engines._retry import DEFAULT_POLL_SCHEDULE, PollSchedule
+from napari_outpaint.engines._runflow_client import RunflowClient
+from napari_outpaint.engines.runflow import RunflowEngine
+from napari_outpaint.hosting.runflow_assets import RunflowAssetHost
+from napari_outpaint.testing import RunflowStandIn
+
+SCHEDULES = {
+    'fixed 2.0 s (Runflow JS SDK)': PollSchedule.fixed(2.0),
+    'fixed 1.0 s': PollSchedule.fixed(1.0),
+    'fixed 0.5 s': PollSchedule.fixed(0.5),
+    'adaptive 0.25 x1.5 -> 2.0': PollSchedule(0.25, 1.5, 2.0),
+    'adaptive 0.25 x1.5 -> 0.8': PollSchedule(0.25, 1.5, 0.8),
+    'adaptive 0.25 x1.5 -> 0.7 (default)': DEFAULT_POLL_SCHEDULE,
+}
+EXPAND = Expand(top=20, bottom=20, left=20, right=20)
+
+
+def photo(size: int = 2048) -> np.ndarray:
+    """A photo-like RGB test image (scikit-image's astronaut, resized)."""
+    from PIL import Image
+    from skimage import data
+
+    image = Image.fromarray(data.astronaut()).resize(
+        (size, size), Image.Resampling.BICUBIC
+    )
+    return np.asarray(image)
+
+
+def polls_for(schedule: PollSchedule, run_seconds: float) -> int:
+    """Polls a schedule sends for a run of *run_seconds* (analytic)."""
+    polls, elapsed = 1, 0.0
+    for delay in schedule.delays():
+        if elapsed >= run_seconds:
+            return polls
+        elapsed += delay
+        polls += 1
+    raise AssertionError('unreachable')
+
+
+def one_polled_run(server, client, image_url, schedule, out):
+    """Create one run and poll it; record (notice delay, polls)."""
+    run = client.create_run(
+        'runflow/outpaint', {'image_url': image_url, **_small_expand()}
+    )
+    polls = 0
+    for latest in client.iter_run(run.id, schedule=schedule):  # noqa: B007
+        polls += 1
+        noticed = time.monotonic()
+    completed = server.get_run(run.id).completed_monotonic
+    assert latest.status == 'succeeded', latest.status
+    out.append((noticed - completed, polls))
+
+
+def _small_expand():
+    return Expand(top=10, bottom=0, left=0, right=0).to_runflow_input()
+
+
+def bench_polling(runs: int, concurrency: int, seed: int = 7) -> None:
+    """Table 1: polls per run vs notice delay, per schedule."""
+    rng = random.Random(seed)
+    print(
+        f'\n## Poll schedules ({runs} runs each, {concurrency} at a time, '
+        'processing time uniform in 2-6 s)\n'
+    )
+    header = (
+        f'{"schedule":38} {"median delay":>12} {"p90 delay":>9} '
+        f'{"polls/run":>9} {"polls, 30 s run":>15} {"polls/min":>9}'
+    )
+    print(header)
+    print('-' * len(header))
+    small = photo(64)
+    with RunflowStandIn(api_key='bench-key') as server:
+        host = RunflowAssetHost(
+            'bench-key', base_url=server.base_url, verify=server.ca_path
+        )
+        with host.publish(encode_png(small), 'image/png') as hosted:
+            for name, schedule in SCHEDULES.items():
+                results: list[tuple[float, int]] = []
+                gate = threading.Semaphore(concurrency)
+                threads = []
+                for _ in range(runs):
+                    gate.acquire()
+                    server.set_delays(processing_delay=rng.uniform(2.0, 6.0))
+                    thread = threading.Thread(
+                        target=_run_and_release,
+                        args=(server, hosted.url, schedule, results, gate),
+                    )
+                    thread.start()
+                    threads.append(thread)
+                for thread in threads:
+                    thread.join(60)
+                delays = sorted(d for d, _ in results)
+                polls = [p for _, p in results]
+                p90 = delays[int(0.9 * (len(delays) - 1))]
+                print(
+                    f'{name:38} {statistics.median(delays):11.3f}s '
+                    f'{p90:8.3f}s {statistics.mean(polls):9.1f} '
+                    f'{polls_for(schedule, 30.0):15d} '
+                    f'{60.0 / schedule.cap:9.0f}'
+                )
+
+
+def _run_and_release(server, image_url, schedule, results, gate):
+    try:
+        with RunflowClient(
+            'bench-key', base_url=server.base_url, verify=server.ca_path
+        ) as client:
+            one_polled_run(server, client, image_url, schedule, results)
+    finally:
+        gate.release()
+
+
+def baseline(server, png: bytes, image: np.ndarray) -> dict[str, float]:
+    """Encode once, PUT once, GET once over one TLS connection."""
+    with RunflowClient(
+        'bench-key', base_url=server.base_url, verify=server.ca_path
+    ) as api:
+        session = api.create_asset_upload('input.png', 'image/png', len(png))
+        with httpx.Client(verify=server.ssl_context()) as http:
+            http.get(f'{server.base_url}/v1/health')  # open the connection
+            start = time.perf_counter()
+            encode_png(image)
+            encoded = time.perf_counter()
+            http.put(
+                session.upload_url,
+                content=png,
+                headers={'Content-Type': 'image/png'},
+            ).raise_for_status()
+            put = time.perf_counter()
+            url = api.confirm_asset_upload(session.asset_id)['url']
+            mark = time.perf_counter()
+            body = http.get(url).content
+            got = time.perf_counter()
+        api.delete_asset(session.asset_id)
+    assert body == png
+    return {
+        'encode': encoded - start,
+        'put': put - encoded,
+        'get': got - mark,
+        'total': (encoded - start) + (put - encoded) + (got - mark),
+    }
+
+
+def bench_overhead(repeats: int) -> None:
+    """Table 2: the client's own cost per run, vs the baseline."""
+    image = photo(2048)
+    png = encode_png(image)
+    print(
+        f'\n## Client overhead, 2048x2048 RGB (PNG {len(png) / 1e6:.1f} MB), '
+        f'expand 20% each side, median of {repeats}\n'
+    )
+    with RunflowStandIn(api_key='bench-key', processing_delay=1.0) as server:
+        engine = RunflowEngine(
+            'bench-key', base_url=server.base_url, verify=server.ca_path
+        )
+        base = [baseline(server, png, image) for _ in range(repeats)]
+        rows = []
+        for _ in range(repeats):
+            start = time.monotonic()
+            result = engine.outpaint(image, EXPAND)
+            end = time.monotonic()
+            run = server.get_run(result.run_id)
+            window = run.completed_monotonic - run.created_monotonic
+            rows.append(
+                {
+                    'total': end - start,
+                    'window': window,
+                    'overhead': (end - start) - window,
+                    'after': end - run.completed_monotonic,
+                    **result.timings,
+                }
+            )
+    b = {k: statistics.median(r[k] for r in base) for k in base[0]}
+    m = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    print(
+        f'baseline: encode {b["encode"]:.3f} s + PUT {b["put"]:.3f} s + '
+        f'GET {b["get"]:.3f} s = {b["total"]:.3f} s'
+    )
+    print(
+        f'engine phases: encode {m["encode"]:.3f}, publish {m["publish"]:.3f}'
+        f', create {m["create"]:.3f}, download {m["download"]:.3f}, decode '
+        f'{m["decode"]:.3f} s; service window {m["window"]:.3f} s\n'
+    )
+    header = f'{"measure":44} {"seconds":>8} {"x baseline":>10}'
+    print(header)
+    print('-' * len(header))
+    for label, value in [
+        ('client overhead per run (total - window)', m['overhead']),
+        ('latency after the service finishes', m['after']),
+        ('  of which encode + decode (codec work)', m['encode'] + m['decode']),
+        (
+            '  of which the rest (HTTP, poll notice)',
+            m['overhead'] - m['encode'] - m['decode'],
+        ),
+        ('end-to-end total', m['total']),
+    ]:
+        print(f'{label:44} {value:8.3f} {value / b["total"]:10.2f}')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--runs', type=int, default=16)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--concurrency', type=int, default=4)
+    parser.add_argument('--only', choices=['overhead', 'polling'])
+    args = parser.parse_args()
+    if args.only in (None, 'overhead'):
+        bench_overhead(args.repeats)
+    if args.only in (None, 'polling'):
+        bench_polling(args.runs, args.concurrency)
+
+
+if __name__ == '__main__':
+    main()
