@@ -424,7 +424,7 @@ def test_insufficient_credit_exits_4_with_the_fix(
 def test_timeout_exits_5_and_the_run_can_be_collected(
     runflow_env, rgb_png, tmp_path
 ):
-    """A timed-out run is exit 5, stays pending, and `collect` fetches it."""
+    """A timed-out run is exit 5, stays pending, `collect` fetches it."""
     path, _ = rgb_png
     runflow_env.set_delays(processing_delay=1.0)
     ran = run(
@@ -444,6 +444,15 @@ def test_timeout_exits_5_and_the_run_can_be_collected(
     history = run('history').out
     assert 'PENDING' not in history
     assert server_run.id in history
+
+    # the same command again is answered from the cache: no second run
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1
+    assert (tmp_path / 'o.png').exists()
 
 
 def test_stack_batch_through_runflow(runflow_env, zstack, tmp_path):
