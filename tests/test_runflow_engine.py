@@ -1,8 +1,10 @@
 """RunflowEngine against the Runflow stand-in, over real TLS on loopback."""
 
+import contextlib
 import io
 import threading
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,6 +14,7 @@ from napari_outpaint import (
     ConflictError,
     Expand,
     InsufficientCreditError,
+    InvalidInputError,
     NotFoundError,
     OutpaintCancelled,
     PermissionDeniedError,
@@ -23,9 +26,12 @@ from napari_outpaint import (
     Stage,
     ValidationError,
 )
+from napari_outpaint._codecs import encode_png
 from napari_outpaint._progress import CancelToken
 from napari_outpaint.engines._retry import PollSchedule, RetryPolicy
+from napari_outpaint.engines._runflow_client import RunflowClient
 from napari_outpaint.engines.runflow import RunflowEngine
+from napari_outpaint.hosting import HostedImage
 from napari_outpaint.testing import RunflowStandIn
 
 FAST_RETRY = RetryPolicy(
@@ -368,3 +374,116 @@ def test_collect_unknown_run_is_not_found(runflow_standin):
     """collect on an unknown id raises NotFoundError naming it."""
     with pytest.raises(NotFoundError, match='no-such-run'):
         _engine(runflow_standin).collect('no-such-run')
+
+
+@pytest.mark.parametrize(
+    ('image', 'expand', 'field'),
+    [
+        (np.zeros((10, 10), np.uint8), EXPAND, 'image'),
+        (np.zeros((10, 10, 3), np.float32), EXPAND, 'image'),
+        (np.zeros((10, 10, 3), np.uint8), {'top': 10}, 'expand'),
+    ],
+)
+def test_bad_input_fails_before_any_request(
+    runflow_standin, image, expand, field
+):
+    """A wrong image or expand raises InvalidInputError, nothing is sent."""
+    server = runflow_standin
+    with pytest.raises(InvalidInputError, match=field):
+        _engine(server).outpaint(image, expand)
+    with pytest.raises(InvalidInputError, match='run_id'):
+        _engine(server).collect('  ')
+    assert not server.requests
+
+
+def test_service_validation_names_the_field(runflow_standin):
+    """The stand-in's strict 422 becomes a ValidationError naming fields."""
+    server = runflow_standin
+    with (
+        RunflowClient(
+            server.api_key, base_url=server.base_url, verify=server.ca_path
+        ) as client,
+        pytest.raises(ValidationError) as info,
+    ):
+        client.create_run(
+            'runflow/outpaint',
+            {'image_url': 'https://example.test/a.png', 'expand_top': 95},
+        )
+    assert info.value.status_code == 422
+    assert info.value.errors
+    assert 'expand_top' in str(info.value)
+    assert not server.runs
+
+
+class FixedHost:
+    """An ImageHost that publishes nothing and records its lifetime."""
+
+    name = 'fixed'
+
+    def __init__(self):
+        self.open = False
+
+    @contextlib.contextmanager
+    def publish(self, data, content_type, *, filename='input.png'):
+        self.open = True
+        try:
+            yield HostedImage(url='https://images.example/input.png')
+        finally:
+            self.open = False
+
+
+def _scripted_engine(final, host):
+    """An engine whose API answers: create -> final run; output a PNG."""
+    png = encode_png(np.full((6, 8, 3), 9, np.uint8))
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        if request.method == 'POST':
+            return httpx.Response(201, json={'id': 'r1', 'status': 'queued'})
+        if request.url.path == '/v1/runs/r1':
+            return httpx.Response(200, json={'id': 'r1', **final})
+        return httpx.Response(200, content=png, headers={'X': 'y'})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    engine = RunflowEngine(
+        'key',
+        base_url='https://api.example.test',
+        host=host,
+        http_client=http,
+        poll_interval=FAST_POLL,
+    )
+    return engine, seen
+
+
+@pytest.mark.parametrize('status', ['canceled', 'cancelled', 'errored'])
+def test_other_terminal_failures_raise_run_failed(status):
+    """canceled/cancelled/errored runs raise RunFailedError with status."""
+    host = FixedHost()
+    engine, _ = _scripted_engine(
+        {'status_code': status, 'error': {'message': 'stopped by admin'}},
+        host,
+    )
+    with pytest.raises(RunFailedError, match='stopped by admin') as info:
+        engine.outpaint(_image(), EXPAND)
+    assert info.value.status == status
+    assert not host.open
+
+
+def test_partial_success_with_output_is_a_result_via_fallback_url():
+    """partial_succeeded with an image_urls output is downloaded."""
+    host = FixedHost()
+    engine, seen = _scripted_engine(
+        {
+            'status_code': 'partial_succeeded',
+            'output': {'image_urls': ['https://cdn.example/o.png?sig=1']},
+        },
+        host,
+    )
+    result = engine.outpaint(_image(), EXPAND)
+    assert result.image.shape == (6, 8, 3)
+    assert result.cost_usd == pytest.approx(0.55)
+    download = seen[-1]
+    assert download.url.host == 'cdn.example'
+    assert 'authorization' not in download.headers
+    assert not host.open

@@ -265,6 +265,7 @@ class RunflowClient:
         metadata: Mapping[str, Any] | None = None,
         client_ref: str | None = None,
         cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
     ) -> Run:
         """Create one run, never two, and return it (usually ``queued``).
 
@@ -340,7 +341,7 @@ class RunflowClient:
                 _kind(failure),
                 delay,
             )
-            self._pause(delay, cancel, None)
+            self._pause(delay, cancel, None, deadline)
         raise failure
 
     def get_run(

@@ -194,6 +194,7 @@ class RunflowEngine:
                     {'image_url': hosted.url, **expand.to_runflow_input()},
                     metadata={'source': 'napari-outpaint'},
                     cancel=cancel,
+                    deadline=deadline,
                 )
                 timings['create'] = time.monotonic() - mark
                 report(Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id)
