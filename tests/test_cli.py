@@ -742,3 +742,18 @@ def test_a_failed_file_does_not_stop_the_next(runflow_env, tmp_path):
     assert not (out / 'a.outpainted.png').exists()
     assert (out / 'b.outpainted.png').exists()
     assert len(runflow_env.runs) == 2
+
+
+def test_pipeline_refusal_names_the_flags_and_sends_nothing(
+    runflow_env, tmp_path
+):
+    """Padding that rounds to 0 px is refused naming the flags, offline."""
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / 'tiny.png')
+    ran = run(
+        str(tmp_path / 'tiny.png'), '-o', str(tmp_path / 'o.png'),
+        '--top', '10', '--bottom', '0', '--left', '0', '--right', '0',
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_USAGE
+    assert 'error: --top/--bottom/--left/--right: ' in ran.err
+    assert runflow_env.requests == []

@@ -1141,7 +1141,7 @@ def _outpaint_command(
         except OutpaintError as exc:
             if len(jobs) == 1:
                 raise
-            console.error(f'{label}: {exc}')
+            console.error(f'{label}: {_with_flag(exc)}')
             code = code or _exit_code(exc)
             if isinstance(exc, _STOP_ALL):
                 break
@@ -1337,6 +1337,32 @@ def _collect_command(argv: Sequence[str], console: _Console) -> int:
 # ------------------------------------------------------------------- main
 
 
+# Python argument names (as pipeline errors name them) -> command-line flags
+_FLAGS = {
+    'plane': '--plane',
+    'planes': '--plane',
+    'contrast_limits': '--contrast-limits',
+    'keep_native_resolution': '--native-resolution',
+    'timeout': '--timeout',
+    'engine': '--engine',
+    'api_key': '--api-key-env',
+    'data': 'input',
+    'expand': '--top/--bottom/--left/--right',
+    **{side: f'--{side}' for side in ('top', 'bottom', 'left', 'right')},
+}
+
+
+def _with_flag(exc: OutpaintError) -> str:
+    """The error's message, naming the command-line flag, not the kwarg."""
+    text = str(exc)
+    field = getattr(exc, 'field', None)
+    if isinstance(exc, InvalidInputError) and field in _FLAGS:
+        prefix = f'{field}: '
+        if text.startswith(prefix):
+            text = f'{_FLAGS[field]}: {text[len(prefix) :]}'
+    return text
+
+
 def _exit_code(exc: OutpaintError) -> int:
     if isinstance(exc, InvalidInputError):
         return EXIT_USAGE
@@ -1399,7 +1425,7 @@ def main(
         console.error('interrupted before any run started.')
         return EXIT_INTERRUPTED
     except OutpaintError as exc:
-        console.error(str(exc))
+        console.error(_with_flag(exc))
         return _exit_code(exc)
     except Exception as exc:  # noqa: BLE001 - last resort, no traceback
         console.error(
