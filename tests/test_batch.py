@@ -267,27 +267,36 @@ def test_cancel_keeps_finished_planes_and_leaves_no_worker(stack, engine):
     ]
 
 
-def test_run_cancelled_after_submission_is_collected_on_resume(
-    stack, engine, runflow_standin
+def test_run_of_a_crashed_process_is_collected_on_resume(
+    stack, engine, runflow_standin, tmp_path
 ):
-    """A run cancelled after creation is collected later, not paid again."""
-    cancel = CancelToken()
-    cache = ResultCache()
+    """A process that dies after submitting loses nothing and pays once."""
+    np.save(tmp_path / 'stack.npy', stack)
+    script = textwrap.dedent(
+        f"""
+        import os
+        import numpy as np
+        from napari_outpaint._batch import outpaint_planes
+        from napari_outpaint._expand import Expand
+        from napari_outpaint.engines.runflow import RunflowEngine
 
-    def on_progress(event):
-        ev = event.event
-        if ev is not None and ev.stage == Stage.QUEUED and ev.run_id:
-            cancel.cancel()
+        def crash(report):
+            ev = report.event
+            if ev is not None and ev.run_id:
+                os._exit(3)  # no cleanup at all, like a power cut
 
-    first = _batch(
-        stack,
-        engine,
-        planes=[(0, 0)],
-        cache=cache,
-        cancel=cancel,
-        progress=on_progress,
+        engine = RunflowEngine(base_url={runflow_standin.base_url!r},
+                               api_key='test-key',
+                               verify={runflow_standin.ca_path!r})
+        data = np.load({str(tmp_path / 'stack.npy')!r})
+        outpaint_planes(data, Expand(**{EXPAND.as_dict()!r}),
+                        engine=engine, planes=[(0, 0)], confirm=True,
+                        progress=crash)
+        """
     )
-    assert first.outcomes[0].status == 'cancelled'
+    child = subprocess.run([sys.executable, '-c', script], timeout=120)
+    assert child.returncode == 3
+    cache = ResultCache()
     assert [p.run_id for p in cache.pending()] == [runflow_standin.runs[0].id]
     estimates = []
     again = _batch(
@@ -297,10 +306,11 @@ def test_run_cancelled_after_submission_is_collected_on_resume(
         cache=cache,
         confirm=lambda e: estimates.append(e) or True,
     )
-    assert estimates == []  # nothing to pay: no question asked
+    assert estimates == []  # nothing new to pay: no question asked
     assert again.outcomes[0].status == 'collected'
     assert len(runflow_standin.runs) == 1
     assert cache.pending() == []
+    assert again.data.any()
 
 
 def test_spend_cap_stops_new_runs_once_reached(stack, engine, runflow_standin):

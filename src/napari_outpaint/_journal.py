@@ -59,6 +59,7 @@ def scrub(value: Any) -> Any:
     ``RUNFLOW_API_KEY``, if set, is replaced wherever it appears.
     """
     key = os.environ.get('RUNFLOW_API_KEY') or ''
+    key = key if len(key) >= 8 else ''  # too short to search for safely
 
     def clean(item: Any) -> Any:
         if isinstance(item, Mapping):
