@@ -42,6 +42,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 import threading
 import time
@@ -201,7 +202,10 @@ class _Job:
 
 
 class _Console:
-    """Messages and progress on stderr; written paths on stdout."""
+    """Messages and progress on stderr; written paths on stdout.
+
+    Safe to call from the worker threads that report progress.
+    """
 
     def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
         self.out = out
@@ -209,25 +213,20 @@ class _Console:
         self.quiet = quiet
         self.tty = bool(getattr(err, 'isatty', lambda: False)())
         self._line_open = False
+        self._lock = threading.Lock()
 
     def say(self, text: str) -> None:
         """A line on stderr (suppressed by --quiet)."""
         if not self.quiet:
-            self._end_line()
-            self.err.write(text + '\n')
-            self.err.flush()
+            self._write(self.err, text + '\n')
 
     def error(self, text: str) -> None:
         """An error line on stderr (never suppressed)."""
-        self._end_line()
-        self.err.write(f'napari-outpaint: error: {text}\n')
-        self.err.flush()
+        self._write(self.err, f'napari-outpaint: error: {text}\n')
 
     def result(self, text: str) -> None:
         """A written path on stdout."""
-        self._end_line()
-        self.out.write(text + '\n')
-        self.out.flush()
+        self._write(self.out, text + '\n')
 
     def bar(self, label: str, fraction: float | None, note: str) -> None:
         """A progress bar redrawn in place on a terminal."""
@@ -236,15 +235,20 @@ class _Console:
         width = 24
         filled = round(width * min(max(fraction or 0.0, 0.0), 1.0))
         pct = f'{100 * fraction:3.0f}%' if fraction is not None else ' ...'
-        line = f'\r{label} [{"#" * filled}{"." * (width - filled)}] {pct}'
-        self.err.write(f'{line} {note}'[:100].ljust(100))
-        self.err.flush()
-        self._line_open = True
+        line = f'{label} [{"#" * filled}{"." * (width - filled)}] {pct}'
+        columns = shutil.get_terminal_size((100, 24)).columns - 1
+        with self._lock:
+            self.err.write('\r' + f'{line} {note}'[:columns].ljust(columns))
+            self.err.flush()
+            self._line_open = True
 
-    def _end_line(self) -> None:
-        if self._line_open:
-            self.err.write('\n')
-            self._line_open = False
+    def _write(self, stream: TextIO, text: str) -> None:
+        with self._lock:
+            if self._line_open:  # end the progress bar's line first
+                self.err.write('\n')
+                self._line_open = False
+            stream.write(text)
+            stream.flush()
 
 
 class _ProgressPrinter:
