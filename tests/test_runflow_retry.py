@@ -92,3 +92,21 @@ def test_deadline_uses_the_injected_clock():
     assert deadline.expired
     assert deadline.remaining() == 0.0
     assert timedelta(seconds=deadline.timeout) == timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    'kwargs', [{'max_attempts': 0}, {'jitter': 1.5}, {'base_delay': -1}]
+)
+def test_retry_policy_rejects_nonsense(kwargs):
+    """A policy that could never try, or wait negatively, is refused."""
+    with pytest.raises(ValueError, match='must'):
+        RetryPolicy(**kwargs)
+
+
+@pytest.mark.parametrize(
+    'args', [(0.0, 1.5, 1.0), (2.0, 1.5, 1.0), (0.25, 0.5, 1.0)]
+)
+def test_poll_schedule_rejects_nonsense(args):
+    """A schedule that could hammer (0 s) or shrink is refused."""
+    with pytest.raises(ValueError, match='poll schedule'):
+        PollSchedule(*args)

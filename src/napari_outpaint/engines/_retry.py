@@ -54,6 +54,14 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     jitter: float = 0.25
 
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError('max_attempts must be at least 1')
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError('jitter must be in [0, 1]')
+        if min(self.base_delay, self.max_delay, self.max_retry_after) < 0:
+            raise ValueError('delays must not be negative')
+
 
 def is_retryable_status(status_code: int) -> bool:
     """Whether a GET that got *status_code* may simply be sent again."""
@@ -141,6 +149,12 @@ class PollSchedule:
     initial: float = 0.25
     factor: float = 1.5
     cap: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not 0 < self.initial <= self.cap or self.factor < 1.0:
+            raise ValueError(
+                'need 0 < initial <= cap and factor >= 1 for a poll schedule'
+            )
 
     def delays(self) -> Iterator[float]:
         """Yield the delay before each next poll, forever."""

@@ -5,10 +5,11 @@ One job: speak Runflow's HTTP (runs, asset uploads, downloads) safely.
 - The API key is sent only to the API base URL, as a bearer token. Presigned
   storage URLs (uploads, outputs) get no ``Authorization`` header, even on
   the same host.
-- A run is paid for: :meth:`RunflowClient.create_run` retries only when
-  the server surely made no run (connection refused, 429, 503); when the
-  connection breaks after the request went out, it looks the run up by its
-  ``client_ref`` and adopts it before ever creating another.
+- A run is paid for: :meth:`RunflowClient.create_run` retries at once
+  only when the server surely made no run (connection refused, 429, 503);
+  when it may have made one (the connection broke after the request went
+  out, 500/502/504, an unreadable 2xx), it first looks the run up by its
+  ``client_ref`` and adopts it, and creates again only if none exists.
 - GETs are retried on 5xx, 408/429, network errors and unparsable bodies,
   with exponential backoff and jitter, honouring ``Retry-After``.
 - Every wait goes through a :class:`~napari_outpaint._progress.CancelToken`
@@ -291,47 +292,11 @@ class RunflowClient:
         policy = self.create_retry
         for attempt in range(1, policy.max_attempts + 1):
             cancel.raise_if_cancelled()
-            retry_after = None
-            try:
-                response = self._api('POST', path, json=body, headers=headers)
-            except _NOT_SENT as exc:
-                failure: OutpaintError = self._connection_error(exc)
-                _fail_fast_on_tls(exc, failure)
-            except httpx.TransportError as exc:
-                logger.warning(
-                    'The connection broke after the run request was sent '
-                    '(%s); looking the run up by client_ref %s before '
-                    'creating another.',
-                    type(exc).__name__,
-                    client_ref,
-                )
-                failure = self._connection_error(exc)
-                adopted = self._adopt(client_ref, cancel)
-                if adopted is not None:
-                    return adopted
-            else:
-                if response.is_success:
-                    try:
-                        run = Run.from_json(response.json())
-                    except ValueError:
-                        failure = self._invalid_body(response)
-                        adopted = self._adopt(client_ref, cancel)
-                        if adopted is not None:
-                            return adopted
-                    else:
-                        logger.info('Created run %s (%s).', run.id, model)
-                        return run
-                else:
-                    failure = self._status_error(response)
-                    status = response.status_code
-                    if status in (429, 503):
-                        retry_after = parse_retry_after(response.headers)
-                    elif status >= 500:
-                        adopted = self._adopt(client_ref, cancel)
-                        if adopted is not None:
-                            return adopted
-                    else:
-                        raise failure
+            outcome = self._try_create(path, body, headers, cancel)
+            if isinstance(outcome, Run):
+                logger.info('Run %s exists (%s).', outcome.id, model)
+                return outcome
+            failure, retry_after = outcome
             if attempt == policy.max_attempts:
                 break
             delay = backoff_delay(attempt, policy, retry_after=retry_after)
@@ -342,6 +307,52 @@ class RunflowClient:
                 delay,
             )
             self._pause(delay, cancel, None, deadline)
+        raise failure
+
+    def _try_create(
+        self,
+        path: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        cancel: CancelToken,
+    ) -> Run | tuple[OutpaintError, float | None]:
+        """One create attempt: the run, or (retryable failure, Retry-After).
+
+        Non-retryable refusals (401, 402, 403, 409, 422, ...) raise. When
+        the server may have made the run (connection lost after sending,
+        500/502/504, an unreadable 2xx) it is looked up by ``client_ref``
+        and adopted if found.
+        """
+        client_ref = body['client_ref']
+        try:
+            response = self._api('POST', path, json=body, headers=headers)
+        except _NOT_SENT as exc:  # nothing reached the server
+            failure = self._connection_error(exc)
+            _fail_fast_on_tls(exc, failure)
+            return failure, None
+        except httpx.TransportError as exc:  # sent; outcome unknown
+            logger.warning(
+                'The connection broke after the run request was sent (%s); '
+                'looking the run up by client_ref %s before creating '
+                'another.',
+                type(exc).__name__,
+                client_ref,
+            )
+            return self._adopt(client_ref, cancel) or (
+                self._connection_error(exc),
+                None,
+            )
+        if response.is_success:
+            try:
+                return Run.from_json(response.json())
+            except ValueError:
+                failure = self._invalid_body(response)
+                return self._adopt(client_ref, cancel) or (failure, None)
+        failure = self._status_error(response)
+        if response.status_code in (429, 503):  # surely no run made
+            return failure, parse_retry_after(response.headers)
+        if response.status_code >= 500:
+            return self._adopt(client_ref, cancel) or (failure, None)
         raise failure
 
     def get_run(
