@@ -193,8 +193,9 @@ def test_resumed_batch_creates_no_run_for_cached_planes(
     assert status[(0, 0)] == status[(1, 1)] == 'cached'
     assert list(status.values()).count('done') == 4
     assert result.cost_usd == pytest.approx(4 * 0.55)
-    key = result.provenance['planes']['0,0']
-    assert key['cached'] is True
+    assert result.provenance['planes']['0,0']['cached'] is True
+    stored = [e.provenance for e in ResultCache().entries()]
+    assert all('seam_score' in p for p in stored)  # the full record
 
 
 def test_identical_planes_are_paid_once(engine, runflow_standin):
@@ -265,6 +266,30 @@ def test_cancel_keeps_finished_planes_and_leaves_no_worker(stack, engine):
     assert not [
         t for t in threading.enumerate() if t.name.startswith('outpaint')
     ]
+
+
+def test_interrupt_stops_every_worker_and_releases_every_upload(
+    stack, engine, runflow_standin
+):
+    """A KeyboardInterrupt ends the batch; no thread or hosted image stays."""
+
+    def interrupt(report):
+        ev = report.event
+        if ev is not None and ev.stage == Stage.QUEUED:
+            raise KeyboardInterrupt
+
+    cache = ResultCache()
+    with pytest.raises(KeyboardInterrupt):
+        _batch(stack, engine, cache=cache, concurrency=3, progress=interrupt)
+    assert not [
+        t for t in threading.enumerate() if t.name.startswith('outpaint')
+    ]
+    assets = list(runflow_standin.assets.values())
+    assert assets
+    assert all(a.deleted for a in assets)
+    run_ids = {r.id for r in runflow_standin.runs}
+    assert {p.run_id for p in cache.pending()} == run_ids  # collectable
+    assert len(run_ids) < 6
 
 
 def test_run_of_a_crashed_process_is_collected_on_resume(

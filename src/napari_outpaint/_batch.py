@@ -27,7 +27,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -575,12 +575,7 @@ def outpaint_planes(
         prov['cached'] = status == 'cached'
         provenances[plane] = prov
         assembly.add(plane, result, n_lead)
-        if source != 'cache' and wrapped.last_key:
-            entry = cache.get(wrapped.last_key)
-            if entry is not None:
-                cache.update_provenance(
-                    wrapped.last_key, {**entry.provenance, **prov}
-                )
+        wrapped.record_provenance(prov)
         return PlaneOutcome(
             plane,
             status,
@@ -592,9 +587,11 @@ def outpaint_planes(
     pool = ThreadPoolExecutor(workers, thread_name_prefix='outpaint-batch')
     try:
         futures = [pool.submit(run_plane, p) for p in selected]
-        wait(futures)
+        wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
-            future.result()  # re-raise a bug, never swallow it
+            if future.done():
+                future.result()  # a bug or Ctrl-C in a worker: stop all
+        wait(futures)
     except BaseException:
         cancel.cancel()
         raise

@@ -146,6 +146,21 @@ class CachingEngine:
             self.last_source = 'run'
             return self._run(key, image, expand, progress, cancel)
 
+    def record_provenance(self, provenance: Mapping[str, Any]) -> None:
+        """Merge the caller's full provenance into the entry just stored.
+
+        Call after the pipeline placed the result, so the cache can later
+        re-open it as an aligned layer. Does nothing after a cache hit
+        (that entry already holds the provenance of the paid run).
+        """
+        if self.last_source in (None, 'cache') or self.last_key is None:
+            return
+        entry = self.cache.get(self.last_key)
+        if entry is not None:
+            self.cache.update_provenance(
+                self.last_key, {**entry.provenance, **dict(provenance)}
+            )
+
     # -- internals -------------------------------------------------------
     def _collect_pending(self, key, expand, progress, cancel):
         collect = getattr(self.engine, 'collect', None)
