@@ -214,7 +214,7 @@ def test_key_and_presigned_queries_never_leak(caplog):
             lambda: None,
             lambda: server.reject_creates(status=402),
             lambda: server.reject_creates(status=422),
-            lambda: server.fail_polls(status=503, times=10),
+            lambda: server.fail_polls(status=503, times=FAST.max_attempts),
             server.fail_next_run,
             server.corrupt_next_output,
             lambda: server.fail_asset_delete(status=405),
