@@ -437,3 +437,32 @@ def test_caching_engine_journals_before_polling_and_stores_before_return(
     assert again.details['cached'] is True
     assert again.cost_usd == 0.0
     assert len(runflow_standin.runs) == 1
+
+
+def test_planes_of_another_size_are_resampled_to_the_first_grid():
+    """A plane returned at another resolution joins the first's grid."""
+    from types import SimpleNamespace
+
+    from napari_outpaint._batch import _Assembly
+
+    def fake(data):
+        mask = np.zeros(data.shape, bool)
+        mask[:, 0] = True
+        return SimpleNamespace(
+            data=data[None],
+            mask=mask[None],
+            scale=(1.0, 0.5, 0.5),
+            translate=(0.0, -1.0, -1.0),
+            affine=None,
+            layer_kwargs=dict,
+        )
+
+    assembly = _Assembly(origin=(0,), lead_shape=(2,))
+    small = np.full((4, 6), 1000, np.uint16)
+    big = np.full((8, 12), 3000, np.uint16)
+    assembly.add((0,), fake(small), 1)
+    assembly.add((1,), fake(big), 1)
+    assert assembly.data.shape == (2, 4, 6)
+    assert (assembly.data[1] == 3000).all()
+    assert assembly.mask().shape == (2, 4, 6)
+    assert assembly.first[0] == (1.0, 0.5, 0.5)

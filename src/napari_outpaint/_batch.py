@@ -296,15 +296,22 @@ def _plane_mask(mask: Any, n_lead: int) -> np.ndarray:
 
 
 def _resample(plane: np.ndarray, shape, *, nearest=False) -> np.ndarray:
-    """Resample *plane* onto *shape* (same extent), keeping its dtype."""
-    from skimage.transform import resize
+    """Resample *plane* onto *shape* (same extent), keeping its dtype.
 
-    out = resize(
-        plane,
-        shape,
+    Pixel edges span the same extent on both grids (``grid_mode``), as
+    napari's pixel-centre convention needs; extra axes are kept.
+    """
+    from scipy import ndimage
+
+    target = tuple(shape) + plane.shape[len(shape) :]
+    factors = [t / n for t, n in zip(target, plane.shape, strict=True)]
+    work = plane if nearest else plane.astype(np.float64)
+    out = ndimage.zoom(
+        work,
+        factors,
         order=0 if nearest else 1,
-        preserve_range=True,
-        anti_aliasing=not nearest,
+        mode='nearest',
+        grid_mode=True,
     )
     if plane.dtype.kind in 'ui':
         info = np.iinfo(plane.dtype)
