@@ -15,7 +15,8 @@ of the canvas. The regenerated border is compared with the truth by:
 Methods: ``reflect`` (mirror padding), ``baseline`` (one PyPatchMatch
 call, patch size 3, full resolution, in this process) and ``local``
 (``LocalEngine(scale=2)``: the coarse-to-fine fill the engine uses for
-large borders, forced here because these borders are small). Run:
+large borders, forced here because these borders are small; ``--scale``
+changes it). Run:
 ``python bench/quality.py [--images camera,coffee] [--percent 30]``.
 """
 
@@ -90,12 +91,12 @@ def make_case(image: np.ndarray, percent: int):
     return truth, np.ascontiguousarray(truth[inner]), expand, inner
 
 
-def fill(method: str, crop: np.ndarray, expand: Expand) -> np.ndarray:
+def fill(method: str, crop: np.ndarray, expand: Expand, scale: int = 2):
     """The canvas filled by *method*."""
     if method == 'reflect':
         return LocalEngine('reflect').outpaint(crop, expand).image
     if method == 'local':
-        return LocalEngine(seed=0, scale=2).outpaint(crop, expand).image
+        return LocalEngine(seed=0, scale=scale).outpaint(crop, expand).image
     import patchmatch
 
     pad = expand.padding(*crop.shape[:2])
@@ -116,9 +117,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--images', default=','.join(IMAGES))
     parser.add_argument('--percent', type=int, default=30)
+    parser.add_argument('--scale', type=int, default=2)
+    parser.add_argument('--methods', default=','.join(METHODS))
     args = parser.parse_args()
     names = args.images.split(',')
-    table: dict[str, list[tuple]] = {m: [] for m in METHODS}
+    methods = args.methods.split(',')
+    table: dict[str, list[tuple]] = {m: [] for m in methods}
     head = (
         f'{"image":18} {"method":9} {"sec":>6} {"PSNR":>6} {"SSIM":>6} '
         f'{"sharp":>6} {"seam":>6} {"seam0":>6}'
@@ -128,9 +132,9 @@ def main() -> None:
         truth, crop, expand, inner = make_case(load(name), args.percent)
         hole = np.ones(truth.shape[:2], bool)
         hole[inner] = False
-        for method in METHODS:
+        for method in methods:
             started = time.perf_counter()
-            out = fill(method, crop, expand)
+            out = fill(method, crop, expand, args.scale)
             seconds = time.perf_counter() - started
             assert out.shape == truth.shape
             assert np.array_equal(out[inner], crop)
@@ -146,7 +150,7 @@ def main() -> None:
             print(f'{name:18} {method:9} ' + _fmt(row), flush=True)
     print(f'\nmean over {len(names)} images')
     print(head)
-    for method in METHODS:
+    for method in methods:
         mean = tuple(np.mean(np.array(table[method]), axis=0))
         print(f'{"mean":18} {method:9} ' + _fmt(mean))
 

@@ -178,13 +178,34 @@ def _improve_coherence(features, dst, src, known_src, shape, passes):
     return src
 
 
-def _match_blocks(coarse, known_coarse, workers, dims=6, passes=2):
+def _anchor_init(dst, anchors, anchor_src, known_src, cols):
+    """Initial matches: each pixel continues its 2x2 anchor's match."""
+    rows_total = known_src.size // cols
+    dy, dx = np.divmod(dst, cols)
+    ay, ax = dy - dy % 2, dx - dx % 2
+    lookup = np.full(known_src.size, -1, dtype=np.int64)
+    lookup[anchors] = anchor_src
+    base = lookup[ay * cols + ax]
+    missing = base < 0  # the anchor is a known pixel: use any query
+    base[missing] = anchor_src[0]
+    by, bx = np.divmod(base, cols)
+    sy, sx = by + (dy - ay), bx + (dx - ax)
+    ok = (sy < rows_total) & (sx < cols)
+    shifted = np.where(ok, sy * cols + sx, base)
+    ok &= known_src[np.where(ok, shifted, 0)]
+    return np.where(ok, shifted, base)
+
+
+def _match_blocks(coarse, known_coarse, workers, dims=(4, 12), passes=3):
     """For every coarse hole pixel, the coarse original pixel most like it.
 
-    Nearest neighbour of the 3x3 window in a k-d tree of its *dims*
-    principal components, then *passes* rounds of neighbour propagation
-    on the full window. Returns flat indices ``(dst, src)`` into the
-    coarse grid (``src`` None when the original has no full window).
+    The 3x3 windows are projected on their principal components. One
+    pixel in four (the 2x2 anchors) is matched by a k-d tree on the first
+    ``dims[0]`` components; the others start from their anchor's match,
+    shifted; then *passes* rounds of neighbour propagation, compared on
+    ``dims[1]`` components, keep coherent copies together and correct the
+    tree's approximate matches. Returns flat indices ``(dst, src)`` into
+    the coarse grid (``src`` None when the original has no full window).
     """
     rows, cols = known_coarse.shape
     inside = known_coarse.copy()  # sources: the whole 3x3 window known
@@ -204,11 +225,18 @@ def _match_blocks(coarse, known_coarse, workers, dims=6, passes=2):
     dst = np.flatnonzero(~known_coarse.ravel())
     if src.size == 0:
         return dst, None
-    reduced = _project(features, features[src], dims)
-    tree = cKDTree(reduced[src], balanced_tree=False, compact_nodes=False)
-    _, nearest = tree.query(reduced[dst], k=1, workers=workers)
+    reduced = _project(features, features[src], dims[1])
+    del features
+    search = np.ascontiguousarray(reduced[:, : dims[0]])
+    tree = cKDTree(search[src], balanced_tree=False, compact_nodes=False)
+    dy, dx = np.divmod(dst, cols)
+    anchors = dst[(dy % 2 == 0) & (dx % 2 == 0)]
+    if anchors.size == 0:
+        anchors = dst
+    _, nearest = tree.query(search[anchors], k=1, workers=workers)
+    start = _anchor_init(dst, anchors, src[nearest], inside.ravel(), cols)
     matched = _improve_coherence(
-        features, dst, src[nearest], inside.ravel(), (rows, cols), passes
+        reduced, dst, start, inside.ravel(), (rows, cols), passes
     )
     return dst, matched
 
