@@ -19,18 +19,16 @@ One job: speak Runflow's HTTP (runs, asset uploads, downloads) safely.
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from napari_outpaint._credentials import ENV_VAR, find_api_key
+from napari_outpaint._credentials import ENV_VAR
 from napari_outpaint._errors import (
     APIConnectionError,
     APIStatusError,
@@ -43,6 +41,7 @@ from napari_outpaint._errors import (
     redact_url,
 )
 from napari_outpaint._progress import CancelToken
+from napari_outpaint.engines._redact_logs import install_httpx_log_redaction
 from napari_outpaint.engines._retry import (
     DEFAULT_POLL_SCHEDULE,
     Deadline,
@@ -52,23 +51,24 @@ from napari_outpaint.engines._retry import (
     is_retryable_status,
     parse_retry_after,
 )
+from napari_outpaint.engines._runflow_config import (
+    VerifyTypes,
+    resolve_base_url,
+    ssl_verify,
+)
 from napari_outpaint.engines._runflow_errors import error_for_status
 from napari_outpaint.engines._runflow_models import AssetUpload, Run
 
 __all__ = [
-    'BASE_URL_ENV_VAR',
-    'DEFAULT_BASE_URL',
+    'CREATE_RETRY',
     'DEFAULT_HTTP_TIMEOUT',
+    'POLL_RETRY',
     'RunflowClient',
-    'VerifyTypes',
-    'resolve_api_key',
-    'resolve_base_url',
 ]
 
 logger = logging.getLogger(__name__)
+install_httpx_log_redaction()
 
-DEFAULT_BASE_URL = 'https://api.runflow.io'
-BASE_URL_ENV_VAR = 'RUNFLOW_BASE_URL'
 #: Per request, not per run: the run's own deadline is a separate knob.
 DEFAULT_HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 #: Create retries: Runflow's guidance (5 attempts, capped at 32 s).
@@ -76,117 +76,10 @@ CREATE_RETRY = RetryPolicy()
 #: Poll retries: more patient, a paid run is waiting on the other side.
 POLL_RETRY = RetryPolicy(max_attempts=8)
 
-VerifyTypes = ssl.SSLContext | str | os.PathLike | bool | None
 Sleep = Callable[[float], None]
-
-_PRESIGNED_MARKERS = ('x-amz-', 'signature=', 'x-goog-', 'sig=', 'token=')
-
-
-class _RedactPresignedURLs(logging.Filter):
-    """Strip presigned query strings from httpx's own request log lines.
-
-    httpx logs every request URL at INFO; for a presigned upload or
-    output URL that would put its credentials in the log.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(_redact_arg(arg) for arg in record.args)
-        return True
-
-
-def _redact_arg(arg: object) -> object:
-    # Some log-record factories turn args into strings: accept both.
-    if not isinstance(arg, httpx.URL | str):
-        return arg
-    text = str(arg)
-    if not text.startswith(('https://', 'http://')):
-        return arg
-    query = urlsplit(text).query.lower()
-    if any(marker in query for marker in _PRESIGNED_MARKERS):
-        return redact_url(text)
-    return arg
-
-
-if not any(
-    isinstance(f, _RedactPresignedURLs)
-    for f in logging.getLogger('httpx').filters
-):
-    logging.getLogger('httpx').addFilter(_RedactPresignedURLs())
 
 # Errors raised before the request left the machine: no run can exist.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-def resolve_base_url(base_url: str | None = None) -> str:
-    """The API base URL: argument, ``RUNFLOW_BASE_URL``, then the default.
-
-    Raises
-    ------
-    ConfigurationError
-        When the URL is not ``https://host[...]``.
-    """
-    url = base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
-    url = url.strip().rstrip('/')
-    parts = urlsplit(url)
-    if parts.scheme != 'https' or not parts.hostname:
-        raise ConfigurationError(
-            f'The Runflow base URL must be https://..., got '
-            f'{redact_url(url)!r}; the API key is never sent over plain '
-            f'HTTP. Fix base_url= or {BASE_URL_ENV_VAR}.'
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(
-            'The Runflow base URL must not have a query string or fragment; '
-            f'fix base_url= or {BASE_URL_ENV_VAR}.'
-        )
-    return url
-
-
-def resolve_api_key(api_key: str | None = None) -> str:
-    """The API key: argument, ``RUNFLOW_API_KEY``, then the keyring.
-
-    Raises
-    ------
-    ConfigurationError
-        Naming ``RUNFLOW_API_KEY`` when no key is found.
-    """
-    key = find_api_key(api_key)
-    if not key:
-        raise ConfigurationError(
-            f'No Runflow API key: set the {ENV_VAR} environment variable, '
-            'pass api_key=, or save one in the widget (create a key at '
-            'app.runflow.io > Settings > API Keys). The local engine needs '
-            'no key.'
-        )
-    return key
-
-
-def ssl_verify(verify: VerifyTypes) -> ssl.SSLContext | bool:
-    """Turn ``verify=`` into what httpx takes; verification stays on.
-
-    None means httpx's default trust (certifi, or ``SSL_CERT_FILE`` /
-    ``SSL_CERT_DIR`` when set); a path is a CA bundle file or directory.
-    """
-    if verify is None or verify is True:
-        return True
-    if verify is False:
-        raise ConfigurationError(
-            'verify=False is not supported: TLS is always verified. Pass '
-            'the path of a CA bundle (or set SSL_CERT_FILE) to trust a '
-            'private certificate authority.'
-        )
-    if isinstance(verify, ssl.SSLContext):
-        return verify
-    path = Path(verify)
-    if path.is_dir():
-        return ssl.create_default_context(capath=str(path))
-    if not path.is_file():
-        raise ConfigurationError(
-            f'verify={str(path)!r} is neither a CA bundle file nor a '
-            'directory; pass an existing PEM file.'
-        )
-    return ssl.create_default_context(cafile=str(path))
 
 
 class RunflowClient:

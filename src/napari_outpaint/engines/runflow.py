@@ -38,8 +38,8 @@ from napari_outpaint.engines._retry import (
     Deadline,
     PollSchedule,
 )
-from napari_outpaint.engines._runflow_client import (
-    RunflowClient,
+from napari_outpaint.engines._runflow_client import RunflowClient
+from napari_outpaint.engines._runflow_config import (
     VerifyTypes,
     resolve_api_key,
     resolve_base_url,
