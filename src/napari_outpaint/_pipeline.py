@@ -16,13 +16,14 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from napari_outpaint import _provenance
+from napari_outpaint._cached_engine import CachingEngine
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import (
@@ -221,7 +222,7 @@ def outpaint_array(
     gamma = check_gamma(gamma)
     if contrast_limits is not None:
         contrast_limits = check_limits(contrast_limits)
-    resolved = resolve_engine(engine)
+    resolved = _cached(resolve_engine(engine))
 
     values = select_plane(level0, index, rgb=rgb)
     limits = contrast_limits or default_contrast_limits(values)
@@ -266,6 +267,8 @@ def outpaint_array(
         affine=affine_m,
         total_seconds=time.perf_counter() - started,
     )
+    if isinstance(resolved, CachingEngine):
+        resolved.record_provenance(provenance)
     emit_warnings(result.warnings)
     if progress is not None:
         progress(
@@ -287,6 +290,15 @@ def outpaint_array(
         name=f'{source_name or "image"}{_SUFFIX}',
         warnings=result.warnings,
     )
+
+
+def _cached(engine: Engine) -> Engine:
+    """Put a paid engine behind the result cache: never paid twice."""
+    if engine.price_per_image_usd > 0 and not isinstance(
+        engine, CachingEngine
+    ):
+        return CachingEngine(engine)
+    return engine
 
 
 def emit_warnings(messages: Sequence[str]) -> None:
@@ -320,6 +332,9 @@ def outpaint_layer(
     keep_native_resolution: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    planes: str | Sequence[Sequence[int] | int] | None = None,
+    confirm: bool | Callable[[str], bool] | None = None,
+    concurrency: int | None = None,
 ) -> napari.layers.Image:
     """Outpaint an Image layer; return a new, aligned layer (not added).
 
@@ -334,6 +349,13 @@ def outpaint_layer(
         layer has been shown in a viewer), else it is required.
     keep_native_resolution, progress, cancel
         As in :func:`outpaint_array`.
+    planes : 'all' or sequence, optional
+        Outpaint several planes of an nD layer (``'all'``, or a list of
+        plane indices) into one nD layer; see
+        :func:`napari_outpaint._batch.outpaint_planes`. Paid batches need
+        *confirm* (True, or a callable shown the price text).
+    confirm, concurrency
+        For *planes*: price confirmation and the number of runs in flight.
 
     Returns
     -------
@@ -356,6 +378,20 @@ def outpaint_layer(
             'layer',
             f'got {kind}; only Image layers can be outpainted. Select an '
             'Image layer (or call outpaint_array for a numpy array).',
+        )
+    if planes is not None:
+        from napari_outpaint._batch_layer import outpaint_layer_planes
+
+        return outpaint_layer_planes(
+            layer,
+            expand,
+            planes=planes,
+            engine=engine,
+            keep_native_resolution=keep_native_resolution,
+            progress=progress,
+            cancel=cancel,
+            confirm=confirm,
+            concurrency=concurrency,
         )
     lead = layer.ndim - 2
     if plane is None and lead > 0:
