@@ -13,7 +13,9 @@ measured per method), in one run of this script:
   whole canvas, in one thread (the straightforward call);
 - ``local``: ``LocalEngine('patchmatch', seed=0)`` (coarse-to-fine fill
   on two worker processes);
-- ``reflect``: ``LocalEngine('reflect')``, for reference.
+- ``reflect``: ``LocalEngine('reflect')``, for reference;
+- ``local-s<N>`` (with ``--scales N,...``): the local engine forced to
+  coarse scale N.
 
 Peak RSS is ``ru_maxrss`` of the method's process plus, for the local
 engine, that of each of its worker processes (an upper bound of their
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -66,6 +69,17 @@ def make_case(name: str, size: int):
     return truth, np.ascontiguousarray(truth[inner]), inner
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
+
+
 def run_child(method: str, source: Path, target: Path) -> None:
     """Fill *source* with *method*; save the canvas; print time and RSS."""
     image = np.load(source)
@@ -80,6 +94,7 @@ def run_child(method: str, source: Path, target: Path) -> None:
         r0, c0 = pad.top, pad.left
         canvas[r0 : r0 + image.shape[0], c0 : c0 + image.shape[1]] = image
         hole[r0 : r0 + image.shape[0], c0 : c0 + image.shape[1]] = 0
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         patchmatch.set_random_seed(0)
         out = patchmatch.inpaint(canvas, hole, patch_size=3)
@@ -88,24 +103,38 @@ def run_child(method: str, source: Path, target: Path) -> None:
     else:
         from napari_outpaint.engines.local import LocalEngine
 
-        name = 'reflect' if method == 'reflect' else 'patchmatch'
-        engine = LocalEngine(name)
+        if method == 'reflect':
+            engine = LocalEngine('reflect')
+        else:  # 'local' (the engine's own choice) or 'local-s<scale>'
+            scale = int(method.split('-s')[1]) if '-s' in method else None
+            engine = LocalEngine('patchmatch', seed=0, scale=scale)
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         result = engine.outpaint(image, expand)
         seconds = time.perf_counter() - started
         out = result.image
         workers = result.details.get('workers', 0)
     np.save(target, out)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak_kib = own + workers * children
-    print(json.dumps({'seconds': seconds, 'peak_mb': peak_kib / 1024}))
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_kib = own.ru_maxrss + workers * children.ru_maxrss
+    cpu = _cpu_seconds() - cpu_before
+    print(
+        json.dumps(
+            {'seconds': seconds, 'peak_mb': peak_kib / 1024, 'cpu': cpu}
+        )
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--size', type=int, default=1024)
     parser.add_argument('--image', default='retina')
+    parser.add_argument(
+        '--scales',
+        default='',
+        help='also run the local engine at these coarse scales, e.g. 2,3',
+    )
     parser.add_argument('--child', nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -120,11 +149,13 @@ def main() -> None:
         f'{truth.shape[0]}x{truth.shape[1]} canvas, '
         f'{int(hole.sum())} new pixels'
     )
+    print(f'load average before: {os.getloadavg()[0]:.2f}')
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / 'input.npy'
         np.save(source, image)
-        for method in METHODS:
+        extra = [f'local-s{s}' for s in args.scales.split(',') if s]
+        for method in (*METHODS, *extra):
             target = Path(tmp) / f'{method}.npy'
             done = subprocess.run(
                 [sys.executable, __file__, '--child', method, source, target],
@@ -141,6 +172,7 @@ def main() -> None:
                     method,
                     stats['seconds'],
                     stats['peak_mb'],
+                    stats['cpu'],
                     masked_psnr(out, truth, hole),
                     masked_ssim(out, truth, hole),
                     sharpness_ratio(out, truth, hole),
@@ -150,18 +182,20 @@ def main() -> None:
             )
     base = rows[0][1]
     print(
-        f'{"method":9} {"seconds":>8} {"speedup":>8} {"peakMB":>7} '
+        f'{"method":10} {"seconds":>8} {"speedup":>8} {"cpu_s":>6} '
+        f'{"peakMB":>7} '
         f'{"PSNR":>6} {"SSIM":>6} {"sharp":>6} {"seam":>6} {"seam0":>6}'
     )
-    for method, sec, mb, psnr, ssim, sharp, seam, seam0 in rows:
+    for method, sec, mb, cpu, psnr, ssim, sharp, seam, seam0 in rows:
         print(
-            f'{method:9} {sec:8.2f} {base / sec:7.1f}x {mb:7.0f} '
+            f'{method:10} {sec:8.2f} {base / sec:7.1f}x {cpu:6.1f} {mb:7.0f} '
             f'{psnr:6.2f} {ssim:6.3f} {sharp:6.2f} {seam:6.2f} {seam0:6.2f}'
         )
     print(
-        'speedup = baseline seconds / method seconds (same run); sharp and '
-        'seam are ratios to the ground truth (1 = like reality); seam0 is '
-        'the no-reference seam_score.'
+        'speedup = baseline seconds / method seconds (same run); cpu_s = '
+        'CPU seconds of the timed call, workers included; sharp and seam '
+        'are ratios to the ground truth (1 = like reality); seam0 is the '
+        'no-reference seam_score.'
     )
 
 

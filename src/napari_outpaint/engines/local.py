@@ -41,9 +41,11 @@ __all__ = ['LOCAL_METHODS', 'LocalEngine']
 
 LOCAL_METHODS = ('patchmatch', 'reflect')
 
-# Borders of at least this many pixels are filled coarse-to-fine (below
-# it a single full-resolution call takes under about 3 s) ...
+# Borders of at least this many pixels are filled coarse-to-fine at 1/2
+# size (below it a single full-resolution call takes under about 3 s),
+# and from the second size on at 1/3 (bench/local_speed.py) ...
 FAST_MIN_HOLE_PIXELS = 250_000
+COARSER_MIN_HOLE_PIXELS = 1_000_000
 # ... and from this size on in worker processes, which a cancel can stop
 # at once (a call in this process only stops when it returns, < ~0.5 s).
 PROCESS_MIN_HOLE_PIXELS = 40_000
@@ -93,7 +95,8 @@ class LocalEngine:
     scale : int, optional
         Coarse-level factor of the fast fill: 1 is one full-resolution
         PatchMatch call (the slow baseline), 2 or more coarse-to-fine.
-        None chooses 2 for borders of at least 250 000 pixels, else 1.
+        None chooses 1 for borders under 250 000 pixels, 2 up to a
+        million, 3 above.
     workers : int, optional
         PatchMatch worker processes (0 runs in this process). None
         chooses up to 2 (the CPU count) for borders of at least 40 000
@@ -149,7 +152,11 @@ class LocalEngine:
         """``(scale, workers)`` used for a border of *hole_pixels*."""
         scale = self.scale
         if scale is None:
-            scale = 2 if hole_pixels >= FAST_MIN_HOLE_PIXELS else 1
+            scale = 1
+            if hole_pixels >= FAST_MIN_HOLE_PIXELS:
+                scale = 2
+            if hole_pixels >= COARSER_MIN_HOLE_PIXELS:
+                scale = 3
         workers = self.workers
         if workers is None:
             big = hole_pixels >= PROCESS_MIN_HOLE_PIXELS
