@@ -170,21 +170,22 @@ class PollSchedule:
 
 
 #: Chosen with bench/bench_runflow.py (16 runs per schedule against the
-#: stand-in, 2-6 s runs; "delay" is from the run turning terminal to the
-#: client holding that status; polls counted for a typical 30 s run):
+#: stand-in, processing times stratified over 2-6 s; "delay" is from the
+#: run turning terminal to the client holding that status; polls counted
+#: for a typical 30 s run):
 #:
-#:   fixed 2.0 s (Runflow JS SDK)   median 1.70 s  p90 1.87 s  16 polls
-#:   fixed 1.0 s                    median 0.49 s  p90 0.75 s  31 polls
-#:   fixed 0.5 s                    median 0.23 s  p90 0.32 s  61 polls
-#:   0.25 s x1.5 -> 2.0 s           median 0.92 s  p90 1.26 s  20 polls
-#:   0.25 s x1.5 -> 0.8 s           median 0.46 s  p90 0.61 s  41 polls
-#:   0.25 s x1.5 -> 0.7 s (chosen)  median 0.36 s  p90 0.65 s  46 polls
+#:   fixed 2.0 s (Runflow JS SDK)   median 0.90 s  p90 1.66 s  16 polls
+#:   fixed 1.0 s                    median 0.49 s  p90 0.86 s  31 polls
+#:   fixed 0.5 s                    median 0.22 s  p90 0.41 s  61 polls
+#:   0.25 s x1.5 -> 2.0 s           median 1.18 s  p90 1.79 s  20 polls
+#:   0.25 s x1.5 -> 0.8 s           median 0.46 s  p90 0.63 s  41 polls
+#:   0.25 s x1.5 -> 0.7 s (chosen)  median 0.31 s  p90 0.55 s  46 polls
 #:
-#: The cap sets the steady-state median (cap / 2 + one round trip). 0.8 s
-#: measured 0.27-0.53 s over three runs on a loaded machine, too close to
-#: the 0.5 s target once a real ~100 ms round trip is added; 0.7 s keeps
-#: a margin for 12% more polls, and still half the polls of a fixed 0.5 s.
-#: The short start catches fast failures (bad input, no credit) at once.
+#: The cap sets the steady-state median (cap / 2 + one round trip). A
+#: 0.8 s cap (or a fixed 1 s) sits at the 0.5 s target already on
+#: loopback, with no room for a real ~100 ms round trip; 0.7 s keeps a
+#: margin for 12% more polls, and still 25% fewer than a fixed 0.5 s. The
+#: short start catches fast failures (bad input, no credit) at once.
 DEFAULT_POLL_SCHEDULE = PollSchedule()
 
 
