@@ -487,3 +487,17 @@ def test_partial_success_with_output_is_a_result_via_fallback_url():
     assert download.url.host == 'cdn.example'
     assert 'authorization' not in download.headers
     assert not host.open
+
+
+def test_keyboard_interrupt_mid_run_still_deletes_the_asset(runflow_standin):
+    """Ctrl-C while the run is running propagates after the cleanup."""
+    server = runflow_standin
+
+    def interrupt(event):
+        if event.stage == Stage.RUNNING:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _engine(server).outpaint(_image(), EXPAND, progress=interrupt)
+    assert len(server.runs) == 1
+    _assert_assets_deleted(server)
