@@ -125,12 +125,15 @@ def test_progress_stages_in_order_with_fractions():
     assert fractions[-1] == 1.0
 
 
-def test_cancel_during_a_long_fill_stops_within_a_second():
+@pytest.mark.parametrize(
+    ('workers', 'size'), [(1, 256), (0, 192)], ids=['process', 'in-process']
+)
+def test_cancel_during_a_long_fill_stops_within_a_second(workers, size):
     """Cancelling from another thread while PatchMatch runs raises
-    OutpaintCancelled well within a second and kills the worker."""
-    image = fractal_rgb(256, seed=5)
-    expand = Expand(top=80, bottom=80, left=80, right=80)  # ~7 s of work
-    engine = LocalEngine(scale=1, workers=1)
+    OutpaintCancelled well within a second, in a worker or in-process."""
+    image = fractal_rgb(size, seed=5)
+    expand = Expand(top=80, bottom=80, left=80, right=80)  # 4-7 s of work
+    engine = LocalEngine(scale=1, workers=workers)
     token = CancelToken()
     running = threading.Event()
     ended = threading.Event()

@@ -95,6 +95,8 @@ def _split_jobs(image, mask, seed, parts):
         return [FillJob(image, mask, seed, PATCH_SIZE)], [whole], None
     best = None
     for axis in (0, 1):
+        if mask.shape[axis] < 32:  # too small to be worth splitting
+            continue
         counts = mask.sum(axis=1 - axis)
         cumulative = np.cumsum(counts)
         index = int(np.searchsorted(cumulative, cumulative[-1] / 2)) + 1
@@ -102,6 +104,8 @@ def _split_jobs(image, mask, seed, parts):
         seam = int(counts[min(index, len(counts) - 1)])
         if best is None or seam < best[0]:
             best = (seam, axis, index)
+    if best is None:
+        return [FillJob(image, mask, seed, PATCH_SIZE)], [whole], None
     _, axis, index = best
     first = [slice(None), slice(None)]
     second = [slice(None), slice(None)]

@@ -5,8 +5,9 @@ A :class:`PatchMatchRunner` owns ``workers`` child processes
 handed out as workers free up; a cancel kills the children at once (a
 native PatchMatch call cannot be interrupted otherwise), so cancelling
 takes effect within a poll interval (50 ms). With ``workers=0``, or when
-a child cannot be started, jobs run in this process one by one, and a
-cancel takes effect between jobs, which the caller keeps small.
+a child cannot be started, jobs run in this process one at a time, in a
+helper thread that a cancel abandons (the call ends in the background and
+its result is dropped), so the caller is released just as fast.
 """
 
 from __future__ import annotations
@@ -60,6 +61,32 @@ def _fill_in_process(job: FillJob) -> np.ndarray:
         return patchmatch.inpaint(
             job.image, job.mask, patch_size=job.patch_size
         )
+
+
+def _fill_in_thread(job: FillJob, cancel: CancelToken) -> np.ndarray:
+    """Fill in a helper thread; on cancel, return at once without it.
+
+    A native call cannot be interrupted: after a cancel it finishes in the
+    background and its result is dropped, so the caller is released within
+    a poll interval either way.
+    """
+    outcome: dict = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome['image'] = _fill_in_process(job)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            outcome['error'] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, daemon=True).start()
+    while not done.wait(_POLL_SECONDS):
+        cancel.raise_if_cancelled()
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome['image']
 
 
 class _Worker:
@@ -160,7 +187,7 @@ class PatchMatchRunner:
         ----------
         jobs : sequence of FillJob
         cancel : CancelToken, optional
-            Checked every 50 ms (processes) or between jobs (in-process).
+            Checked every 50 ms.
         on_done : callable, optional
             Called with the number of jobs finished so far.
 
@@ -174,7 +201,7 @@ class PatchMatchRunner:
             results = []
             for job in jobs:
                 cancel.raise_if_cancelled()
-                results.append(_fill_in_process(job))
+                results.append(_fill_in_thread(job, cancel))
                 if on_done:
                     on_done(len(results))
             return results

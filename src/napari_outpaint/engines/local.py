@@ -46,8 +46,9 @@ LOCAL_METHODS = ('patchmatch', 'reflect')
 # and from the second size on at 1/3 (bench/local_speed.py) ...
 FAST_MIN_HOLE_PIXELS = 250_000
 COARSER_MIN_HOLE_PIXELS = 1_000_000
-# ... and from this size on in worker processes, which a cancel can stop
-# at once (a call in this process only stops when it returns, < ~0.5 s).
+# ... and from this size on in worker processes (below it starting them
+# costs more than it saves). A cancel kills the workers at once; a call in
+# this process is abandoned to finish in the background.
 PROCESS_MIN_HOLE_PIXELS = 40_000
 
 
@@ -187,8 +188,8 @@ class LocalEngine:
             For an image that is not ``(rows, cols, 3)`` uint8 or an
             *expand* that is not an :class:`Expand`.
         OutpaintCancelled
-            When *cancel* is cancelled (checked between steps, and every
-            50 ms while PatchMatch runs in worker processes).
+            When *cancel* is cancelled (checked between steps and every
+            50 ms while PatchMatch runs).
         """
         started = time.perf_counter()
         image = _check_image(image)
