@@ -95,7 +95,7 @@ class OutpaintWidget(Container):
         self._engine_choice = ComboBox(
             label='Engine', choices=ENGINE_CHOICES, value='auto'
         )
-        self._engine_label = Label(label='Runs', value='')
+        self._engine_label = Label(label='Using', value='')
         self._api_key = Password(label='API key')
         self._remember_key = CheckBox(
             text='remember in system keyring', value=False
@@ -329,16 +329,20 @@ class OutpaintWidget(Container):
         self._progress_bar = cancelable_progress(
             total=100, desc='Outpaint', cancel_callback=self._on_cancel
         )
+        # Connecting 'errored' here stops superqt from re-raising a bug in
+        # the GUI thread; napari still shows it as a notification.
         worker = create_worker(
             run_outpaint,
             request,
             progress=self._relay.emit,
             cancel=self._cancel_token,
             _start_thread=False,
+            _connect={
+                'returned': self._on_returned,
+                'errored': self._on_errored,
+                'finished': self._on_finished,
+            },
         )
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
         self._worker = worker
         self._set_inputs_enabled(False)
         self._status.value = f'starting ({request.plan.summary})'

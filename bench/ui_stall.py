@@ -1,0 +1,232 @@
+"""Longest Qt event-loop stall while the Outpaint widget runs.
+
+A 5 ms QTimer records the gaps between its ticks in the GUI thread while
+the dock widget outpaints a layer through its own Run button: once against
+the Runflow stand-in (HTTPS on 127.0.0.1), once with the local PatchMatch
+engine. The baseline is the same timer with the viewer idle, measured in
+the same run. Gaps are split into the run itself (the worker working, the
+GUI only receiving progress) and adding the result layer (napari's own
+main-thread work: building the visuals, uploading the texture).
+
+Run under a display, e.g.::
+
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
+        .venv/bin/python bench/ui_stall.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PLUGIN = 'napari-outpaint'
+TICK_MS = 5
+
+
+@dataclass
+class StallMeter:
+    """Records the gaps between ticks of a fast QTimer."""
+
+    ticks: list[float] = field(default_factory=list)
+    timer: object = None
+
+    def start(self) -> None:
+        from qtpy.QtCore import QTimer
+
+        self.ticks = [time.perf_counter()]
+        self.timer = QTimer()
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(
+            lambda: self.ticks.append(time.perf_counter())
+        )
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.ticks.append(time.perf_counter())
+
+    def gaps(self, start: float = -np.inf, stop: float = np.inf):
+        """Gaps (s) between consecutive ticks that end in (start, stop].
+
+        A gap is charged to the phase in which it ends: a stall caused by
+        the GUI thread adding layers ends after that work began.
+        """
+        t = np.asarray(self.ticks)
+        end, gap = t[1:], np.diff(t)
+        return gap[(end > start) & (end <= stop)]
+
+
+def spin(seconds: float) -> None:
+    """Run the Qt event loop for *seconds*."""
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def run_widget(viewer, engine, layer, sides, timeout: float):
+    """Click Run on a fresh widget; return (meter, t_start, t_returned)."""
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    from napari_outpaint._widget import OutpaintWidget
+
+    widget = OutpaintWidget(viewer, engine=engine)
+    dock = viewer.window.add_dock_widget(widget, name=f'outpaint {id(engine)}')
+    widget._image.value = layer
+    for side, value in sides.items():
+        widget._sides[side].value = value
+    spin(0.3)
+    meter = StallMeter()
+    meter.start()
+    spin(0.1)
+    marks = {}
+    on_returned = widget._on_returned
+
+    def mark_returned(outcome):  # when the GUI thread starts adding layers
+        marks.setdefault('returned', time.perf_counter())
+        on_returned(outcome)
+
+    widget._on_returned = mark_returned
+    t_start = time.perf_counter()
+    widget._run_button.clicked.emit()
+    worker = widget.worker
+    loop = QEventLoop()
+    worker.finished.connect(loop.quit)
+    QTimer.singleShot(int(timeout * 1000), loop.quit)
+    loop.exec()
+    spin(0.5)  # let napari draw the new layer
+    meter.stop()
+    if widget.worker is not None:
+        raise RuntimeError(f'run did not finish in {timeout:g} s')
+    viewer.window.remove_dock_widget(dock)
+    return meter, t_start, marks.get('returned', np.inf)
+
+
+@contextmanager
+def standin_process(delay: float):
+    """The Runflow stand-in in its own process, as the real one is remote.
+
+    Yields ``(base_url, ca_path)``.
+    """
+    code = (
+        'import sys\n'
+        'from napari_outpaint.testing import RunflowStandIn\n'
+        f'with RunflowStandIn(processing_delay={delay!r}) as s:\n'
+        '    print(s.base_url, s.ca_path, flush=True)\n'
+        '    sys.stdin.read()\n'
+    )
+    process = subprocess.Popen(
+        [sys.executable, '-c', code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base_url, ca_path = process.stdout.readline().split()
+        yield base_url, ca_path
+    finally:
+        process.stdin.close()
+        process.stdout.close()
+        process.wait(timeout=30)
+
+
+def describe(gaps) -> tuple[float, float]:
+    if gaps.size == 0:
+        return float('nan'), float('nan')
+    return 1000 * float(gaps.max()), 1000 * float(np.percentile(gaps, 99))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--delay', type=float, default=2.0, help='stand-in s')
+    parser.add_argument('--timeout', type=float, default=300.0)
+    args = parser.parse_args()
+
+    import napari
+
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1400, 900)
+    viewer.open_sample(PLUGIN, 'cells')
+    cells = viewer.layers['cells']
+    yy, xx = np.mgrid[0:2048, 0:2048]
+    big = viewer.add_image(
+        (2000 + 1500 * np.sin(yy / 97.0) * np.cos(xx / 61.0)).astype(
+            np.uint16
+        ),
+        name='big uint16',
+    )
+    sides = {'top': 20, 'bottom': 20, 'left': 30, 'right': 30}
+    spin(1.0)
+
+    rows = []
+    idle = StallMeter()
+    idle.start()
+    spin(3.0)
+    idle.stop()
+    base_max, base_p99 = describe(idle.gaps())
+    rows.append(('idle viewer (baseline)', '-', base_max, base_p99, None))
+
+    with standin_process(args.delay) as (base_url, ca_path):
+        engine = RunflowEngine(
+            api_key='test-key', base_url=base_url, verify=ca_path
+        )
+        for layer in (cells, big):
+            meter, t0, t_ret = run_widget(
+                viewer, engine, layer, sides, args.timeout
+            )
+            shape = 'x'.join(map(str, layer.data.shape))
+            run_max, run_p99 = describe(meter.gaps(t0, t_ret))
+            add_max, _ = describe(meter.gaps(t_ret))
+            rows.append(
+                (
+                    f'Runflow stand-in, {layer.name}',
+                    shape,
+                    run_max,
+                    run_p99,
+                    add_max,
+                )
+            )
+
+    try:
+        from napari_outpaint.engines.local import LocalEngine
+    except ImportError:
+        rows.append(
+            ('local PatchMatch', 'n/a (no engine)', np.nan, np.nan, None)
+        )
+    else:
+        meter, t0, t_ret = run_widget(
+            viewer, LocalEngine(), cells, sides, args.timeout
+        )
+        run_max, run_p99 = describe(meter.gaps(t0, t_ret))
+        add_max, _ = describe(meter.gaps(t_ret))
+        shape = 'x'.join(map(str, cells.data.shape))
+        rows.append(
+            ('local PatchMatch, cells', shape, run_max, run_p99, add_max)
+        )
+    viewer.close()
+
+    print(f'Qt event-loop stalls, timer {TICK_MS} ms, expand {sides}')
+    print(
+        f'{"scenario":34} {"image":>11} {"max ms":>8} {"p99 ms":>8} '
+        f'{"x base":>7} {"add-layer max ms":>17}'
+    )
+    for name, shape, worst, p99, add in rows:
+        ratio = worst / base_max if base_max else float('nan')
+        add_text = '-' if add is None else f'{add:.1f}'
+        print(
+            f'{name:34} {shape:>11} {worst:8.1f} {p99:8.1f} {ratio:7.2f} '
+            f'{add_text:>17}'
+        )
+
+
+if __name__ == '__main__':
+    main()
