@@ -11,7 +11,7 @@ import pytest
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import Expand, Padding
 from napari_outpaint._progress import CancelToken, Stage
-from napari_outpaint.engines import Engine
+from napari_outpaint.engines import Engine, _pm_runner
 from napari_outpaint.engines import local as local_module
 from napari_outpaint.engines._pm_runner import FillJob, PatchMatchRunner
 from napari_outpaint.engines._reflect_fill import reflect_fill
@@ -184,6 +184,20 @@ def test_runner_cancel_kills_every_worker_process():
             runner.run([FillJob(canvas, mask, 0)] * 2, cancel=token)
         timer.join()
         assert all(proc.poll() is not None for proc in procs)
+
+
+def test_falls_back_to_this_process_when_workers_cannot_start(
+    monkeypatch, tmp_path
+):
+    """If no worker process starts, the fill runs in this process and
+    still keeps the contract."""
+    monkeypatch.setattr(_pm_runner, '_WORKER_SCRIPT', tmp_path / 'gone.py')
+    image = fractal_rgb(128, seed=9)
+    expand = Expand(top=30, bottom=30, left=30, right=30)
+    result = LocalEngine(scale=2, workers=2).outpaint(image, expand)
+    assert result.details['workers'] == 0
+    assert result.image.shape == (*expand.canvas_shape(128, 128), 3)
+    assert np.array_equal(result.image[original_region(image, expand)], image)
 
 
 def test_cancel_before_start_fills_nothing():

@@ -155,7 +155,8 @@ class PatchMatchRunner:
         return not self._pool
 
     def __enter__(self) -> PatchMatchRunner:
-        if self.workers > 0:
+        # A frozen app's executable is the app itself, not a Python.
+        if self.workers > 0 and not getattr(sys, 'frozen', False):
             try:
                 for _ in range(self.workers):
                     self._pool.append(_Worker())
