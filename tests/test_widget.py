@@ -210,6 +210,7 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     assert result.metadata['outpaint']['run_id'] == runflow_standin.runs[0].id
     assert 'cells [generated]' in viewer.layers
     assert _preview_layers(viewer) == []
+    assert widget._image.value.name == 'cells'  # a rerun redoes the original
     _sample_centres_match(original, result)
     assert all(asset.deleted for asset in runflow_standin.assets.values())
 

@@ -286,9 +286,10 @@ class OutpaintWidget(Container):
         self._viewer.add_layer(outcome.layer)
         if outcome.mask is not None:
             self._viewer.add_layer(outcome.mask)
-            self._viewer.layers.selection.active = outcome.layer
-        if source is not None:
-            self._image.value = source  # keep the original for a rerun
+        if source in self._viewer.layers:
+            # Keep the original selected: a second Run redoes it rather
+            # than expanding the result.
+            self._viewer.layers.selection.active = source
         self._status.value = f'added "{outcome.layer.name}"'
         show_info(f'Outpaint: added "{outcome.layer.name}".')
         for message in outcome.warnings:
