@@ -34,7 +34,7 @@ from napari_outpaint.engines._pm_runner import FillJob, PatchMatchRunner
 __all__ = ['Inner', 'direct_fill', 'fast_fill']
 
 PATCH_SIZE = 3  # the library default (15) is 10x slower for no gain
-BAND = 16  # width of the refined seam bands, full-resolution pixels
+BAND_PER_SCALE = 8  # refined seam band: 8 px per scale step above 1
 CONTEXT = 24  # known pixels around each band crop
 
 Report = Callable[[float, str], None]
@@ -260,14 +260,14 @@ def _transfer(extended, dst, src, scale, cols_coarse):
 # -- 3. seam refinement -----------------------------------------------------
 
 
-def _band_regions(shape, inner: Inner, split_line):
+def _band_regions(shape, inner: Inner, split_line, width: int):
     """Crops and band masks to refine at full resolution.
 
     Yields ``(crop, band)``: a (row slice, col slice) of the canvas and a
     boolean mask of the pixels to fill again inside that crop.
     """
     rows, cols = shape
-    b, c = BAND, CONTEXT
+    b, c = width, CONTEXT
     hole = inner.hole(shape)
     r0, r1, c0, c1 = inner.r0, inner.r1, inner.c0, inner.c1
     specs = []
@@ -384,7 +384,7 @@ def fast_fill(
         axis, index = split
         split_line = (axis, index * scale - (oy if axis == 0 else ox))
     bands = sorted(  # largest first: the two workers end together
-        _band_regions(shape, inner, split_line),
+        _band_regions(shape, inner, split_line, BAND_PER_SCALE * (scale - 1)),
         key=lambda item: -int(item[1].sum()),
     )
     band_jobs = [
