@@ -187,9 +187,9 @@ def _sample_centres_match(original, result, count=200):
 
 @pytest.mark.gui
 def test_click_runs_on_standin_and_adds_aligned_layer(
-    docked, runflow_standin, monkeypatch, qtbot
+    docked, runflow_standin, monkeypatch, qtbot, notifications
 ):
-    """Run with a key in the environment adds the result over the original."""
+    """Run with a key in the env adds the aligned result; a rerun is free."""
     viewer, widget = docked
     monkeypatch.setenv('RUNFLOW_API_KEY', 'test-key')
     monkeypatch.setenv('RUNFLOW_BASE_URL', runflow_standin.base_url)
@@ -213,6 +213,10 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     assert widget._image.value.name == 'cells'  # a rerun redoes the original
     _sample_centres_match(original, result)
     assert all(asset.deleted for asset in runflow_standin.assets.values())
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    assert len(runflow_standin.runs) == 1  # answered from the cache
+    assert any('cache' in text for text in notifications)
 
 
 @pytest.mark.gui
@@ -292,3 +296,41 @@ def test_poor_seam_is_warned(docked, notifications, qtbot):
     result = viewer.layers['cells [outpainted]']
     assert result.metadata['outpaint']['seam_score'] > 2.0
     assert any('seam' in text.lower() for text in notifications)
+
+
+@pytest.mark.gui
+def test_all_planes_asks_the_price_then_runs_every_plane(
+    make_napari_viewer, runflow_standin, qtbot
+):
+    """A paid batch over a stack runs only once its price is accepted."""
+    from napari_outpaint._widget import OutpaintWidget
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    viewer = make_napari_viewer()
+    ramp = np.add.outer(np.arange(40), np.arange(50))
+    stack = np.stack([(ramp * k % 256).astype(np.uint8) for k in (1, 2, 3)])
+    viewer.add_image(stack, name='stack')
+    engine = RunflowEngine(
+        api_key='test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    widget._sides['left'].value = 20
+    widget._planes.value = 'all planes'
+    assert widget._price_label.value.startswith('3 planes x $0.55 = $1.65')
+    asked = []
+    # The modal question, answered by the test (no dialog under pytest).
+    widget._confirm_cost = lambda text: asked.append(text) or False
+    widget._run_button.clicked.emit()
+    assert widget.worker is None
+    assert runflow_standin.runs == []
+    widget._confirm_cost = lambda text: asked.append(text) or True
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    assert len(asked) == 2
+    assert '$1.65' in asked[0]
+    assert len(runflow_standin.runs) == 3
+    result = viewer.layers['stack [outpainted]']
+    assert result.data.shape == (3, 40, 50 + 10)

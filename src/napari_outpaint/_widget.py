@@ -49,6 +49,7 @@ __all__ = ['OutpaintWidget']
 logger = logging.getLogger(__name__)
 
 _SIDES = ('top', 'bottom', 'left', 'right')
+PLANE_CHOICES = ('plane shown', 'all planes')
 _STAGES = tuple(Stage)
 _TRANSFORM_EVENTS = ('data', 'scale', 'translate', 'rotate', 'shear', 'affine')
 
@@ -90,6 +91,16 @@ class OutpaintWidget(Container):
             )
             for side in _SIDES
         }
+        self._planes = ComboBox(
+            label='Planes',
+            choices=PLANE_CHOICES,
+            value=PLANE_CHOICES[0],
+            visible=False,
+        )
+        self._planes.tooltip = (
+            'nD layers: outpaint the plane shown, or every plane into one '
+            'nD layer (the price of all planes is asked first).'
+        )
         self._canvas_label = Label(label='Canvas', value='')
         self._price_label = Label(label='Price', value='')
         self._engine_choice = ComboBox(
@@ -122,6 +133,7 @@ class OutpaintWidget(Container):
             [
                 self._image,
                 *self._sides.values(),
+                self._planes,
                 self._canvas_label,
                 self._price_label,
                 self._engine_choice,
@@ -157,6 +169,7 @@ class OutpaintWidget(Container):
         self._image.changed.connect(self._on_layer_changed)
         for box in self._sides.values():
             box.changed.connect(self._refresh)
+        self._planes.changed.connect(self._refresh)
         self._engine_choice.changed.connect(self._refresh)
         self._api_key.changed.connect(self._refresh)
         self._run_button.changed.connect(self._on_run)
@@ -211,7 +224,8 @@ class OutpaintWidget(Container):
         layer, expand = self._image.value, self.expand()
         plan = self._plan()
         self._engine_label.value = plan.summary
-        self._price_label.value = plan.price if expand else ''
+        self._planes.visible = layer is not None and layer.ndim > 2
+        self._price_label.value = self._price_text(plan) if expand else ''
         if layer is None or expand is None:
             self._canvas_label.value = (
                 'choose an image layer' if layer is None else 'set a side > 0'
@@ -239,8 +253,14 @@ class OutpaintWidget(Container):
             )
             return
         plan = self._plan()
+        planes = 'all' if self._all_planes() else None
+        paid_batch = planes is not None and plan.price_usd > 0
+        if paid_batch and not self._confirm_cost(self._price_text(plan)):
+            return
         self._remember_key_if_asked(plan)
-        request = RunRequest(layer, expand, plan, self._current_plane(layer))
+        request = RunRequest(
+            layer, expand, plan, self._current_plane(layer), planes
+        )
         self._start_worker(request)
 
     def _on_cancel(self, _value=None) -> None:
@@ -292,6 +312,13 @@ class OutpaintWidget(Container):
             self._viewer.layers.selection.active = source
         self._status.value = f'added "{outcome.layer.name}"'
         show_info(f'Outpaint: added "{outcome.layer.name}".')
+        provenance = outcome.layer.metadata.get('outpaint', {})
+        if provenance.get('engine_details', {}).get('cached'):
+            show_info(
+                'Outpaint: answered from the local result cache, at no '
+                'cost (the same pixels and percentages were paid for '
+                'before).'
+            )
         for message in outcome.warnings:
             show_warning(f'Outpaint: {message}')
         if not any('seam' in message for message in outcome.warnings):
@@ -314,6 +341,37 @@ class OutpaintWidget(Container):
         self._refresh_without_preview()
 
     # -- helpers -----------------------------------------------------------
+    def _all_planes(self) -> bool:
+        layer = self._image.value
+        return bool(
+            layer is not None
+            and layer.ndim > 2
+            and self._planes.value == 'all planes'
+        )
+
+    def _price_text(self, plan) -> str:
+        """'$0.55', 'free (local)', or '12 planes x $0.55 = $6.60'."""
+        layer = self._image.value
+        if not (self._all_planes() and plan.price_usd > 0):
+            return plan.price
+        from napari_outpaint._cost import estimate_cost
+
+        data = layer.data[0] if layer.multiscale else layer.data
+        n_planes = int(np.prod(data.shape[: layer.ndim - 2]))
+        estimate = estimate_cost(n_planes, plan)
+        return f'{estimate.text} at most (cached planes are free)'
+
+    def _confirm_cost(self, price: str) -> bool:
+        """Ask before a paid batch (a modal question on the GUI thread)."""
+        from qtpy.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self.native,
+            'Outpaint: confirm the price',
+            f'Outpaint every plane with Runflow: {price}. Continue?',
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _plan(self):
         return plan_engine(
             self._engine_choice.value,
@@ -353,6 +411,7 @@ class OutpaintWidget(Container):
         for widget in (
             self._image,
             *self._sides.values(),
+            self._planes,
             self._engine_choice,
             self._api_key,
             self._remember_key,

@@ -55,6 +55,11 @@ class EnginePlan:
     engine: Engine | None = field(default=None, repr=False)
 
     @property
+    def price_per_image_usd(self) -> float:
+        """Same as ``price_usd``, so cost estimates accept a plan."""
+        return self.price_usd
+
+    @property
     def price(self) -> str:
         """``'$0.55'`` or ``'free (local)'``."""
         return format_price(self.price_usd)

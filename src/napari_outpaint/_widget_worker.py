@@ -36,6 +36,7 @@ class RunRequest:
     expand: Expand
     plan: EnginePlan
     plane: tuple[int, ...] | None = None
+    planes: str | None = None  # 'all': every plane, price confirmed
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def run_outpaint(
                 plane=request.plane,
                 progress=progress,
                 cancel=cancel,
+                **_batch_options(request),
             )
         mask = mask_layer(new)
     except OutpaintError as exc:
@@ -103,3 +105,10 @@ def run_outpaint(
         str(w.message) for w in caught if issubclass(w.category, UserWarning)
     )
     return RunOutcome(layer=new, mask=mask, warnings=messages)
+
+
+def _batch_options(request: RunRequest) -> dict:
+    """Keywords for a batch over planes; the widget confirmed the price."""
+    if request.planes is None:
+        return {}
+    return {'planes': request.planes, 'confirm': True}
