@@ -11,7 +11,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from napari_outpaint import _cli
+from napari_outpaint import _cli, _cli_console, _cli_inputs, _cli_worker
 from napari_outpaint._cli import main
 from napari_outpaint._files import read_image
 
@@ -197,7 +197,7 @@ def test_unexpected_error_exits_1_without_traceback(
     def broken(_spec):
         raise RuntimeError('boom')
 
-    monkeypatch.setattr(_cli, '_load_input', broken)
+    monkeypatch.setattr(_cli_inputs, 'load_input', broken)
     ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
     assert ran.code == _cli.EXIT_UNEXPECTED
     assert 'RuntimeError: boom' in ran.err
@@ -309,9 +309,9 @@ def test_ctrl_c_cancels_the_run_and_waits_for_cleanup():
         finally:
             cleaned.set()
 
-    console = _cli._Console(io.StringIO(), io.StringIO(), quiet=False)
-    with pytest.raises(_cli._Interrupted) as info:
-        _cli._run_cancellable(work, CancelToken(), console)
+    console = _cli_console.Console(io.StringIO(), io.StringIO(), quiet=False)
+    with pytest.raises(_cli_worker.Interrupted) as info:
+        _cli_worker.run_cancellable(work, CancelToken(), console)
     assert started.is_set()
     assert cleaned.is_set()
     assert info.value.cause.run_id == 'run_1'
@@ -488,7 +488,7 @@ def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
 
     path, _ = rgb_png
     runflow_env.set_delays(queue_delay=5.0)
-    printer = _cli._ProgressPrinter.__call__
+    printer = _cli_console.ProgressPrinter.__call__
     interrupted = []
 
     def interrupt_when_queued(self, event):
@@ -498,7 +498,7 @@ def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
             _thread.interrupt_main()  # one Ctrl-C
 
     monkeypatch.setattr(
-        _cli._ProgressPrinter, '__call__', interrupt_when_queued
+        _cli_console.ProgressPrinter, '__call__', interrupt_when_queued
     )
     out = tmp_path / 'o.png'
     ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'runflow')

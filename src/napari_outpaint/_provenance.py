@@ -117,7 +117,9 @@ def jsonable(value: Any) -> Any:
     """*value* with numpy types turned into Python, non-finite into None."""
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
