@@ -319,10 +319,6 @@ def _resample(plane: np.ndarray, shape, *, nearest=False) -> np.ndarray:
     return out.astype(plane.dtype)
 
 
-def _guess_rgb(shape: tuple[int, ...]) -> bool:
-    return len(shape) >= 3 and shape[-1] in (3, 4)
-
-
 def _global_limits(data, rgb) -> tuple[float, float] | None:
     """One set of contrast limits for every plane, so planes match.
 
@@ -436,16 +432,14 @@ def outpaint_planes(
     """
     from napari_outpaint._imaging import as_level0, leading_ndim
     from napari_outpaint._pipeline import outpaint_array
+    from napari_outpaint._validate import check_data, check_expand
     from napari_outpaint.engines import resolve_engine
 
-    if not isinstance(expand, Expand):
-        raise InvalidInputError('expand', 'must be an Expand(...).')
+    check_expand(expand)
     data = as_level0(data)
     shape = tuple(int(n) for n in data.shape)
-    rgb = _guess_rgb(shape) if rgb is None else bool(rgb)
+    rgb = check_data(data, rgb)
     n_lead = leading_ndim(len(shape), rgb)
-    if n_lead < 0:
-        raise InvalidInputError('data', f'not an image: shape {shape}.')
     selected = select_planes(shape[:n_lead], planes)
     workers = DEFAULT_CONCURRENCY if concurrency is None else concurrency
     if (

@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from napari_outpaint._batch import as_event_callback, outpaint_planes
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._layers import (
+    require_image_layer,
+    result_layer,
+    source_data,
+    source_kwargs,
+)
 
 if TYPE_CHECKING:
     import napari.layers
@@ -76,17 +82,7 @@ def outpaint_layer_planes(
     OutpaintError
         What stopped the batch, when no plane finished at all.
     """
-    from napari.layers import Image, Layer
-
-    if not isinstance(layer, Image):
-        what = (
-            f'{type(layer).__name__} layer {layer.name!r}'
-            if isinstance(layer, Layer)
-            else f'a {type(layer).__name__}'
-        )
-        raise InvalidInputError(
-            'layer', f'got {what}; only Image layers can be outpainted.'
-        )
+    require_image_layer(layer)
     if layer.ndim < 3:
         raise InvalidInputError(
             'planes',
@@ -104,39 +100,20 @@ def outpaint_layer_planes(
             callback(item)
 
     result = outpaint_planes(
-        list(layer.data) if layer.multiscale else layer.data,
+        source_data(layer),
         expand,
         planes=planes,
         engine=engine,
-        rgb=layer.rgb,
-        contrast_limits=layer.contrast_limits,
-        gamma=layer.gamma,
-        scale=layer.scale,
-        translate=layer.translate,
-        affine=layer.affine.affine_matrix,
-        rotate=layer.rotate,
-        shear=layer.shear,
         keep_native_resolution=keep_native_resolution,
-        source_name=layer.name,
         cache=cache,
         concurrency=concurrency,
         confirm=confirm,
         spend_cap=spend_cap,
         progress=report if reports else None,
         cancel=cancel,
+        **source_kwargs(layer),
     )
     result.raise_if_nothing_finished()
     if not result.complete:
         warnings.warn(result.summary(), UserWarning, stacklevel=2)
-    kwargs = result.layer_kwargs()
-    kwargs.update(
-        blending=layer.blending,
-        opacity=layer.opacity,
-        interpolation2d=layer.interpolation2d,
-    )
-    if not layer.rgb:
-        kwargs['colormap'] = layer.colormap
-    for name in ('units', 'axis_labels'):
-        if hasattr(layer, name):
-            kwargs[name] = getattr(layer, name)
-    return Image(result.data, **kwargs)
+    return result_layer(layer, result)

@@ -1,8 +1,9 @@
-"""napari-side helpers: the plane a viewer shows, and the mask layer."""
+"""napari-side helpers: what goes in from a layer, the styled result layer,
+the plane a viewer shows, and the mask layer."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,9 +12,79 @@ from napari_outpaint._errors import InvalidInputError
 if TYPE_CHECKING:
     import napari.layers
 
-__all__ = ['RESULT_SUFFIX', 'mask_layer', 'plane_shown']
+__all__ = [
+    'RESULT_SUFFIX',
+    'mask_layer',
+    'plane_shown',
+    'require_image_layer',
+    'result_layer',
+    'source_data',
+    'source_kwargs',
+]
 
 RESULT_SUFFIX = ' [outpainted]'
+
+
+def require_image_layer(layer: Any) -> None:
+    """Raise :class:`InvalidInputError` unless *layer* is an Image layer."""
+    from napari.layers import Image, Layer
+
+    if isinstance(layer, Image):
+        return
+    kind = (
+        f'{type(layer).__name__} layer {layer.name!r}'
+        if isinstance(layer, Layer)
+        else f'a {type(layer).__name__}'
+    )
+    raise InvalidInputError(
+        'layer',
+        f'got {kind}; only Image layers can be outpainted. Select an '
+        'Image layer (or call outpaint_array for a numpy array).',
+    )
+
+
+def source_data(layer: napari.layers.Image) -> Any:
+    """The layer's pixels: its data, or the list of levels if multiscale."""
+    return list(layer.data) if layer.multiscale else layer.data
+
+
+def source_kwargs(layer: napari.layers.Image) -> dict[str, Any]:
+    """The layer's display mapping, world transform and name, as keyword
+    arguments of ``outpaint_array`` and ``outpaint_planes``."""
+    return {
+        'rgb': layer.rgb,
+        'contrast_limits': layer.contrast_limits,
+        'gamma': layer.gamma,
+        'scale': layer.scale,
+        'translate': layer.translate,
+        'affine': layer.affine.affine_matrix,
+        'rotate': layer.rotate,
+        'shear': layer.shear,
+        'source_name': layer.name,
+    }
+
+
+def result_layer(layer: napari.layers.Image, result: Any) -> Any:
+    """A new Image layer of *result*, aligned and styled like *layer*.
+
+    *result* has ``data`` and ``layer_kwargs()`` (an ``OutpaintResult`` or
+    a batch result); blending, opacity, interpolation, the colormap (for
+    greyscale), units and axis labels come from *layer*.
+    """
+    from napari.layers import Image
+
+    kwargs = result.layer_kwargs()
+    kwargs.update(
+        blending=layer.blending,
+        opacity=layer.opacity,
+        interpolation2d=layer.interpolation2d,
+    )
+    if not layer.rgb:
+        kwargs['colormap'] = layer.colormap
+    for name in ('units', 'axis_labels'):
+        if hasattr(layer, name):
+            kwargs[name] = getattr(layer, name)
+    return Image(result.data, **kwargs)
 
 
 def mask_layer(image_layer: napari.layers.Image) -> napari.layers.Labels:

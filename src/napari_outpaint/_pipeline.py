@@ -32,13 +32,22 @@ from napari_outpaint._imaging import (
     leading_ndim,
     select_plane,
 )
-from napari_outpaint._layers import RESULT_SUFFIX, mask_layer, plane_shown
+from napari_outpaint._layers import (
+    RESULT_SUFFIX,
+    mask_layer,
+    plane_shown,
+    require_image_layer,
+    result_layer,
+    source_data,
+    source_kwargs,
+)
 from napari_outpaint._placement import place_result
 from napari_outpaint._plane import PlaneResult, outpaint_plane
 from napari_outpaint._progress import ProgressEvent, Stage
 from napari_outpaint._validate import (
     affine_matrix,
     check_data,
+    check_expand,
     check_gamma,
     check_limits,
     linear_matrix,
@@ -195,12 +204,7 @@ def outpaint_array(
         Before any engine call, naming the offending argument.
     """
     started = time.perf_counter()
-    if not isinstance(expand, Expand):
-        raise InvalidInputError(
-            'expand',
-            f'expected Expand(top, bottom, left, right), got '
-            f'{type(expand).__name__}; e.g. Expand(10, 10, 0, 0).',
-        )
+    check_expand(expand)
     multiscale = isinstance(data, list | tuple)
     level0 = as_level0(data)
     rgb = check_data(level0, rgb)
@@ -366,19 +370,7 @@ def outpaint_layer(
         ``metadata['outpaint_mask']`` the generated-pixel mask (see
         :func:`mask_layer`).
     """
-    from napari.layers import Image, Layer
-
-    if not isinstance(layer, Image):
-        kind = (
-            f'{type(layer).__name__} layer {layer.name!r}'
-            if isinstance(layer, Layer)
-            else f'a {type(layer).__name__}'
-        )
-        raise InvalidInputError(
-            'layer',
-            f'got {kind}; only Image layers can be outpainted. Select an '
-            'Image layer (or call outpaint_array for a numpy array).',
-        )
+    require_image_layer(layer)
     if planes is not None:
         from napari_outpaint._batch_layer import outpaint_layer_planes
 
@@ -404,32 +396,13 @@ def outpaint_layer(
                 f'leading axis, e.g. plane={(0,) * lead}.',
             )
     result = outpaint_array(
-        list(layer.data) if layer.multiscale else layer.data,
+        source_data(layer),
         expand,
         engine=engine,
         plane=plane,
-        rgb=layer.rgb,
-        contrast_limits=layer.contrast_limits,
-        gamma=layer.gamma,
-        scale=layer.scale,
-        translate=layer.translate,
-        affine=layer.affine.affine_matrix,
-        rotate=layer.rotate,
-        shear=layer.shear,
         keep_native_resolution=keep_native_resolution,
         progress=progress,
         cancel=cancel,
-        source_name=layer.name,
+        **source_kwargs(layer),
     )
-    kwargs = result.layer_kwargs()
-    kwargs.update(
-        blending=layer.blending,
-        opacity=layer.opacity,
-        interpolation2d=layer.interpolation2d,
-    )
-    if not layer.rgb:
-        kwargs['colormap'] = layer.colormap
-    for name in ('units', 'axis_labels'):
-        if hasattr(layer, name):
-            kwargs[name] = getattr(layer, name)
-    return Image(result.data, **kwargs)
+    return result_layer(layer, result)

@@ -32,6 +32,7 @@ from napari_outpaint._progress import (
     ProgressEvent,
     Stage,
 )
+from napari_outpaint._validate import check_expand
 from napari_outpaint.engines._base import EngineResult
 from napari_outpaint.engines._retry import (
     DEFAULT_POLL_SCHEDULE,
@@ -163,12 +164,7 @@ class RunflowEngine:
         APIConnectionError, HostingError
             As their names say; messages name the run id when one exists.
         """
-        if not isinstance(expand, Expand):
-            raise InvalidInputError(
-                'expand',
-                f'expected an Expand, got {type(expand).__name__}; e.g. '
-                'Expand(top=20, bottom=20, left=0, right=0).',
-            )
+        check_expand(expand)
         report = _reporter(progress)
         cancel = cancel or CancelToken()
         timings: dict[str, float] = {}
