@@ -6,12 +6,9 @@ store in the user cache directory (``platformdirs.user_cache_dir(
 request is then answered from disk at no cost.
 
 Key
-    ``sha256`` over a version tag, the canonical JSON of ``{shape, dtype,
-    expand, model}`` and the raw bytes of the C-contiguous ``(rows, cols,
-    3)`` uint8 RGB plane that is sent to the engine. These are exactly the
-    uploaded pixels (the PNG encoding is lossless), and unlike the PNG
-    bytes they do not depend on the Pillow version or compression level,
-    so the key is stable across processes, machines and releases.
+    A hash of the exact 8-bit RGB pixels sent, the expand and the model
+    (:mod:`napari_outpaint._cache_key`): stable across processes,
+    machines and releases.
 Value
     The returned image exactly as downloaded (raw bytes + media type) and
     its provenance JSON, scrubbed of secrets and presigned query strings.
@@ -32,19 +29,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
-import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_outpaint._errors import InvalidInputError, ResultError
+from napari_outpaint._cache_entry import CachedResult
+from napari_outpaint._cache_key import KEY_PATTERN, cache_key
+from napari_outpaint._cache_results import (
+    collect_run,
+    raw_bytes_of,
+    result_provenance,
+    store_result,
+)
+from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._journal import (
     PendingRun,
     RunJournal,
@@ -54,8 +56,6 @@ from napari_outpaint._journal import (
 
 if TYPE_CHECKING:
     from napari_outpaint._expand import Expand
-    from napari_outpaint._progress import CancelToken, ProgressCallback
-    from napari_outpaint.engines._base import EngineResult
 
 __all__ = [
     'CACHE_DIR_ENV',
@@ -72,8 +72,6 @@ __all__ = [
 
 CACHE_DIR_ENV = 'NAPARI_OUTPAINT_CACHE_DIR'
 DEFAULT_MAX_BYTES = 2 * 1024**3
-_KEY_VERSION = b'napari-outpaint/result-cache/v1\0'
-_KEY = re.compile(r'^[0-9a-f]{64}$')
 _EXTENSIONS = {
     'image/png': 'png',
     'image/webp': 'webp',
@@ -91,81 +89,6 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir('napari-outpaint'))
-
-
-@dataclass(frozen=True)
-class CachedResult:
-    """One cached result.
-
-    Attributes
-    ----------
-    key : str
-        The cache key (64 hex digits).
-    content_type : str
-        The media type of the raw bytes, as downloaded.
-    provenance : dict
-        JSON provenance (engine, model, run_id, seed, cost, expand, ...).
-    created_at : float
-        When it was stored (seconds since the epoch).
-    size : int
-        Bytes of the raw result.
-    path : pathlib.Path
-        The file that holds the raw bytes.
-    """
-
-    key: str
-    content_type: str
-    provenance: dict[str, Any]
-    created_at: float
-    size: int
-    path: Path
-    sha256: str = field(default='', repr=False)
-
-    @property
-    def raw(self) -> bytes:
-        """The result exactly as downloaded."""
-        return self.path.read_bytes()
-
-    def image(self) -> np.ndarray:
-        """The result decoded to ``(rows, cols, 3)`` uint8 RGB."""
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(io.BytesIO(self.raw)) as img:
-                return np.asarray(img.convert('RGB'))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ResultError(
-                f'The cached result {self.key[:12]} at {self.path} is not a '
-                'readable image; delete it with ResultCache.remove() or '
-                '`napari-outpaint history --clear`.',
-                run_id=self.provenance.get('run_id'),
-            ) from exc
-
-    def to_engine_result(self) -> EngineResult:
-        """This result as an ``EngineResult`` that cost nothing.
-
-        ``details`` holds ``cached=True``, the ``cache_key`` and the
-        ``original_cost_usd`` of the run that produced it.
-        """
-        from napari_outpaint.engines._base import EngineResult
-
-        prov = self.provenance
-        return EngineResult(
-            image=self.image(),
-            engine=str(prov.get('engine', 'unknown')),
-            model=str(prov.get('model', 'unknown')),
-            run_id=prov.get('run_id'),
-            seed=prov.get('seed'),
-            cost_usd=0.0,
-            timings={},
-            raw=self.raw,
-            raw_content_type=self.content_type,
-            details={
-                'cached': True,
-                'cache_key': self.key,
-                'original_cost_usd': prov.get('cost_usd'),
-            },
-        )
 
 
 class ResultCache:
@@ -206,42 +129,15 @@ class ResultCache:
     # -- keys ------------------------------------------------------------
     @staticmethod
     def key_for(rgb8: np.ndarray, expand: Expand, model: str) -> str:
-        """The cache key of outpainting *rgb8* by *expand* with *model*.
+        """The key of outpainting *rgb8* by *expand* with *model*.
 
-        Parameters
-        ----------
-        rgb8 : numpy.ndarray
-            The ``(rows, cols, 3)`` uint8 RGB plane sent to the engine.
-        expand : Expand
-            The four percentages.
-        model : str
-            The engine's model, e.g. ``'runflow/outpaint'``.
+        See :func:`napari_outpaint._cache_key.cache_key`.
         """
-        arr = np.asarray(rgb8)
-        if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-            raise InvalidInputError(
-                'rgb8',
-                f'expected a (rows, cols, 3) uint8 array, got shape '
-                f'{arr.shape} {arr.dtype}.',
-            )
-        head = json.dumps(
-            {
-                'shape': list(arr.shape),
-                'dtype': 'uint8',
-                'expand': expand.as_dict(),
-                'model': str(model),
-            },
-            sort_keys=True,
-        )
-        digest = hashlib.sha256(_KEY_VERSION)
-        digest.update(head.encode())
-        digest.update(b'\0')
-        digest.update(np.ascontiguousarray(arr).data)
-        return digest.hexdigest()
+        return cache_key(rgb8, expand, model)
 
     # -- entries ---------------------------------------------------------
     def _paths(self, key: str) -> Path:
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
             raise InvalidInputError(
                 'key', f'not a cache key (64 hex digits): {key!r}.'
             )
@@ -250,7 +146,7 @@ class ResultCache:
     def get(self, key: str) -> CachedResult | None:
         """The entry of *key*, or None; marks it as recently used."""
         meta = self._paths(key).with_suffix('.json')
-        entry = self._load(meta)
+        entry = CachedResult.load(meta)
         if entry is None:
             return None
         with contextlib.suppress(OSError):
@@ -321,7 +217,7 @@ class ResultCache:
             ) from exc
         meta['provenance'] = scrub(dict(provenance))
         atomic_write(meta_path, json.dumps(meta).encode())
-        entry = self._load(meta_path)
+        entry = CachedResult.load(meta_path)
         assert entry is not None
         return entry
 
@@ -337,7 +233,7 @@ class ResultCache:
 
     def entries(self) -> list[CachedResult]:
         """Every entry, newest first."""
-        found = [self._load(p) for p in self._meta_files()]
+        found = [CachedResult.load(p) for p in self._meta_files()]
         return sorted(
             (e for e in found if e is not None),
             key=lambda e: e.created_at,
@@ -442,7 +338,9 @@ class ResultCache:
         results = self.root / 'results'
         if not results.is_dir():
             return []
-        return [p for p in results.glob('??/*.json') if _KEY.match(p.stem)]
+        return [
+            p for p in results.glob('??/*.json') if KEY_PATTERN.match(p.stem)
+        ]
 
     def _drop_orphans(self) -> None:
         """Remove data files and temp files left by a crash mid-write."""
@@ -461,122 +359,3 @@ class ResultCache:
                     path.unlink(missing_ok=True)
             except OSError:
                 continue
-
-    @staticmethod
-    def _load(meta_path: Path) -> CachedResult | None:
-        try:
-            body = json.loads(meta_path.read_text())
-            data_path = meta_path.with_name(body['file'])
-            size = int(body['size'])
-            if data_path.stat().st_size != size:
-                return None
-            return CachedResult(
-                key=body['key'],
-                content_type=body['content_type'],
-                provenance=dict(body.get('provenance') or {}),
-                created_at=float(body['created_at']),
-                size=size,
-                path=data_path,
-                sha256=body.get('sha256', ''),
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-
-def encode_png(rgb8: np.ndarray) -> bytes:
-    """Lossless PNG bytes of an RGB uint8 image (for engines without raw)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb8)).save(buf, format='PNG')
-    return buf.getvalue()
-
-
-def result_provenance(
-    result: EngineResult, expand: Expand | None = None, **extra: Any
-) -> dict[str, Any]:
-    """The engine-level provenance stored with a cached result."""
-    prov: dict[str, Any] = {
-        'engine': result.engine,
-        'model': result.model,
-        'run_id': result.run_id,
-        'seed': result.seed,
-        'cost_usd': result.cost_usd,
-        'timings': dict(result.timings),
-        'output_shape': list(result.image.shape),
-        'details': dict(result.details),
-    }
-    if expand is not None:
-        prov['expand'] = expand.as_dict()
-    prov.update(extra)
-    return prov
-
-
-def raw_bytes_of(result: EngineResult) -> tuple[bytes, str]:
-    """``(raw, content_type)`` of a result: as downloaded, else a PNG."""
-    if result.raw:
-        return bytes(result.raw), result.raw_content_type or 'image/png'
-    return encode_png(result.image), 'image/png'
-
-
-def store_result(
-    cache: ResultCache,
-    key: str,
-    result: EngineResult,
-    expand: Expand | None = None,
-    **extra: Any,
-) -> CachedResult:
-    """Store an engine result under *key* with its provenance."""
-    raw, ctype = raw_bytes_of(result)
-    return cache.put(
-        key, raw, ctype, result_provenance(result, expand, **extra)
-    )
-
-
-def collect_run(
-    run_id: str,
-    *,
-    engine: Any = None,
-    cache: ResultCache | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelToken | None = None,
-) -> CachedResult:
-    """Download a run submitted earlier and store it in the cache.
-
-    The Python equivalent of ``napari-outpaint collect RUN_ID``. When the
-    run is in the pending journal its result is stored under the request's
-    key (so an identical request is answered from the cache) and the run
-    is resolved; otherwise under a key derived from the run id.
-
-    Parameters
-    ----------
-    run_id : str
-        The remote run id.
-    engine : RunflowEngine, optional
-        An engine with ``collect(run_id, progress=, cancel=)``; default a
-        ``RunflowEngine()`` configured from the environment.
-    cache : ResultCache, optional
-        Default ``ResultCache()``.
-    progress, cancel
-        As for ``Engine.outpaint``.
-    """
-    if not isinstance(run_id, str) or not run_id.strip():
-        raise InvalidInputError('run_id', 'must be a non-empty run id.')
-    cache = cache if cache is not None else ResultCache()
-    pending = cache.journal.get(run_id)
-    if engine is None:
-        from napari_outpaint.engines.runflow import RunflowEngine
-
-        engine = RunflowEngine()
-    result = engine.collect(run_id, progress=progress, cancel=cancel)
-    if pending is not None:
-        key = pending.key
-    else:
-        key = hashlib.sha256(b'run:' + run_id.encode()).hexdigest()
-    prov = result_provenance(result)
-    prov.update(pending.info if pending is not None else {})
-    prov['collected'] = True
-    raw, ctype = raw_bytes_of(result)
-    entry = cache.put(key, raw, ctype, prov)
-    cache.resolve(run_id)
-    return entry
