@@ -99,7 +99,8 @@ class _Worker:
     def __init__(self) -> None:
         env = dict(os.environ, OPENCV_FOR_THREADS_NUM='1')
         self.proc = subprocess.Popen(
-            [sys.executable, str(_WORKER_SCRIPT)],
+            # -P: the script's folder must not shadow stdlib modules
+            [sys.executable, '-P', str(_WORKER_SCRIPT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
