@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 PLUGIN = 'napari-outpaint'
@@ -43,10 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     widget._run_button.clicked.emit()
 
     app = QApplication.instance()
-    if widget.worker is not None:  # wait for the run, GUI alive
-        loop = QEventLoop()
-        widget.worker.finished.connect(loop.quit)
-        QTimer.singleShot(int(args.timeout * 1000), loop.quit)
+    deadline = time.monotonic() + args.timeout
+    while widget.worker is not None and time.monotonic() < deadline:
+        loop = QEventLoop()  # run the GUI for a moment, then look again
+        QTimer.singleShot(100, loop.quit)
         loop.exec()
     if widget.worker is not None:
         print(f'timed out after {args.timeout:g} s', file=sys.stderr)

@@ -12,6 +12,7 @@ notifications that say what to do, and the result is added as a layer.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,6 +79,7 @@ class OutpaintWidget(Container):
         self._cancel_token: CancelToken | None = None
         self._progress_bar = None
         self._run_id: str | None = None
+        self._outcome: RunOutcome | None = None
         self._hidden = False  # the dock was hidden or closed
         self._relay = ProgressRelay()
         self._visibility = _VisibilityWatcher(self)
@@ -151,7 +153,10 @@ class OutpaintWidget(Container):
     # -- public, for scripts and tests -----------------------------------
     @property
     def worker(self):
-        """The running napari worker, or None when idle."""
+        """The current run's napari worker (until its result is shown).
+
+        None when idle: the run is over and its layers are added.
+        """
         return self._worker
 
     @property
@@ -219,8 +224,12 @@ class OutpaintWidget(Container):
             for name in _TRANSFORM_EVENTS:
                 getattr(layer.events, name).connect(self._refresh)
 
-    def _refresh(self, _value=None) -> None:
-        """Update the outline, size, engine line and Run's enabled state."""
+    def _refresh(self, _value=None, *, preview: bool = True) -> None:
+        """Update the outline, size, engine line and Run's enabled state.
+
+        With ``preview=False`` the outline is removed instead of drawn (a
+        run just ended; it returns at the next edit).
+        """
         layer, expand = self._image.value, self.expand()
         plan = self._plan()
         self._engine_label.value = plan.summary
@@ -236,8 +245,10 @@ class OutpaintWidget(Container):
                 layer, expand, world_point=tuple(self._viewer.dims.point)
             )
             self._canvas_label.value = outline.describe()
-            if not self._hidden:
+            if preview and not self._hidden:
                 self._preview.show(outline)
+            else:
+                self._preview.clear()
         self._run_button.enabled = bool(
             layer is not None and expand and plan.ready and not self._worker
         )
@@ -288,24 +299,51 @@ class OutpaintWidget(Container):
                 bar.refresh()
 
     def _on_returned(self, outcome: RunOutcome) -> None:
-        from napari.utils.notifications import (
-            show_error,
-            show_info,
-            show_warning,
-        )
+        from napari.utils.notifications import show_error
 
+        self._outcome = outcome
         if isinstance(outcome.error, OutpaintCancelled):
             self._report_cancel(outcome.error)
         elif outcome.error is not None:
             self._status.value = 'failed'
             show_error(f'Outpaint failed: {outcome.error}')
-        if outcome.layer is None:
-            return
-        self._preview.clear()
+
+    def _on_errored(self, exc: Exception) -> None:
+        # napari's worker already shows the traceback as a notification.
+        logger.debug('Outpaint worker raised %s', type(exc).__name__)
+        self._status.value = f'failed ({type(exc).__name__})'
+
+    def _on_finished(self) -> None:
+        """Add the result, then the mask, then drop the outline.
+
+        Each is napari work on the GUI thread (visuals, textures, a
+        garbage collection on removal); one event-loop turn apart, so the
+        viewer keeps drawing in between instead of stalling once for all.
+        """
+        if self._progress_bar is not None:
+            self._progress_bar.close()
+        self._progress_bar = None
+        outcome, self._outcome = self._outcome, None
+        steps = [self._end_run]
+        if outcome is not None and outcome.layer is not None:
+            steps[:0] = [partial(self._add_result, outcome)]
+            if outcome.mask is not None:
+                steps[1:1] = [partial(self._viewer.add_layer, outcome.mask)]
+        self._run_steps(steps)
+
+    def _run_steps(self, steps: list) -> None:
+        from qtpy.QtCore import QTimer
+
+        step, rest = steps[0], steps[1:]
+        step()
+        if rest:
+            QTimer.singleShot(1, partial(self._run_steps, rest))
+
+    def _add_result(self, outcome: RunOutcome) -> None:
+        from napari.utils.notifications import show_info, show_warning
+
         source = self._image.value
         self._viewer.add_layer(outcome.layer)
-        if outcome.mask is not None:
-            self._viewer.add_layer(outcome.mask)
         if source in self._viewer.layers:
             # Keep the original selected: a second Run redoes it rather
             # than expanding the result.
@@ -324,21 +362,12 @@ class OutpaintWidget(Container):
         if not any('seam' in message for message in outcome.warnings):
             self._warn_if_seam_is_poor(outcome.layer)
 
-    def _on_errored(self, exc: Exception) -> None:
-        # napari's worker already shows the traceback as a notification.
-        logger.debug('Outpaint worker raised %s', type(exc).__name__)
-        self._status.value = f'failed ({type(exc).__name__})'
-
-    def _on_finished(self) -> None:
-        if self._progress_bar is not None:
-            self._progress_bar.close()
-        self._progress_bar = None
+    def _end_run(self) -> None:
         self._worker = None
         self._cancel_token = None
         self._run_id = None
         self._set_inputs_enabled(True)
-        self._preview.clear()
-        self._refresh_without_preview()
+        self._refresh(preview=False)
 
     # -- helpers -----------------------------------------------------------
     def _all_planes(self) -> bool:
@@ -419,11 +448,6 @@ class OutpaintWidget(Container):
             widget.enabled = enabled
         self._run_button.enabled = enabled
         self._cancel_button.enabled = not enabled
-
-    def _refresh_without_preview(self) -> None:
-        """Refresh labels and buttons; the outline returns on next edit."""
-        self._refresh()
-        self._preview.clear()
 
     def _current_plane(
         self, layer: napari.layers.Image
