@@ -11,12 +11,15 @@ pixels on one core. This fill gets the same kind of result faster:
    ``scale x scale`` block of the original under that match is copied in.
    The fill is made of real full-resolution pixels, as sharp as the
    source, laid out like the coarse fill.
-3. **Seam refinement.** Narrow bands of the border, along the original's
-   edges and across the line between the two halves, are filled again by
-   PatchMatch at full resolution with a little context on both sides, in
-   small crops that run in parallel.
+3. **Seam refinement.** Narrow bands of the border (8 px per scale step),
+   along the original's edges and across the line between the two halves,
+   are filled again by PatchMatch at full resolution with 24 px of context
+   on both sides, in small crops that run in parallel.
 
 Only the border is ever written: the original's pixels stay bit-identical.
+For 1024 x 1024 + 30 % per side this took 7.4 s against 32.5 s for one
+full-resolution call in the same run (``bench/local_speed.py``), with
+equal seam and higher sharpness ratios.
 """
 
 from __future__ import annotations
