@@ -31,7 +31,11 @@ from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
 from napari_outpaint._preview import CanvasPreview, canvas_outline
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
-from napari_outpaint._widget_engine import ENGINE_CHOICES, plan_engine
+from napari_outpaint._widget_engine import (
+    ENGINE_CHOICES,
+    EnginePlan,
+    plan_engine,
+)
 from napari_outpaint._widget_worker import (
     ProgressRelay,
     RunOutcome,
@@ -146,6 +150,7 @@ class OutpaintWidget(Container):
                 self._status,
             ]
         )
+        self._engine_plan = self._plan()
         self._connect_signals()
         self._on_active_layer()
         self._refresh()
@@ -175,8 +180,8 @@ class OutpaintWidget(Container):
         for box in self._sides.values():
             box.changed.connect(self._refresh)
         self._planes.changed.connect(self._refresh)
-        self._engine_choice.changed.connect(self._refresh)
-        self._api_key.changed.connect(self._refresh)
+        self._engine_choice.changed.connect(self._refresh_engine)
+        self._api_key.changed.connect(self._refresh_engine)
         self._run_button.changed.connect(self._on_run)
         self._cancel_button.changed.connect(self._on_cancel)
         self._relay.event.connect(self._on_progress)
@@ -231,7 +236,7 @@ class OutpaintWidget(Container):
         run just ended; it returns at the next edit).
         """
         layer, expand = self._image.value, self.expand()
-        plan = self._plan()
+        plan = self._engine_plan
         self._engine_label.value = plan.summary
         self._planes.visible = layer is not None and layer.ndim > 2
         self._price_label.value = self._price_text(plan) if expand else ''
@@ -401,12 +406,18 @@ class OutpaintWidget(Container):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def _plan(self):
+    def _plan(self) -> EnginePlan:
         return plan_engine(
             self._engine_choice.value,
             self._api_key.value or '',
             engine=self._given_engine,
         )
+
+    def _refresh_engine(self, _value=None) -> None:
+        """Work out the engine again (the key lookup may read the keyring,
+        so it runs when the engine inputs change, not on every edit)."""
+        self._engine_plan = self._plan()
+        self._refresh()
 
     def _start_worker(self, request: RunRequest) -> None:
         from napari.qt.threading import create_worker
