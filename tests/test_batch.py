@@ -443,7 +443,7 @@ def test_planes_of_another_size_are_resampled_to_the_first_grid():
     """A plane returned at another resolution joins the first's grid."""
     from types import SimpleNamespace
 
-    from napari_outpaint._batch import _Assembly
+    from napari_outpaint._batch_assembly import Assembly as _Assembly
 
     def fake(data):
         mask = np.zeros(data.shape, bool)

@@ -23,27 +23,31 @@ placement as a single plane.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
-import numpy as np
-
+from napari_outpaint._batch_assembly import Assembly
+from napari_outpaint._batch_price import confirm_batch_price, shared_limits
 from napari_outpaint._batch_result import (
     BatchProgress,
     BatchResult,
     PlaneOutcome,
     as_event_callback,
+    batch_provenance,
+)
+from napari_outpaint._batch_state import (
+    BatchState,
+    HeavyPhase,
+    NewRunsStopped,
+    RateGate,
 )
 from napari_outpaint._cache import ResultCache
 from napari_outpaint._cached_engine import CachingEngine
 from napari_outpaint._cost import (
     ConfirmCallback,
     SpendCap,
-    estimate_cost,
     session_spend_cap,
 )
 from napari_outpaint._errors import (
@@ -56,7 +60,6 @@ from napari_outpaint._errors import (
     OutpaintError,
     PermissionDeniedError,
     RateLimitError,
-    RunFailedError,
 )
 from napari_outpaint._expand import Expand
 from napari_outpaint._planes import Plane, planes_along, select_planes
@@ -88,283 +91,6 @@ _STOPPING = (
     ConfigurationError,
     InvalidInputError,
 )
-
-_STYLE_KEYS = ('name', 'rgb', 'contrast_limits', 'gamma', 'rotate', 'shear')
-
-
-# -- rate limit gate -----------------------------------------------------
-class RateGate:
-    """A gate all workers pass before a new run; a 429 closes it for all."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reopen_at = 0.0
-        self.closures = 0
-
-    def close_for(self, seconds: float) -> None:
-        """Keep every worker from starting a run for *seconds*."""
-        with self._lock:
-            self._reopen_at = max(self._reopen_at, time.monotonic() + seconds)
-            self.closures += 1
-
-    def wait(self, cancel: CancelToken) -> None:
-        """Return once the gate is open; raise if cancelled meanwhile."""
-        while True:
-            with self._lock:
-                remaining = self._reopen_at - time.monotonic()
-            if remaining <= 0:
-                return
-            if cancel.wait(remaining):
-                cancel.raise_if_cancelled()
-
-
-# -- the batch -----------------------------------------------------------
-class _NewRunsStopped(OutpaintError):
-    """Internal: the batch stopped new runs before this plane's run."""
-
-
-class _Batch:
-    """The shared state of one running batch."""
-
-    def __init__(self, total, progress, cancel, cap, price):
-        self.lock = threading.Lock()
-        self.total = total
-        self.progress = progress
-        self.cancel = cancel
-        self.cap = cap
-        self.price = price
-        self.gate = RateGate()
-        self.stop_error: BaseException | None = None
-        self.finished = 0
-        self.failed = 0
-        self.fractions: dict[Plane, float] = {}
-
-    def stop(self, error: BaseException) -> None:
-        with self.lock:
-            if self.stop_error is None:
-                self.stop_error = error
-
-    def before_run(self) -> None:
-        """Called by the CachingEngine right before a paid run."""
-        self.cancel.raise_if_cancelled()
-        if self.stop_error is not None:
-            raise _NewRunsStopped(str(self.stop_error))
-        self.gate.wait(self.cancel)
-        if self.stop_error is not None:
-            raise _NewRunsStopped(str(self.stop_error))
-        self.cap.reserve(self.price)
-
-    def after_run(self, result, error, run_created) -> None:
-        charged = result is not None or (
-            run_created and not isinstance(error, RunFailedError)
-        )
-        self.cap.settle(self.price, charged=charged)
-
-    def report(self, plane, event, message='') -> None:
-        if self.progress is None:
-            return
-        with self.lock:
-            if plane is not None and event and event.fraction is not None:
-                self.fractions[plane] = float(event.fraction)
-            done = self.finished + self.failed
-            running = sum(self.fractions.values())
-            fraction = min(1.0, (done + running) / max(1, self.total))
-            self.progress(
-                BatchProgress(
-                    plane,
-                    event,
-                    self.finished,
-                    self.failed,
-                    self.total,
-                    fraction,
-                    message or (event.message if event else ''),
-                )
-            )
-
-    def count(self, plane, ok: bool) -> None:
-        with self.lock:
-            self.fractions.pop(plane, None)
-            if ok:
-                self.finished += 1
-            else:
-                self.failed += 1
-
-
-class _HeavyPhase:
-    """Bound how many planes convert pixels (CPU, memory) at once.
-
-    A worker holds a slot while the pipeline prepares its plane and while
-    it maps the result back, and gives the slot up while the engine waits
-    on the network. So many runs are in flight, but only a few planes'
-    float64 intermediates exist at any moment: this keeps a big stack's
-    peak memory near its own size (see bench/bench_batch.py).
-    """
-
-    def __init__(self, slots: threading.Semaphore) -> None:
-        self.slots = slots
-        self.held = False
-
-    def acquire(self) -> None:
-        if not self.held:
-            self.slots.acquire()
-            self.held = True
-
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            self.slots.release()
-
-    @contextlib.contextmanager
-    def outside(self) -> Iterator[None]:
-        """Give the slot up for the duration of the block."""
-        self.release()
-        try:
-            yield
-        finally:
-            self.acquire()
-
-
-class _Assembly:
-    """The nD output, allocated on the first finished plane."""
-
-    def __init__(self, origin: Plane, lead_shape: tuple[int, ...]):
-        self.lock = threading.Lock()
-        self.origin = origin
-        self.lead_shape = lead_shape
-        self.data: np.ndarray | None = None
-        self.masks: dict[Plane, np.ndarray] = {}
-        self.first = None  # (scale, translate, affine, plane_shape)
-        self.style: dict[str, Any] = {}
-        self.filled = np.zeros(lead_shape, bool)
-
-    def add(self, plane: Plane, result: Any, n_lead: int) -> None:
-        pdata = np.asarray(result.data)
-        pdata = pdata.reshape(pdata.shape[n_lead:])
-        mask = _plane_mask(result.mask, n_lead)
-        with self.lock:
-            if self.data is None:
-                self.data = np.zeros(
-                    self.lead_shape + pdata.shape, pdata.dtype
-                )
-                self.first = (
-                    tuple(result.scale),
-                    tuple(result.translate),
-                    result.affine,
-                    pdata.shape,
-                )
-                self.style = {
-                    k: v
-                    for k, v in result.layer_kwargs().items()
-                    if k in _STYLE_KEYS and v is not None
-                }
-        shape = self.first[3]
-        if pdata.shape != shape:
-            pdata = _resample(pdata, shape)
-            mask = _resample(mask, shape[: mask.ndim], nearest=True)
-        where = _offset(plane, self.origin)
-        self.data[where] = pdata
-        with self.lock:
-            shared = next(iter(self.masks.values()), None)
-            if shared is not None and np.array_equal(mask, shared):
-                mask = shared  # one mask for all planes, not one per plane
-            self.masks[plane] = mask
-            self.filled[where] = True
-
-    def mask(self) -> np.ndarray | None:
-        if self.data is None:
-            return None
-        masks = list(self.masks.values())
-        first = masks[0]
-        if all(m is first for m in masks[1:]) and bool(self.filled.all()):
-            return np.broadcast_to(first, self.lead_shape + first.shape)
-        out = np.zeros(self.lead_shape + first.shape, bool)
-        for plane, m in self.masks.items():
-            out[_offset(plane, self.origin)] = m
-        return out
-
-
-def _offset(plane: Plane, origin: Plane) -> Plane:
-    return tuple(i - o for i, o in zip(plane, origin, strict=True))
-
-
-def _plane_mask(mask: Any, n_lead: int) -> np.ndarray:
-    m = np.asarray(mask, dtype=bool)
-    while m.ndim > 2 and m.shape[0] == 1 and n_lead > 0:
-        m = m[0]
-        n_lead -= 1
-    return m
-
-
-def _resample(plane: np.ndarray, shape, *, nearest=False) -> np.ndarray:
-    """Resample *plane* onto *shape* (same extent), keeping its dtype.
-
-    Pixel edges span the same extent on both grids (``grid_mode``), as
-    napari's pixel-centre convention needs; extra axes are kept.
-    """
-    from scipy import ndimage
-
-    target = tuple(shape) + plane.shape[len(shape) :]
-    factors = [t / n for t, n in zip(target, plane.shape, strict=True)]
-    work = plane if nearest else plane.astype(np.float64)
-    out = ndimage.zoom(
-        work,
-        factors,
-        order=0 if nearest else 1,
-        mode='nearest',
-        grid_mode=True,
-    )
-    if plane.dtype.kind in 'ui':
-        info = np.iinfo(plane.dtype)
-        out = np.clip(np.rint(out), info.min, info.max)
-    return out.astype(plane.dtype)
-
-
-def _global_limits(data, rgb) -> tuple[float, float] | None:
-    """One set of contrast limits for every plane, so planes match.
-
-    Computed over *all* planes, not only the selected ones, so that a
-    resumed batch over another selection sends the same pixels (and hits
-    the cache).
-    """
-    from napari_outpaint._imaging import default_contrast_limits, select_plane
-
-    if np.dtype(data.dtype) == np.uint8:
-        return None
-    lo, hi = np.inf, -np.inf
-    n_lead = len(data.shape) - 2 - int(rgb)
-    for plane in select_planes(data.shape[:n_lead]):
-        a, b = default_contrast_limits(select_plane(data, plane, rgb=rgb))
-        lo, hi = min(lo, a), max(hi, b)
-    return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else None
-
-
-def _count_cached(
-    data, planes, rgb, limits, gamma, expand, model, cache
-) -> tuple[int, int]:
-    """Planes answered from the cache / already submitted, for the price."""
-    from napari_outpaint._imaging import (
-        default_contrast_limits,
-        select_plane,
-        to_rgb8,
-    )
-
-    pending_keys = {p.key for p in cache.pending()}
-    if not pending_keys and not cache.entries():
-        return 0, 0  # an empty cache: no need to look at the pixels
-    cached = pending = 0
-    for plane in planes:
-        pixels = select_plane(data, plane, rgb=rgb)
-        cl = limits or default_contrast_limits(pixels)
-        key = cache.key_for(
-            to_rgb8(pixels, rgb=rgb, contrast_limits=cl, gamma=gamma),
-            expand,
-            model,
-        )
-        if cache.get(key) is not None:
-            cached += 1
-        elif key in pending_keys:
-            pending += 1
-    return cached, pending
 
 
 def outpaint_planes(
@@ -457,33 +183,29 @@ def outpaint_planes(
     limits = (
         tuple(contrast_limits)
         if contrast_limits is not None
-        else (None if rgb else _global_limits(data, rgb))
+        else (None if rgb else shared_limits(data, rgb))
     )
 
-    price = float(getattr(inner, 'price_per_image_usd', 0.0) or 0.0)
-    n_cached, n_pending = (0, 0)
-    if price > 0:
-        n_cached, n_pending = _count_cached(
-            data, selected, rgb, limits, gamma, expand, inner.model, cache
-        )
-    estimate = estimate_cost(
-        len(selected), inner, n_cached=n_cached, n_pending=n_pending
+    estimate = confirm_batch_price(
+        data,
+        selected,
+        rgb=rgb,
+        limits=limits,
+        gamma=gamma,
+        expand=expand,
+        engine=inner,
+        cache=cache,
+        confirm=confirm,
     )
-    if estimate.needs_confirmation and not (
-        confirm is True or (callable(confirm) and confirm(estimate))
-    ):
-        raise BudgetError(
-            f'Not confirmed: {estimate.text}. Confirm the price to run '
-            '(confirm=True in Python, --yes on the command line).'
-        )
+    price = estimate.price_usd
 
     origin = tuple(min(p[a] for p in selected) for a in range(n_lead))
     lead_shape = tuple(
         max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
     )
-    batch = _Batch(len(selected), progress, cancel, cap, price)
+    batch = BatchState(len(selected), progress, cancel, cap, price)
     heavy_slots = threading.Semaphore(HEAVY_SLOTS)
-    assembly = _Assembly(origin, lead_shape)
+    assembly = Assembly(origin, lead_shape)
     outcomes: dict[Plane, PlaneOutcome] = {}
     provenances: dict[Plane, Any] = {}
 
@@ -496,7 +218,7 @@ def outpaint_planes(
     def _run_plane(plane: Plane) -> PlaneOutcome:
         if cancel.cancelled:
             return PlaneOutcome(plane, 'not run', error=OutpaintCancelled())
-        heavy = _HeavyPhase(heavy_slots)
+        heavy = HeavyPhase(heavy_slots)
         wrapped = CachingEngine(
             inner,
             cache,
@@ -548,7 +270,7 @@ def outpaint_planes(
                     if exc.retry_after is not None
                     else min(30.0, 0.5 * 2**attempt)
                 )
-            except _NewRunsStopped:
+            except NewRunsStopped:
                 return PlaneOutcome(plane, 'not run', error=batch.stop_error)
             except OutpaintCancelled as exc:
                 batch.stop(exc)
@@ -610,45 +332,17 @@ def outpaint_planes(
     stop = batch.stop_error
     if stop is None and cancel.cancelled:
         stop = OutpaintCancelled()
-    first = assembly.first
-    lead_scale = _lead(scale, n_lead, 1.0)
-    lead_translate = _lead(translate, n_lead, 0.0)
-    lead_translate = tuple(
-        t + o * s
-        for t, o, s in zip(lead_translate, origin, lead_scale, strict=True)
+    out_scale, out_translate, out_affine = assembly.placement(scale, translate)
+    provenance = batch_provenance(
+        selected,
+        origin=origin,
+        expand=expand,
+        engine=inner,
+        estimate=estimate,
+        outcomes=ordered,
+        stopped_by=stop,
+        plane_provenances=provenances,
     )
-    if first is not None:
-        out_scale = lead_scale + tuple(first[0][n_lead:])
-        out_translate = lead_translate + tuple(first[1][n_lead:])
-        out_affine = first[2]
-    else:
-        out_scale, out_translate, out_affine = (), (), None
-    provenance = {
-        'batch': {
-            'planes': [list(p) for p in selected],
-            'origin': list(origin),
-            'expand': expand.as_dict(),
-            'engine': inner.name,
-            'model': inner.model,
-            'estimate': estimate.text,
-            'cost_usd': round(sum(o.cost_usd for o in ordered), 2),
-            'outcomes': [
-                {
-                    'plane': list(o.plane),
-                    'status': o.status,
-                    'run_id': o.run_id,
-                    'error': str(o.error) if o.error else None,
-                }
-                for o in ordered
-            ],
-            'stopped_by': str(stop) if stop else None,
-        },
-        'planes': {
-            ','.join(map(str, p)): provenances[p]
-            for p in selected
-            if p in provenances
-        },
-    }
     result = BatchResult(
         data=assembly.data,
         mask=assembly.mask(),
@@ -664,13 +358,6 @@ def outpaint_planes(
     )
     batch.report(None, None, result.summary().splitlines()[0])
     return result
-
-
-def _lead(values, n_lead, default) -> tuple[float, ...]:
-    """The non-spatial entries of a scale or translate (or defaults)."""
-    if values is None:
-        return (default,) * n_lead
-    return tuple(float(v) for v in values)[:n_lead]
 
 
 def _last(items: list[str]) -> str | None:

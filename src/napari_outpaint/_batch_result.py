@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ __all__ = [
     'BatchResult',
     'PlaneOutcome',
     'as_event_callback',
+    'batch_provenance',
 ]
 
 
@@ -219,3 +220,43 @@ def as_event_callback(
         )
 
     return forward
+
+
+def batch_provenance(
+    planes: Sequence[Plane],
+    *,
+    origin: Plane,
+    expand: Any,
+    engine: Any,
+    estimate: CostEstimate,
+    outcomes: Sequence[PlaneOutcome],
+    stopped_by: BaseException | None,
+    plane_provenances: Mapping[Plane, Any],
+) -> dict[str, Any]:
+    """The provenance of a batch: its outcomes and each plane's record."""
+    return {
+        'batch': {
+            'planes': [list(p) for p in planes],
+            'origin': list(origin),
+            'expand': expand.as_dict(),
+            'engine': engine.name,
+            'model': engine.model,
+            'estimate': estimate.text,
+            'cost_usd': round(sum(o.cost_usd for o in outcomes), 2),
+            'outcomes': [
+                {
+                    'plane': list(o.plane),
+                    'status': o.status,
+                    'run_id': o.run_id,
+                    'error': str(o.error) if o.error else None,
+                }
+                for o in outcomes
+            ],
+            'stopped_by': str(stopped_by) if stopped_by else None,
+        },
+        'planes': {
+            ','.join(map(str, p)): plane_provenances[p]
+            for p in planes
+            if p in plane_provenances
+        },
+    }

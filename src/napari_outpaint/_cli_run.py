@@ -20,13 +20,14 @@ from napari_outpaint._cli_errors import (
 from napari_outpaint._cli_inputs import Job, prepare_jobs
 from napari_outpaint._cli_outputs import write_outputs
 from napari_outpaint._cli_worker import Interrupted, run_cancellable
+from napari_outpaint._cost import price_of
 from napari_outpaint._errors import InvalidInputError, OutpaintError
 from napari_outpaint._expand import Expand
 from napari_outpaint._progress import CancelToken
 
 
 def _paid(engine: Any) -> bool:
-    return float(getattr(engine, 'price_per_image_usd', 0.0) or 0.0) > 0
+    return price_of(engine) > 0
 
 
 def _is_batch(job: Job) -> bool:

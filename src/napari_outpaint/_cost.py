@@ -20,6 +20,7 @@ __all__ = [
     'CostEstimate',
     'SpendCap',
     'estimate_cost',
+    'price_of',
     'session_spend_cap',
 ]
 
@@ -120,8 +121,12 @@ def estimate_cost(
             raise InvalidInputError(
                 name, f'must be an int >= 0, got {value!r}.'
             )
-    price = float(getattr(engine, 'price_per_image_usd', 0.0) or 0.0)
-    return CostEstimate(n_planes, n_cached, n_pending, price)
+    return CostEstimate(n_planes, n_cached, n_pending, price_of(engine))
+
+
+def price_of(engine: Any) -> float:
+    """The price of one run of *engine* in USD (0 when it has none)."""
+    return float(getattr(engine, 'price_per_image_usd', 0.0) or 0.0)
 
 
 class SpendCap:
