@@ -211,6 +211,7 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     assert 'cells [generated]' in viewer.layers
     assert _preview_layers(viewer) == []
     assert widget._image.value.name == 'cells'  # a rerun redoes the original
+    assert viewer.layers.selection.active.name == 'cells'
     _sample_centres_match(original, result)
     assert all(asset.deleted for asset in runflow_standin.assets.values())
     widget._run_button.clicked.emit()

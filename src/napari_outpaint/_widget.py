@@ -333,7 +333,7 @@ class OutpaintWidget(Container):
         if outcome is not None and outcome.layer is not None:
             steps[:0] = [partial(self._add_result, outcome)]
             if outcome.mask is not None:
-                steps[1:1] = [partial(self._viewer.add_layer, outcome.mask)]
+                steps[1:1] = [partial(self._add_layer, outcome.mask)]
         self._run_steps(steps)
 
     def _run_steps(self, steps: list) -> None:
@@ -347,12 +347,7 @@ class OutpaintWidget(Container):
     def _add_result(self, outcome: RunOutcome) -> None:
         from napari.utils.notifications import show_info, show_warning
 
-        source = self._image.value
-        self._viewer.add_layer(outcome.layer)
-        if source in self._viewer.layers:
-            # Keep the original selected: a second Run redoes it rather
-            # than expanding the result.
-            self._viewer.layers.selection.active = source
+        self._add_layer(outcome.layer)
         self._status.value = f'added "{outcome.layer.name}"'
         show_info(f'Outpaint: added "{outcome.layer.name}".')
         provenance = outcome.layer.metadata.get('outpaint', {})
@@ -366,6 +361,14 @@ class OutpaintWidget(Container):
             show_warning(f'Outpaint: {message}')
         if not any('seam' in message for message in outcome.warnings):
             self._warn_if_seam_is_poor(outcome.layer)
+
+    def _add_layer(self, layer) -> None:
+        """Add *layer* and keep the original selected, so that a second
+        Run redoes the original rather than expanding the result."""
+        source = self._image.value
+        self._viewer.add_layer(layer)
+        if source in self._viewer.layers:
+            self._viewer.layers.selection.active = source
 
     def _end_run(self) -> None:
         self._worker = None
