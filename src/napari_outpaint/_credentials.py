@@ -4,7 +4,9 @@ The key is looked up in this order: an explicit argument, the
 ``RUNFLOW_API_KEY`` environment variable, then the system keyring
 (service ``'napari-outpaint'``, user ``'runflow-api-key'``). Keyring
 trouble (no backend, a locked or broken one) never crashes the plugin and
-is logged without the key.
+is logged without the key: at DEBUG level when looking a key up (a machine
+without a keyring is normal), as a warning when the user asked to save or
+delete one.
 """
 
 from __future__ import annotations
@@ -72,7 +74,9 @@ def save_api_key(key: str) -> bool:
             'api_key', 'expected a non-empty Runflow API key string.'
         )
     key = key.strip()
-    _keyring_call('save the API key to', 'set_password', key)
+    _keyring_call(
+        'save the API key to', 'set_password', key, level=logging.WARNING
+    )
     _, stored = _keyring_call('read the API key back from', 'get_password')
     if stored != key:
         logger.warning(
@@ -95,19 +99,21 @@ def forget_api_key() -> bool:
     ok, stored = _keyring_call('read the API key from', 'get_password')
     if ok and stored is None:
         return True
-    _keyring_call('delete the API key from', 'delete_password')
+    _keyring_call(
+        'delete the API key from', 'delete_password', level=logging.WARNING
+    )
     ok, stored = _keyring_call('read the API key from', 'get_password')
     return ok and stored is None
 
 
 def _keyring_call(
-    action: str, name: str, *args: str
+    action: str, name: str, *args: str, level: int = logging.DEBUG
 ) -> tuple[bool, str | None]:
     """Call ``keyring.<name>(service, user, *args)``: ``(ok, result)``.
 
     Keyring backends raise anything (D-Bus, locked wallets, missing
-    backends), so every failure is caught and logged by type only: the
-    exception text might quote the secret.
+    backends), so every failure is caught and logged at *level* by type
+    only: the exception text might quote the secret.
     """
     try:
         import keyring
@@ -116,7 +122,8 @@ def _keyring_call(
             KEYRING_SERVICE, KEYRING_USERNAME, *args
         )
     except Exception as exc:  # noqa: BLE001 - any backend failure
-        logger.warning(
+        logger.log(
+            level,
             'Could not %s the system keyring (%s); set %s instead.',
             action,
             type(exc).__name__,
