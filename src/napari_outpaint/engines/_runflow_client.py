@@ -63,25 +63,10 @@ logger = logging.getLogger(__name__)
 class RunflowClient(RunflowTransfers):
     """Runflow's HTTP API: runs, asset uploads and downloads.
 
-    Parameters
-    ----------
-    api_key : str
-        The bearer token; sent to *base_url* only.
-    base_url : str, optional
-        Resolved with :func:`resolve_base_url`.
-    verify : ssl.SSLContext, path or None
-        TLS trust; see :func:`ssl_verify`. Ignored with *http_client*.
-    timeout : httpx.Timeout, optional
-        Per-request timeouts.
-    http_client : httpx.Client, optional
-        Use this client (not closed here) instead of opening one.
-    create_retry, poll_retry : RetryPolicy, optional
-        Retry policies for run creation and for GETs.
-    sleep : callable, optional
-        ``sleep(seconds)`` used instead of waiting on the cancel token
-        (tests use it to record delays without waiting).
-    clock : callable, optional
-        Monotonic clock for deadlines.
+    Parameters are those of
+    :class:`~napari_outpaint.engines._runflow_http.RunflowHTTP`: the API
+    key (sent to the base URL only), base URL, TLS trust, timeouts, an
+    optional ``httpx.Client``, retry policies, ``sleep`` and ``clock``.
     """
 
     def __repr__(self) -> str:

@@ -220,12 +220,3 @@ def _too_big(size: int, max_bytes: int, run_id: str | None) -> ResultError:
         'expected.',
         run_id=run_id,
     )
-
-
-def _too_big(size: int, max_bytes: int, run_id: str | None) -> ResultError:
-    return ResultError(
-        f'The result is larger than the limit of {max_bytes} bytes '
-        f'({size} bytes so far); raise max_download_bytes if this is '
-        'expected.',
-        run_id=run_id,
-    )
