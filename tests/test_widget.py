@@ -303,7 +303,7 @@ def test_poor_seam_is_warned(docked, notifications, qtbot):
 def test_all_planes_asks_the_price_then_runs_every_plane(
     make_napari_viewer, runflow_standin, qtbot
 ):
-    """A paid batch over a stack runs only once its price is accepted."""
+    """The plane shown runs alone; all planes run once the price is OK."""
     from napari_outpaint._widget import OutpaintWidget
     from napari_outpaint.engines.runflow import RunflowEngine
 
@@ -319,6 +319,16 @@ def test_all_planes_asks_the_price_then_runs_every_plane(
     widget = OutpaintWidget(viewer, engine=engine)
     viewer.window.add_dock_widget(widget, name='outpaint under test')
     widget._sides['left'].value = 20
+    viewer.dims.set_current_step(0, 2)
+    widget._run_button.clicked.emit()  # the plane shown: no question
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    single = viewer.layers['stack [outpainted]']
+    assert list(single.metadata['outpaint']['plane']) == [2]
+    assert single.data.shape == (1, 40, 60)
+    np.testing.assert_array_equal(single.data[0, :, 10:], stack[2])
+    assert single.translate[0] == 2
+    assert len(runflow_standin.runs) == 1
+    viewer.layers.remove(single)
     widget._planes.value = 'all planes'
     assert widget._price_label.value.startswith('3 planes x $0.55 = $1.65')
     asked = []
@@ -326,12 +336,12 @@ def test_all_planes_asks_the_price_then_runs_every_plane(
     widget._confirm_cost = lambda text: asked.append(text) or False
     widget._run_button.clicked.emit()
     assert widget.worker is None
-    assert runflow_standin.runs == []
+    assert len(runflow_standin.runs) == 1  # declined: nothing new sent
     widget._confirm_cost = lambda text: asked.append(text) or True
     widget._run_button.clicked.emit()
     qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
     assert len(asked) == 2
     assert '$1.65' in asked[0]
-    assert len(runflow_standin.runs) == 3
+    assert len(runflow_standin.runs) == 3  # plane 2 came from the cache
     result = viewer.layers['stack [outpainted]']
     assert result.data.shape == (3, 40, 50 + 10)
