@@ -28,8 +28,13 @@ demo: setup
 test: setup system-deps
 	QT_QPA_PLATFORM=xcb $(PY) -m pytest
 
-bench: setup
-	$(PY) bench/run_all.py
+bench: setup system-deps
+	$(PY) bench/bench_runflow.py
+	$(PY) bench/local_speed.py
+	$(PY) bench/quality.py
+	$(PY) bench/bench_batch.py
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
+		$(PY) bench/ui_stall.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench scripts
