@@ -3,7 +3,9 @@
 ``layer.metadata['outpaint']`` holds::
 
     source            layer name, shape, dtype, rgb, multiscale,
-                      contrast_limits, gamma, scale, translate
+                      contrast_limits, gamma, scale, translate, rotate,
+                      shear, affine (what re-opens the result aligned,
+                      see napari_outpaint._history)
     plane             indices on the leading axes (None for 2D data)
     expand            the four percentages; padding_px: pixels per side
     engine, model, run_id, seed, cost_usd, engine_details,

@@ -1,0 +1,249 @@
+"""Past results re-open from the cache as layers aligned with the original."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from napari.layers import Image
+from PIL import Image as PILImage
+
+from napari_outpaint import Expand, outpaint_array, outpaint_layer
+from napari_outpaint._cache import ResultCache
+from napari_outpaint._cli import main
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._history import (
+    describe_entry,
+    open_cached_result,
+    source_matches,
+)
+from test_pipeline_wiring import PaidFakeEngine
+
+EXPAND = Expand(10, 5, 20, 0)
+
+
+def _stack(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 4000, (3, 30, 40), np.uint16)
+
+
+def _layer(data: np.ndarray) -> Image:
+    return Image(
+        data,
+        name='cells',
+        scale=(2.0, 0.5, 0.75),
+        translate=(1.0, -3.0, 7.0),
+        rotate=15,
+        contrast_limits=(100, 3900),
+    )
+
+
+def _only_entry():
+    (entry,) = ResultCache().entries()
+    return entry
+
+
+def _original_centres_match(original, plane, reopened):
+    """Sampled original pixel centres land on reopened pixels, same value."""
+    data = np.asarray(reopened.data)
+    rng = np.random.default_rng(3)
+    rows, cols = original.data.shape[-2:]
+    for r, c in zip(
+        rng.integers(0, rows, 25), rng.integers(0, cols, 25), strict=True
+    ):
+        world = original.data_to_world((plane, r, c))
+        index = np.asarray(reopened.world_to_data(world))
+        np.testing.assert_allclose(index, np.round(index), atol=1e-6)
+        at = tuple(int(i) for i in np.round(index))
+        assert data[at] == original.data[plane, r, c]
+
+
+def test_reopen_with_source_is_what_outpaint_layer_made():
+    """With its source layer, a cached result re-opens exactly as made."""
+    engine = PaidFakeEngine(upscale_long_side=96)
+    layer = _layer(_stack())
+    made = outpaint_layer(layer, EXPAND, engine=engine, plane=(1,))
+    entry = _only_entry()
+
+    reopened = open_cached_result(entry.key[:10], source_layer=layer)
+
+    assert len(engine.calls) == 1  # re-opening pays nothing
+    assert reopened.name == 'cells [outpainted]'
+    np.testing.assert_array_equal(reopened.data, made.data)
+    np.testing.assert_array_equal(
+        reopened.metadata['outpaint_mask'], made.metadata['outpaint_mask']
+    )
+    np.testing.assert_allclose(
+        reopened.affine.affine_matrix, made.affine.affine_matrix
+    )
+    _original_centres_match(layer, 1, reopened)
+    prov = reopened.metadata['outpaint']
+    assert prov['reopened_from_cache'] is True
+    assert prov['cache_key'] == entry.key
+    assert prov['mode'] == 'preserve_original'
+    assert prov['plane'] == [1]
+
+
+def test_reopen_without_source_is_placed_like_native_resolution():
+    """Without a source, the native image sits where native mode puts it."""
+    data = _stack()
+    layer = _layer(data)
+    outpaint_layer(
+        layer, EXPAND, engine=PaidFakeEngine(upscale_long_side=96), plane=2
+    )
+    reopened = open_cached_result(_only_entry())
+
+    native = outpaint_array(
+        data,
+        EXPAND,
+        engine=PaidFakeEngine(upscale_long_side=96),
+        plane=2,
+        contrast_limits=layer.contrast_limits,
+        scale=layer.scale,
+        translate=layer.translate,
+        rotate=layer.rotate,
+        keep_native_resolution=True,
+    )
+    expected = Image(native.data, **native.layer_kwargs())
+    assert reopened.data.shape == native.data.shape
+    assert native.data.shape[-1] == 96  # the engine's (upscaled) grid
+    np.testing.assert_array_equal(reopened.data, native.data)
+    np.testing.assert_array_equal(
+        reopened.metadata['outpaint_mask'], native.mask
+    )
+    np.testing.assert_allclose(reopened.scale, expected.scale)
+    np.testing.assert_allclose(reopened.translate, expected.translate)
+    np.testing.assert_allclose(
+        reopened._data_to_world.affine_matrix,
+        expected._data_to_world.affine_matrix,
+    )
+    prov = reopened.metadata['outpaint']
+    assert prov['reopened_from_cache'] is True
+    assert prov['mode'] == 'native_resolution'
+
+
+_OTHER_PROCESS = """
+import sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_history import EXPAND, _stack
+from test_pipeline_wiring import PaidFakeEngine
+from napari_outpaint import outpaint_array
+outpaint_array(
+    _stack(), EXPAND, engine=PaidFakeEngine(), plane=(0,),
+    scale=(2.0, 0.5, 0.75), translate=(1.0, -3.0, 7.0),
+    contrast_limits=(100, 3900), source_name='cells',
+)
+"""
+
+
+def test_entry_from_another_process_reopens():
+    """A result cached by another process re-opens aligned here."""
+    tests = str(Path(__file__).parent)
+    code = _OTHER_PROCESS.format(tests=tests)
+    done = subprocess.run(
+        [sys.executable, '-c', code],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    entry = _only_entry()
+    assert 'cells' in describe_entry(entry)
+
+    layer = Image(
+        _stack(),
+        scale=(2.0, 0.5, 0.75),
+        translate=(1.0, -3.0, 7.0),
+        contrast_limits=(100, 3900),
+    )
+    assert source_matches(entry, layer)
+    _original_centres_match(
+        layer, 0, open_cached_result(entry, source_layer=layer)
+    )
+    native = open_cached_result(entry.key)
+    assert native.metadata['outpaint']['mode'] == 'native_resolution'
+
+
+def test_wrong_source_layer_is_refused_by_name():
+    """A layer of another shape or other pixels is refused as source_layer."""
+    layer = _layer(_stack())
+    outpaint_layer(layer, EXPAND, engine=PaidFakeEngine(), plane=0)
+    entry = _only_entry()
+    other_shape = Image(np.zeros((30, 40), np.uint16))
+    assert not source_matches(entry, other_shape)
+    with pytest.raises(InvalidInputError) as info:
+        open_cached_result(entry, source_layer=other_shape)
+    assert info.value.field == 'source_layer'
+
+    other_pixels = _layer(_stack(seed=9))
+    assert source_matches(entry, other_pixels)  # same shape and dtype
+    with pytest.raises(InvalidInputError) as info:
+        open_cached_result(entry, source_layer=other_pixels)
+    assert info.value.field == 'source_layer'
+
+
+def test_unknown_key_is_refused_by_name():
+    """A key that matches no cached result names entry_or_key."""
+    with pytest.raises(InvalidInputError) as info:
+        open_cached_result('abc123')
+    assert info.value.field == 'entry_or_key'
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO())
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_export_sidecar_places_the_exported_image(tmp_path):
+    """history --export writes a sidecar whose placement puts each
+    original pixel centre of the exported image where the original is."""
+    data = _stack()[1]
+    scale, translate = (0.5, 0.75), (-3.0, 7.0)
+    native = outpaint_array(
+        data,
+        EXPAND,
+        engine=PaidFakeEngine(upscale_long_side=96),
+        scale=scale,
+        translate=translate,
+        contrast_limits=(100, 3900),
+        keep_native_resolution=True,
+    )
+    key = _only_entry().key
+    out = tmp_path / 'past.png'
+    code, stdout, err = _cli('history', '--export', key[:8], '-o', str(out))
+    assert code == 0, err
+    sidecar = json.loads(Path(str(out) + '.json').read_text())
+    place = sidecar['placement']
+    np.testing.assert_allclose(place['scale'], native.scale)
+    np.testing.assert_allclose(place['translate'], native.translate)
+    exported = np.asarray(PILImage.open(out))
+    assert exported.shape[:2] == tuple(native.data.shape[:2])
+    # the centre of original pixel (0, 0) is at world = translate
+    offset = np.asarray(place['original_offset_px'])
+    world = np.asarray(place['translate']) + np.asarray(place['scale']) * (
+        offset
+    )
+    np.testing.assert_allclose(world, translate, atol=1e-5)
+    assert sidecar['cache_key'] == key
+
+
+def test_cli_open_refuses_without_a_display(monkeypatch):
+    """history --open exits 2 with a clear message when headless."""
+    outpaint_array(_stack()[0], EXPAND, engine=PaidFakeEngine())
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    monkeypatch.setenv('QT_QPA_PLATFORM', 'offscreen')
+    key = _only_entry().key
+    code, _, err = _cli('history', '--open', key[:8])
+    assert code == 2
+    assert 'needs a display' in err
+    assert '--export' in err
