@@ -345,3 +345,39 @@ def test_all_planes_asks_the_price_then_runs_every_plane(
     assert len(runflow_standin.runs) == 3  # plane 2 came from the cache
     result = viewer.layers['stack [outpainted]']
     assert result.data.shape == (3, 40, 50 + 10)
+
+
+@pytest.mark.gui
+def test_history_lists_a_run_and_opens_it_aligned(make_napari_viewer, qtbot):
+    """After a run the History list shows it; Open adds an aligned layer."""
+    from napari_outpaint._widget import OutpaintWidget
+    from test_pipeline_wiring import PaidFakeEngine
+
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(1).integers(0, 255, (40, 50), np.uint8)
+    original = viewer.add_image(
+        data, name='cells', scale=(0.5, 0.25), translate=(100.0, -20.0)
+    )
+    engine = PaidFakeEngine(upscale_long_side=100)
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget)
+    history = widget._history
+    history.toggle.value = True
+    assert history.entries.choices == ()
+    widget._sides['left'].value = 20
+    widget._sides['top'].value = 10
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+
+    (key,) = history.entries.choices
+    assert history.entries.value == key
+    label = history.entries.native.currentText()
+    assert 'cells' in label
+    assert 't/b/l/r 10/0/20/0%' in label
+    viewer.layers.remove('cells [outpainted]')
+    history.open_button.clicked.emit()
+    reopened = viewer.layers['cells [outpainted]']
+    assert reopened.metadata['outpaint']['reopened_from_cache'] is True
+    assert len(engine.calls) == 1  # opening paid nothing
+    _sample_centres_match(original, reopened)
+    assert viewer.layers.selection.active.name == 'cells'

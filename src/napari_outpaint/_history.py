@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 __all__ = [
     'describe_entry',
     'find_entry',
+    'history_choices',
     'open_cached_result',
+    'open_for_viewer',
     'reopen_entry',
     'reopen_native',
     'source_matches',
@@ -397,3 +399,45 @@ def _vector(value: Any, ndim: int, default: float) -> np.ndarray:
     if value is None:
         return np.full(ndim, default)
     return np.asarray(value, dtype=np.float64)
+
+
+def history_choices(
+    cache: ResultCache | None = None, *, limit: int = 30
+) -> list[tuple[str, str]]:
+    """``(label, key)`` of the newest cached results, for a picker.
+
+    Only entries that can be re-opened (with placement provenance).
+    """
+    from napari_outpaint._cache import ResultCache
+
+    cache = cache if cache is not None else ResultCache()
+    choices = []
+    for entry in cache.entries():
+        if not isinstance(entry.provenance.get('source'), Mapping):
+            continue
+        choices.append((describe_entry(entry), entry.key))
+        if len(choices) >= limit:
+            break
+    return choices
+
+
+def open_for_viewer(
+    entry_or_key: CachedResult | str,
+    candidate: Any = None,
+    *,
+    cache: ResultCache | None = None,
+) -> napari.layers.Image:
+    """Re-open aligned with *candidate* when it is the entry's source,
+    else at native resolution in the source's recorded world.
+
+    For a viewer: *candidate* is the selected image layer (or None); a
+    layer of the same shape but other pixels falls back to native.
+    """
+    entry = find_entry(entry_or_key, cache)
+    if candidate is not None and source_matches(entry, candidate):
+        try:
+            return open_cached_result(entry, source_layer=candidate)
+        except InvalidInputError as exc:
+            if exc.field != 'source_layer':
+                raise
+    return open_cached_result(entry)

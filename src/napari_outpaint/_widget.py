@@ -36,6 +36,7 @@ from napari_outpaint._widget_engine import (
     EnginePlan,
     plan_engine,
 )
+from napari_outpaint._widget_history import HistoryPanel
 from napari_outpaint._widget_worker import (
     ProgressRelay,
     RunOutcome,
@@ -120,6 +121,10 @@ class OutpaintWidget(Container):
         self._run_button = PushButton(text='Run', enabled=False)
         self._cancel_button = PushButton(text='Cancel', enabled=False)
         self._status = Label(label='Status', value='idle')
+        self._history = HistoryPanel(
+            selected_image=lambda: self._image.value,
+            add_layer=self._add_reopened,
+        )
         self._api_key.tooltip = (
             'Runflow API key (masked). Kept in memory only, unless '
             '"remember in system keyring" is ticked.'
@@ -148,6 +153,7 @@ class OutpaintWidget(Container):
                 self._remember_key,
                 buttons,
                 self._status,
+                self._history,
             ]
         )
         self._engine_plan = self._plan()
@@ -376,6 +382,11 @@ class OutpaintWidget(Container):
         self._run_id = None
         self._set_inputs_enabled(True)
         self._refresh(preview=False)
+        self._history.refresh()
+
+    def _add_reopened(self, layer) -> None:
+        self._add_layer(layer)
+        self._status.value = f're-opened "{layer.name}" from the cache'
 
     # -- helpers -----------------------------------------------------------
     def _all_planes(self) -> bool:
