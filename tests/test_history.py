@@ -70,6 +70,7 @@ def test_reopen_with_source_is_what_outpaint_layer_made():
     layer = _layer(_stack())
     made = outpaint_layer(layer, EXPAND, engine=engine, plane=(1,))
     entry = _only_entry()
+    layer.contrast_limits = (0, 1000)  # the display changed since
 
     reopened = open_cached_result(entry.key[:10], source_layer=layer)
 
@@ -247,3 +248,70 @@ def test_cli_open_refuses_without_a_display(monkeypatch):
     assert code == 2
     assert 'needs a display' in err
     assert '--export' in err
+
+
+def test_cli_open_adds_the_reopened_layer_to_a_viewer(monkeypatch):
+    """history --open shows the re-opened layer in a (stubbed) viewer."""
+    import napari
+
+    outpaint_array(
+        _stack()[0], EXPAND, engine=PaidFakeEngine(), source_name='cells'
+    )
+    added, ran = [], []
+
+    class _Viewer:
+        def add_layer(self, layer):
+            added.append(layer)
+
+    monkeypatch.setenv('DISPLAY', ':0')
+    monkeypatch.setenv('QT_QPA_PLATFORM', 'xcb')
+    monkeypatch.setattr(napari, 'Viewer', _Viewer)
+    monkeypatch.setattr(napari, 'run', lambda: ran.append(True))
+    key = _only_entry().key
+    code, _, err = _cli('history', '--open', key[:8])
+    assert code == 0, err
+    (layer,) = added
+    assert ran == [True]
+    assert layer.name == 'cells [outpainted]'
+    assert layer.metadata['outpaint']['reopened_from_cache'] is True
+    assert layer.metadata['outpaint']['cache_key'] == key
+
+
+def test_batch_planes_reopen_each_at_its_plane():
+    """Each plane of a paid batch re-opens aligned with that plane."""
+    layer = _layer(_stack())
+    outpaint_layer(
+        layer, EXPAND, engine=PaidFakeEngine(), planes='all', confirm=True
+    )
+    entries = ResultCache().entries()
+    assert len(entries) == 3
+    for entry in entries:
+        (plane,) = entry.provenance['plane']
+        reopened = open_cached_result(entry, source_layer=layer)
+        _original_centres_match(layer, plane, reopened)
+
+
+def test_entry_without_placement_is_refused_but_exports(tmp_path):
+    """An entry stored without the pipeline's provenance cannot be placed:
+    re-opening names the entry, export still writes it (placement null)."""
+    from napari_outpaint._cache import store_result
+    from napari_outpaint.engines import EngineResult
+
+    image = np.full((12, 16, 3), 9, np.uint8)
+    cache = ResultCache()
+    key = cache.key_for(image, EXPAND, 'runflow/outpaint')
+    result = EngineResult(
+        image=image, engine='runflow', model='runflow/outpaint'
+    )
+    store_result(cache, key, result, EXPAND)
+    with pytest.raises(InvalidInputError) as info:
+        open_cached_result(key)
+    assert info.value.field == 'entry_or_key'
+    assert 'placement provenance' in str(info.value)
+
+    out = tmp_path / 'bare.png'
+    code, _, err = _cli('history', '--export', key[:8], '-o', str(out))
+    assert code == 0, err
+    sidecar = json.loads(Path(str(out) + '.json').read_text())
+    assert sidecar['placement'] is None
+    assert sidecar['provenance']['expand'] == EXPAND.as_dict()
