@@ -109,7 +109,7 @@ def history_command(argv: Sequence[str], console: Console) -> int:
                     f'run {prov.get("run_id") or "-"}',
                     f'expand t/b/l/r {sides}',
                     f'${cost:.2f}' if isinstance(cost, int | float) else '',
-                    str(prov.get('source') or ''),
+                    _source_name(prov.get('source')),
                 )
             ).rstrip()
         )
@@ -127,6 +127,13 @@ def history_command(argv: Sequence[str], console: Console) -> int:
                 f'(collect it: napari-outpaint collect {run.run_id})'
             )
     return EXIT_OK
+
+
+def _source_name(source: Any) -> str:
+    """The source's name (a layer or file name), not its whole record."""
+    if isinstance(source, dict):
+        return str(source.get('layer') or '')
+    return str(source or '')
 
 
 def _export_cached(
