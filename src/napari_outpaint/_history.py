@@ -99,11 +99,16 @@ def describe_entry(entry: CachedResult) -> str:
         when,
         str(name or 'image'),
         f't/b/l/r {sides}%',
-        f'{prov.get("engine", "?")}/{prov.get("model", "?")}',
+        _engine_model(prov),
         f'${cost:.2f}' if isinstance(cost, int | float) else '$?',
         entry.key[:12],
     ]
     return '  '.join(parts)
+
+
+def _engine_model(prov: Mapping[str, Any]) -> str:
+    engine, model = str(prov.get('engine', '?')), str(prov.get('model', '?'))
+    return model if model.startswith(f'{engine}/') else f'{engine}/{model}'
 
 
 def source_matches(entry: CachedResult, layer: Any) -> bool:
