@@ -4,7 +4,7 @@
 # they are already there; tells what to install when not root.
 set -euo pipefail
 
-packages=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0
+packages=(python3-venv xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0
   libxcb-render-util0 libxcb-xinerama0 libxcb-shape0 libxcb-randr0
   libxcb-xfixes0 libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1
   libdbus-1-3 libfontconfig1)

@@ -1,0 +1,49 @@
+"""Engine choice: Runflow when a key is configured, else local; visible."""
+
+import pytest
+
+from napari_outpaint import (
+    InvalidInputError,
+    LocalEngine,
+    RunflowEngine,
+    default_engine,
+    resolve_engine,
+)
+
+
+def test_no_key_means_the_local_engine():
+    """Without any key the embedded default is the local PatchMatch engine."""
+    engine = default_engine()
+    assert isinstance(engine, LocalEngine)
+    assert (engine.name, engine.price_per_image_usd) == ('local', 0.0)
+    assert isinstance(resolve_engine(None), LocalEngine)
+
+
+def test_env_key_means_runflow(monkeypatch):
+    """RUNFLOW_API_KEY switches the default to Runflow, with no I/O."""
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'rf_live_test')
+    engine = default_engine()
+    assert isinstance(engine, RunflowEngine)
+    assert (engine.name, engine.model) == ('runflow', 'runflow/outpaint')
+    assert 'rf_live_test' not in repr(engine)
+
+
+def test_explicit_key_means_runflow():
+    """An explicit key also picks Runflow."""
+    assert isinstance(default_engine('rf_live_x'), RunflowEngine)
+
+
+def test_names_resolve_to_local_methods():
+    """'local' is PatchMatch (installed here) and 'reflect' the preview."""
+    pytest.importorskip('patchmatch')
+    assert resolve_engine('local').model == 'patchmatch'
+    assert resolve_engine('reflect').model == 'reflect'
+
+
+def test_unknown_engine_names_the_field():
+    """A typo is refused, naming the engine argument and the choices."""
+    with pytest.raises(InvalidInputError, match='engine') as info:
+        resolve_engine('runfow')
+    assert 'runflow' in str(info.value)
+    with pytest.raises(InvalidInputError, match='engine'):
+        resolve_engine(42)
