@@ -34,8 +34,7 @@ def test_explicit_key_means_runflow():
 
 
 def test_names_resolve_to_local_methods():
-    """'local' is PatchMatch (installed here) and 'reflect' the preview."""
-    pytest.importorskip('patchmatch')
+    """'local' is PatchMatch (a core dependency), 'reflect' the preview."""
     assert resolve_engine('local').model == 'patchmatch'
     assert resolve_engine('reflect').model == 'reflect'
 
