@@ -315,3 +315,26 @@ def test_entry_without_placement_is_refused_but_exports(tmp_path):
     sidecar = json.loads(Path(str(out) + '.json').read_text())
     assert sidecar['placement'] is None
     assert sidecar['provenance']['expand'] == EXPAND.as_dict()
+
+
+def test_runflow_result_reopens_aligned(runflow_standin):
+    """A result paid on the Runflow stand-in re-opens aligned, no new run."""
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    engine = RunflowEngine(
+        api_key='test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    rgb = np.random.default_rng(5).integers(0, 255, (32, 48, 3), np.uint8)
+    layer = Image(rgb, name='photo', scale=(0.5, 0.5), translate=(4, -2))
+    made = outpaint_layer(layer, Expand(0, 20, 10, 10), engine=engine)
+    entry = _only_entry()
+    assert entry.provenance['run_id'] == runflow_standin.runs[0].id
+
+    reopened = open_cached_result(entry.key, source_layer=layer)
+    np.testing.assert_array_equal(reopened.data, made.data)
+    np.testing.assert_allclose(reopened.translate, made.translate)
+    assert len(runflow_standin.runs) == 1
+    native = open_cached_result(entry.key)
+    assert native.metadata['outpaint']['original_cost_usd'] == 0.55
