@@ -5,6 +5,7 @@ The public API is re-exported here; nothing else lives in this module.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from napari_outpaint._cache import ResultCache, collect_run
 from napari_outpaint._errors import (
     APIConnectionError,
     APIStatusError,
@@ -27,6 +28,7 @@ from napari_outpaint._errors import (
     ValidationError,
 )
 from napari_outpaint._expand import Expand, Padding
+from napari_outpaint._history import open_cached_result
 from napari_outpaint._pipeline import (
     OutpaintResult,
     mask_layer,
@@ -71,6 +73,7 @@ __all__ = [
     'PermissionDeniedError',
     'ProgressEvent',
     'RateLimitError',
+    'ResultCache',
     'ResultError',
     'RunFailedError',
     'RunTimeoutError',
@@ -78,8 +81,10 @@ __all__ = [
     'ServiceUnavailableError',
     'Stage',
     'ValidationError',
+    'collect_run',
     'default_engine',
     'mask_layer',
+    'open_cached_result',
     'outpaint_array',
     'outpaint_layer',
     'resolve_engine',
