@@ -23,6 +23,7 @@ placement as a single plane.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -66,12 +67,15 @@ from napari_outpaint._planes import Plane, planes_along, select_planes
 from napari_outpaint._progress import CancelToken, ProgressEvent
 
 __all__ = [
+    'CONCURRENCY_ENV',
     'DEFAULT_CONCURRENCY',
+    'MAX_CONCURRENCY',
     'BatchProgress',
     'BatchResult',
     'PlaneOutcome',
     'RateGate',
     'as_event_callback',
+    'default_concurrency',
     'outpaint_planes',
     'planes_along',
     'select_planes',
@@ -79,7 +83,9 @@ __all__ = [
 
 #: Default number of planes in flight (see bench/bench_batch.py).
 DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 16
+MAX_CONCURRENCY = 32
+#: Environment variable overriding :data:`DEFAULT_CONCURRENCY`.
+CONCURRENCY_ENV = 'NAPARI_OUTPAINT_CONCURRENCY'
 #: Planes converting pixels at once (the rest wait on the network).
 HEAVY_SLOTS = 1
 _RATE_LIMIT_ATTEMPTS = 5
@@ -135,7 +141,8 @@ def outpaint_planes(
     cache : ResultCache, optional
         Default ``ResultCache()``.
     concurrency : int, optional
-        Planes in flight at once (1-16, default
+        Planes in flight at once (1-32); default
+        :func:`default_concurrency` (``NAPARI_OUTPAINT_CONCURRENCY``, else
         :data:`DEFAULT_CONCURRENCY`).
     confirm : callable, bool or None
         ``confirm(estimate) -> bool`` is asked once before any paid run;
@@ -167,7 +174,7 @@ def outpaint_planes(
     rgb = check_data(data, rgb)
     n_lead = leading_ndim(len(shape), rgb)
     selected = select_planes(shape[:n_lead], planes)
-    workers = DEFAULT_CONCURRENCY if concurrency is None else concurrency
+    workers = default_concurrency() if concurrency is None else concurrency
     if (
         isinstance(workers, bool)
         or not isinstance(workers, int)
@@ -203,7 +210,7 @@ def outpaint_planes(
     lead_shape = tuple(
         max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
     )
-    batch = BatchState(len(selected), progress, cancel, cap, price)
+    batch = BatchState(len(selected), progress, cancel)
     heavy_slots = threading.Semaphore(HEAVY_SLOTS)
     assembly = Assembly(origin, lead_shape)
     outcomes: dict[Plane, PlaneOutcome] = {}
@@ -223,8 +230,8 @@ def outpaint_planes(
             inner,
             cache,
             info={'plane': list(plane)},
+            spend_cap=cap,
             before_run=batch.before_run,
-            after_run=batch.after_run,
             around_engine=heavy.outside,
         )
         try:
@@ -358,6 +365,33 @@ def outpaint_planes(
     )
     batch.report(None, None, result.summary().splitlines()[0])
     return result
+
+
+def default_concurrency() -> int:
+    """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``.
+
+    Unset or empty: :data:`DEFAULT_CONCURRENCY` (chosen by
+    ``bench/bench_batch.py``). Read at the start of each batch.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the variable, when it is not an integer 1-32.
+    """
+    text = os.environ.get(CONCURRENCY_ENV, '').strip()
+    if not text:
+        return DEFAULT_CONCURRENCY
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise ConfigurationError(
+            f'{CONCURRENCY_ENV} must be an integer 1-{MAX_CONCURRENCY} '
+            f'(planes in flight at once), got {text!r}; fix it, or unset '
+            f'it for the default ({DEFAULT_CONCURRENCY}).'
+        )
+    return value
 
 
 def _last(items: list[str]) -> str | None:

@@ -1,7 +1,7 @@
 """The shared state of one running batch of planes.
 
 :class:`RateGate` (a 429 pauses every worker), :class:`BatchState`
-(budget, stop reason, progress) and :class:`HeavyPhase` (how many planes
+(stop reason, progress) and :class:`HeavyPhase` (how many planes
 convert pixels at once) are shared by the worker threads of
 :func:`napari_outpaint._batch.outpaint_planes`.
 """
@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 from napari_outpaint._batch_result import BatchProgress
-from napari_outpaint._errors import OutpaintError, RunFailedError
+from napari_outpaint._errors import OutpaintError
 from napari_outpaint._planes import Plane
 from napari_outpaint._progress import CancelToken
 
@@ -53,13 +53,11 @@ class NewRunsStopped(OutpaintError):
 class BatchState:
     """The shared state of one running batch."""
 
-    def __init__(self, total, progress, cancel, cap, price):
+    def __init__(self, total, progress, cancel):
         self.lock = threading.Lock()
         self.total = total
         self.progress = progress
         self.cancel = cancel
-        self.cap = cap
-        self.price = price
         self.gate = RateGate()
         self.stop_error: BaseException | None = None
         self.finished = 0
@@ -72,20 +70,17 @@ class BatchState:
                 self.stop_error = error
 
     def before_run(self) -> None:
-        """Called by the CachingEngine right before a paid run."""
+        """Called by the CachingEngine right before a paid run.
+
+        The CachingEngine then reserves the run's price against the spend
+        cap, as it does for single runs.
+        """
         self.cancel.raise_if_cancelled()
         if self.stop_error is not None:
             raise NewRunsStopped(str(self.stop_error))
         self.gate.wait(self.cancel)
         if self.stop_error is not None:
             raise NewRunsStopped(str(self.stop_error))
-        self.cap.reserve(self.price)
-
-    def after_run(self, result, error, run_created) -> None:
-        charged = result is not None or (
-            run_created and not isinstance(error, RunFailedError)
-        )
-        self.cap.settle(self.price, charged=charged)
 
     def report(self, plane, event, message='') -> None:
         if self.progress is None:

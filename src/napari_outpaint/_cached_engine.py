@@ -7,10 +7,17 @@
    ``details['cached'] = True``);
 2. else collects a run of the same request that was submitted earlier and
    never collected (the pending journal), instead of paying again;
-3. else runs the wrapped engine, recording the run id in the journal as
-   soon as the engine reports it (``ProgressEvent.run_id``, before the
-   first poll), and stores the downloaded bytes in the cache *before*
+3. else reserves the run's price against the spend cap (a
+   :class:`~napari_outpaint._cost.SpendCap`, the session's by default:
+   ``BudgetError`` before any byte is sent when it is reached), runs the
+   wrapped engine, recording the run id in the journal as soon as the
+   engine reports it (``ProgressEvent.run_id``, before the first poll),
+   settles the price (charged, or released for a run that failed or was
+   never created), and stores the downloaded bytes in the cache *before*
    returning, so the result is on disk before anyone shows it.
+
+Single runs (``outpaint_array``, the widget, the CLI) and batches use this
+one mechanism; cache hits and collected runs cost nothing.
 
 Because it is an ``Engine``, the pipeline needs no change to use it.
 """
@@ -26,6 +33,7 @@ from contextlib import AbstractContextManager as ContextManager
 from typing import TYPE_CHECKING, Any
 
 from napari_outpaint._cache import ResultCache, store_result
+from napari_outpaint._cost import SpendCap, price_of, session_spend_cap
 from napari_outpaint._errors import (
     NotFoundError,
     OutpaintError,
@@ -64,14 +72,15 @@ class CachingEngine:
         Default ``ResultCache()``.
     info : mapping, optional
         Recorded with pending runs and cached results (e.g. ``plane``).
+    spend_cap : SpendCap, optional
+        Every new run reserves ``engine.price_per_image_usd`` against it
+        first. Default :func:`~napari_outpaint._cost.session_spend_cap`
+        (off unless set; an invalid ``NAPARI_OUTPAINT_SPEND_CAP_USD``
+        raises ``ConfigurationError`` here).
     before_run : callable, optional
-        Called right before a new (paid) run starts; may raise to stop it
-        (spend cap, stop after a 402, rate-limit gate). Not called for
-        cache hits or collected runs.
-    after_run : callable, optional
-        ``after_run(result_or_None, error_or_None, run_created)`` once
-        that run ended; *run_created* says whether a remote run existed
-        (reported a run id), i.e. whether it may be billed.
+        Called right before a new (paid) run reserves its price; may
+        raise to stop it (stop after a 402, rate-limit gate). Not called
+        for cache hits or collected runs.
     around_engine : callable, optional
         Returns a context manager entered around the cache lookup and the
         wrapped engine's call (a batch uses it to let other planes do
@@ -92,16 +101,17 @@ class CachingEngine:
         cache: ResultCache | None = None,
         *,
         info: Mapping[str, Any] | None = None,
+        spend_cap: SpendCap | None = None,
         before_run: Callable[[], None] | None = None,
-        after_run: Callable[[Any, BaseException | None, bool], None]
-        | None = None,
         around_engine: Callable[[], ContextManager[Any]] | None = None,
     ) -> None:
         self.engine = engine
         self.cache = cache if cache is not None else ResultCache()
         self.info = dict(info or {})
+        self.spend_cap = (
+            spend_cap if spend_cap is not None else session_spend_cap()
+        )
         self.before_run = before_run
-        self.after_run = after_run
         self.around_engine = around_engine
         self.last_key: str | None = None
         self.last_source: str | None = None
@@ -186,6 +196,8 @@ class CachingEngine:
     def _run(self, key, image, expand, progress, cancel):
         if self.before_run is not None:
             self.before_run()
+        price = price_of(self.engine)
+        self.spend_cap.reserve(price)  # BudgetError: nothing sent yet
         recorded: list[str] = []
         journal_info = {
             'expand': expand.as_dict(),
@@ -213,8 +225,11 @@ class CachingEngine:
             error = exc
             raise
         finally:
-            if self.after_run is not None:
-                self.after_run(result, error, bool(recorded))
+            # billed: a result, or a created run that did not fail
+            charged = result is not None or (
+                bool(recorded) and not isinstance(error, RunFailedError)
+            )
+            self.spend_cap.settle(price, charged=charged)
             if isinstance(error, RunFailedError):
                 for run_id in recorded:  # failed runs are not billed
                     self.cache.resolve(run_id)

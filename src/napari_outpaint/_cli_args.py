@@ -7,6 +7,11 @@ import math
 import sys
 from typing import Any, TextIO
 
+from napari_outpaint._batch import (
+    CONCURRENCY_ENV,
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+)
 from napari_outpaint._cli_errors import (
     EXIT_CANCELLED,
     EXIT_CONFIG,
@@ -17,6 +22,7 @@ from napari_outpaint._cli_errors import (
     EXIT_UNEXPECTED,
     EXIT_USAGE,
 )
+from napari_outpaint._cost import SPEND_CAP_ENV
 from napari_outpaint._expand import MAX_PERCENT
 
 EPILOG = f"""\
@@ -60,9 +66,17 @@ exit codes:
   {EXIT_RUN_ERROR}    the run failed (API error, failed run, bad result)
   {EXIT_CANCELLED}    cancelled or timed out (the run id is printed:
        collect it later with `napari-outpaint collect RUN_ID`)
-  {EXIT_NOT_CONFIRMED}    the price of a batch was not confirmed (--yes)
+  {EXIT_NOT_CONFIRMED}    the price of a batch was not confirmed (--yes), or
+       the spend cap (--spend-cap, NAPARI_OUTPAINT_SPEND_CAP_USD)
+       stopped new runs (finished results are written and cached)
   {EXIT_INTERRUPTED}  interrupted with Ctrl-C (the run was cancelled and
        cleaned up)
+
+cost guard (paid engines only):
+  The price is printed before any run; a batch needs --yes (or a y at the
+  prompt). --spend-cap USD (or NAPARI_OUTPAINT_SPEND_CAP_USD) stops new
+  runs once this invocation has spent that much: each run reserves its
+  price before anything is sent; results from the cache are free.
 
 other commands (see their --help):
   napari-outpaint history [--json] [--export KEY -o FILE] [--clear]
@@ -98,6 +112,32 @@ def seconds_arg(value: str) -> float:
             f'expected a number of seconds > 0, got {value!r}'
         )
     return seconds
+
+
+def dollars_arg(value: str) -> float:
+    """A ``--spend-cap`` value: a finite number of US dollars >= 0."""
+    try:
+        dollars = float(value.strip().lstrip('$'))
+    except ValueError:
+        dollars = math.nan
+    if not (math.isfinite(dollars) and dollars >= 0):
+        raise argparse.ArgumentTypeError(
+            f'expected US dollars >= 0 (e.g. 5 or 12.50), got {value!r}'
+        )
+    return dollars
+
+
+def concurrency_arg(value: str) -> int:
+    """A ``--concurrency`` value: an integer 1-32."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(
+            f'must be an integer 1-{MAX_CONCURRENCY}, got {value!r}'
+        )
+    return number
 
 
 def _limits(value: str) -> tuple[float, float]:
@@ -238,6 +278,22 @@ def build_parser() -> argparse.ArgumentParser:
         '--no-mask',
         action='store_true',
         help='do not write the mask of generated pixels',
+    )
+    parser.add_argument(
+        '--spend-cap',
+        type=dollars_arg,
+        metavar='USD',
+        help='stop starting paid runs once this invocation has spent USD '
+        f'(default: ${SPEND_CAP_ENV} if set, else no cap); exit code '
+        f'{EXIT_NOT_CONFIRMED} when it stops a run',
+    )
+    parser.add_argument(
+        '--concurrency',
+        type=concurrency_arg,
+        metavar='N',
+        help=f'planes in flight at once with --plane all (1-'
+        f'{MAX_CONCURRENCY}; default ${CONCURRENCY_ENV} if set, else '
+        f'{DEFAULT_CONCURRENCY}); input files are done one after another',
     )
     parser.add_argument(
         '-y',

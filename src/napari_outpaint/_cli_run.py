@@ -20,7 +20,7 @@ from napari_outpaint._cli_errors import (
 from napari_outpaint._cli_inputs import Job, prepare_jobs
 from napari_outpaint._cli_outputs import write_outputs
 from napari_outpaint._cli_worker import Interrupted, run_cancellable
-from napari_outpaint._cost import price_of
+from napari_outpaint._cost import SpendCap, price_of, session_spend_cap
 from napari_outpaint._errors import InvalidInputError, OutpaintError
 from napari_outpaint._expand import Expand
 from napari_outpaint._progress import CancelToken
@@ -34,6 +34,17 @@ def _is_batch(job: Job) -> bool:
     return job.planes is not None and len(job.planes) > 1
 
 
+def spend_cap_of(args: argparse.Namespace) -> SpendCap:
+    """``--spend-cap`` for this invocation, else the session's cap.
+
+    The session cap reads ``NAPARI_OUTPAINT_SPEND_CAP_USD`` (off when
+    unset); an invalid value is a ``ConfigurationError`` (exit 3).
+    """
+    if args.spend_cap is not None:
+        return SpendCap(args.spend_cap)
+    return session_spend_cap()
+
+
 def _outpaint_job(
     job: Job,
     engine: Any,
@@ -42,11 +53,13 @@ def _outpaint_job(
     console: Console,
     label: str,
     cancel: CancelToken,
+    cap: SpendCap,
 ) -> Any:
     """One job through the pipeline.
 
     One plane (a 2D image or --plane I,J) goes through ``outpaint_array``;
-    every plane (--plane all) through the batch, into one nD result.
+    every plane (--plane all) through the batch, into one nD result. Both
+    reserve each paid run against *cap* before sending anything.
     """
     image = job.image
     common: dict[str, Any] = {
@@ -66,6 +79,8 @@ def _outpaint_job(
             planes=list(job.planes or ()),
             engine=engine,
             confirm=True,  # the price was shown and confirmed up front
+            spend_cap=cap,
+            concurrency=args.concurrency,
             progress=BatchPrinter(console, label),
             **common,
         )
@@ -75,7 +90,9 @@ def _outpaint_job(
         # a paid result is stored before it is shown, never paid twice
         from napari_outpaint._cached_engine import CachingEngine
 
-        engine = CachingEngine(engine, info={'source': image.source})
+        engine = CachingEngine(
+            engine, info={'source': image.source}, spend_cap=cap
+        )
     return outpaint_array(
         job.pixels(),
         expand,
@@ -141,8 +158,15 @@ def outpaint_command(
         ) from exc
     jobs = prepare_jobs(args)
     engine = choose_engine(args, console)
+    cap = spend_cap_of(args)
     runs = sum(len(job.planes or (None,)) for job in jobs)
     confirm_cost(engine, runs, args, console, stdin)
+    if _paid(engine) and cap.limit_usd is not None:
+        source = '--spend-cap' if args.spend_cap is not None else 'env'
+        console.say(
+            f'spend cap: ${cap.limit_usd:.2f} '
+            f'({source}; ${cap.spent_usd:.2f} spent so far)'
+        )
 
     code = EXIT_OK
     for number, job in enumerate(jobs, start=1):
@@ -153,7 +177,7 @@ def outpaint_command(
         try:
             result = run_cancellable(
                 lambda cancel, job=job, label=label: _outpaint_job(
-                    job, engine, expand, args, console, label, cancel
+                    job, engine, expand, args, console, label, cancel, cap
                 ),
                 CancelToken(),
                 console,

@@ -8,21 +8,32 @@ session has spent its limit.
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from napari_outpaint._errors import BudgetError, InvalidInputError
+from napari_outpaint._errors import (
+    BudgetError,
+    ConfigurationError,
+    InvalidInputError,
+)
 
 __all__ = [
+    'SPEND_CAP_ENV',
     'ConfirmCallback',
     'CostEstimate',
     'SpendCap',
     'estimate_cost',
     'price_of',
     'session_spend_cap',
+    'spend_cap_from_env',
 ]
+
+#: Environment variable holding the session spend cap in USD (unset: none).
+SPEND_CAP_ENV = 'NAPARI_OUTPAINT_SPEND_CAP_USD'
 
 
 @dataclass(frozen=True)
@@ -183,9 +194,12 @@ class SpendCap:
                 raise BudgetError(
                     f'The session spend cap of ${self._limit:.2f} is '
                     f'reached (${committed:.2f} spent or committed; the '
-                    f'next run costs ${amount:.2f}). Raise the cap in the '
-                    'settings (or SpendCap.limit_usd) to continue; '
-                    'finished results are kept.'
+                    f'next run costs ${amount:.2f}); nothing was sent for '
+                    'it. To continue, raise the cap: environment variable '
+                    f'{SPEND_CAP_ENV}, command-line flag --spend-cap USD, '
+                    'or in Python napari_outpaint._cost.session_spend_cap()'
+                    '.limit_usd (None removes it). Finished results are '
+                    'kept; results in the cache are free.'
                 )
             self._reserved += amount
 
@@ -197,9 +211,47 @@ class SpendCap:
                 self._spent += amount
 
 
-_SESSION_CAP = SpendCap()
+_SESSION_CAP: SpendCap | None = None
+_SESSION_LOCK = threading.Lock()
 
 
 def session_spend_cap() -> SpendCap:
-    """The process-wide cap shared by the widget, the API and the CLI."""
-    return _SESSION_CAP
+    """The process-wide cap shared by the widget, the API and the CLI.
+
+    Created on first use with the limit from ``NAPARI_OUTPAINT_SPEND_CAP_USD``
+    (off when unset or empty). Change it at any time with
+    ``session_spend_cap().limit_usd = 5.0``; ``None`` removes it.
+
+    Raises
+    ------
+    ConfigurationError
+        When the environment variable is not a number >= 0.
+    """
+    global _SESSION_CAP
+    with _SESSION_LOCK:
+        if _SESSION_CAP is None:
+            _SESSION_CAP = SpendCap(spend_cap_from_env())
+        return _SESSION_CAP
+
+
+def spend_cap_from_env() -> float | None:
+    """The cap in ``NAPARI_OUTPAINT_SPEND_CAP_USD``, or None when unset.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the variable, when it is not a finite number >= 0.
+    """
+    text = os.environ.get(SPEND_CAP_ENV, '').strip()
+    if not text:
+        return None
+    try:
+        value = float(text.lstrip('$'))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigurationError(
+            f'{SPEND_CAP_ENV} must be a number of US dollars >= 0 (e.g. '
+            f'5 or 12.50), got {text!r}; fix it, or unset it for no cap.'
+        )
+    return value

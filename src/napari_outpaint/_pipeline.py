@@ -300,7 +300,7 @@ def outpaint_array(
 
 
 def _cached(engine: Engine) -> Engine:
-    """Put a paid engine behind the result cache: never paid twice."""
+    """Put a paid engine behind the result cache and the spend cap."""
     if engine.price_per_image_usd > 0 and not isinstance(
         engine, CachingEngine
     ):
