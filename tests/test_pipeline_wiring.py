@@ -5,7 +5,17 @@ import pytest
 from napari.layers import Image
 
 from fakes import FakeEngine
-from napari_outpaint import BudgetError, Expand, outpaint_array, outpaint_layer
+from napari_outpaint import (
+    BudgetError,
+    ConfigurationError,
+    Expand,
+    RunFailedError,
+    _cost,
+    outpaint_array,
+    outpaint_layer,
+)
+from napari_outpaint._cost import SPEND_CAP_ENV, session_spend_cap
+from napari_outpaint._progress import ProgressEvent, Stage
 
 
 class PaidFakeEngine(FakeEngine):
@@ -66,4 +76,103 @@ def test_paid_batch_needs_confirmation():
         outpaint_layer(
             Image(stack), Expand(10, 10, 0, 0), engine=engine, planes='all'
         )
+    assert engine.calls == []
+
+
+# -- the spend cap applies to single runs too --------------------------------
+
+
+@pytest.fixture
+def fresh_session_cap(monkeypatch):
+    """A new session spend cap for this test; the previous one comes back."""
+    monkeypatch.delenv(SPEND_CAP_ENV, raising=False)
+    monkeypatch.setattr(_cost, '_SESSION_CAP', None)
+    return monkeypatch
+
+
+class FailingPaidEngine(PaidFakeEngine):
+    """A paid engine whose remote run is created, then fails (not billed)."""
+
+    def outpaint(self, image, expand, *, progress=None, cancel=None):
+        self.calls.append((image.copy(), expand))
+        if progress is not None:
+            progress(ProgressEvent(Stage.RUNNING, 'created', run_id='r-1'))
+        raise RunFailedError('r-1', 'failed', 'PROVIDER_ERROR')
+
+
+def test_single_paid_run_over_the_cap_never_reaches_the_engine(
+    fresh_session_cap,
+):
+    """outpaint_array refuses a run over the session cap, naming settings."""
+    assert session_spend_cap().limit_usd is None  # off by default
+    session_spend_cap().limit_usd = 0.5
+    engine = PaidFakeEngine()
+    with pytest.raises(BudgetError) as info:
+        outpaint_array(_image(), Expand(10, 0, 0, 20), engine=engine)
+    assert engine.calls == []
+    message = str(info.value)
+    assert SPEND_CAP_ENV in message
+    assert '--spend-cap' in message
+    assert 'session_spend_cap().limit_usd' in message
+    assert session_spend_cap().spent_usd == 0
+
+
+def test_single_layer_run_over_the_cap_never_reaches_the_engine(
+    fresh_session_cap,
+):
+    """outpaint_layer (the widget's single-plane path) obeys the cap too."""
+    session_spend_cap().limit_usd = 0.0
+    engine = PaidFakeEngine()
+    with pytest.raises(BudgetError):
+        outpaint_layer(Image(_image()), Expand(10, 0, 0, 20), engine=engine)
+    assert engine.calls == []
+
+
+def test_single_runs_spend_against_the_cap_and_cache_hits_are_free(
+    fresh_session_cap,
+):
+    """Under $0.60 one run is paid, its repeat is free, a new one refused."""
+    session_spend_cap().limit_usd = 0.60
+    engine = PaidFakeEngine()
+    expand = Expand(10, 0, 0, 20)
+    outpaint_array(_image(0), expand, engine=engine)
+    assert session_spend_cap().spent_usd == pytest.approx(0.55)
+    again = outpaint_array(_image(0), expand, engine=engine)
+    assert again.engine_result.details['cached'] is True
+    with pytest.raises(BudgetError):
+        outpaint_array(_image(1), expand, engine=engine)
+    assert len(engine.calls) == 1
+    assert session_spend_cap().spent_usd == pytest.approx(0.55)
+
+
+def test_failed_paid_run_releases_its_reservation(fresh_session_cap):
+    """A run that failed is not billed: the cap still allows the next one."""
+    session_spend_cap().limit_usd = 0.60
+    expand = Expand(10, 0, 0, 20)
+    with pytest.raises(RunFailedError):
+        outpaint_array(_image(0), expand, engine=FailingPaidEngine())
+    assert session_spend_cap().spent_usd == 0
+    engine = PaidFakeEngine()
+    outpaint_array(_image(0), expand, engine=engine)
+    assert len(engine.calls) == 1
+    assert session_spend_cap().spent_usd == pytest.approx(0.55)
+
+
+def test_env_var_sets_the_session_cap(fresh_session_cap):
+    """NAPARI_OUTPAINT_SPEND_CAP_USD=0.5 refuses a $0.55 run before it."""
+    fresh_session_cap.setenv(SPEND_CAP_ENV, '0.5')
+    engine = PaidFakeEngine()
+    with pytest.raises(BudgetError, match=r'\$0\.50'):
+        outpaint_array(_image(), Expand(10, 0, 0, 20), engine=engine)
+    assert engine.calls == []
+    assert session_spend_cap().limit_usd == 0.5
+
+
+@pytest.mark.parametrize('value', ['five', '-1', 'nan'])
+def test_invalid_env_cap_is_a_configuration_error(fresh_session_cap, value):
+    """A bad NAPARI_OUTPAINT_SPEND_CAP_USD is refused, naming it, unsent."""
+    fresh_session_cap.setenv(SPEND_CAP_ENV, value)
+    engine = PaidFakeEngine()
+    with pytest.raises(ConfigurationError, match=SPEND_CAP_ENV):
+        outpaint_array(_image(), Expand(10, 0, 0, 20), engine=engine)
     assert engine.calls == []
