@@ -513,3 +513,80 @@ def test_layer_batch_with_nothing_finished_raises_the_cause(
         outpaint_layer_planes(
             Image(stack), EXPAND, engine=engine, confirm=True, concurrency=1
         )
+
+
+# -- one spend cap for single runs and batches; the concurrency setting ------
+
+
+@pytest.fixture
+def fresh_session_cap(monkeypatch):
+    """A new session spend cap for this test; the previous one comes back."""
+    from napari_outpaint import _cost
+
+    monkeypatch.delenv(_cost.SPEND_CAP_ENV, raising=False)
+    monkeypatch.setattr(_cost, '_SESSION_CAP', None)
+    return monkeypatch
+
+
+def test_single_runs_and_batches_share_the_session_cap(
+    stack, engine, runflow_standin, fresh_session_cap
+):
+    """A single run's spend counts against the cap a later batch obeys."""
+    from napari_outpaint._cost import session_spend_cap
+
+    session_spend_cap().limit_usd = 1.10
+    limits = (0, 4000)
+    outpaint_array(stack, EXPAND, engine=engine, plane=(0, 0),
+                   contrast_limits=limits)  # fmt: skip
+    assert session_spend_cap().spent_usd == pytest.approx(0.55)
+    result = outpaint_planes(
+        stack, EXPAND, engine=engine, confirm=True, concurrency=1,
+        contrast_limits=limits,
+    )  # fmt: skip
+    assert len(runflow_standin.runs) == 2  # the single run + one plane
+    assert _statuses(result)[(0, 0)] == 'cached'  # free under the cap
+    assert isinstance(result.stopped_by, BudgetError)
+    assert '--spend-cap' in str(result.stopped_by)
+    assert result.filled.sum() == 2
+    assert session_spend_cap().spent_usd == pytest.approx(1.10)
+
+
+def test_concurrency_env_sets_the_default(monkeypatch):
+    """NAPARI_OUTPAINT_CONCURRENCY sets the workers of a batch."""
+    from fakes import FakeEngine
+    from napari_outpaint import _batch
+
+    sizes = []
+
+    class Pool(_batch.ThreadPoolExecutor):
+        def __init__(self, workers, **kw):
+            sizes.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', Pool)
+    monkeypatch.delenv(_batch.CONCURRENCY_ENV, raising=False)
+    assert _batch.default_concurrency() == _batch.DEFAULT_CONCURRENCY
+    monkeypatch.setenv(_batch.CONCURRENCY_ENV, '2')
+    data = np.random.default_rng(1).integers(0, 255, (3, 10, 12), np.uint8)
+    result = outpaint_planes(data, EXPAND, engine=FakeEngine())
+    assert result.complete
+    assert sizes == [2]
+    outpaint_planes(data, EXPAND, engine=FakeEngine(), concurrency=32)
+    assert sizes == [2, 32]
+
+
+@pytest.mark.parametrize('value', ['0', '33', 'four'])
+def test_bad_concurrency_env_is_refused_naming_it(monkeypatch, value):
+    """A bad NAPARI_OUTPAINT_CONCURRENCY is a ConfigurationError, unsent."""
+    from fakes import FakeEngine
+    from napari_outpaint._batch import CONCURRENCY_ENV
+    from napari_outpaint._errors import ConfigurationError
+
+    monkeypatch.setenv(CONCURRENCY_ENV, value)
+    engine = FakeEngine()
+    with pytest.raises(ConfigurationError, match=CONCURRENCY_ENV):
+        outpaint_planes(np.zeros((2, 8, 8), np.uint8), EXPAND, engine=engine)
+    assert engine.calls == []
+    with pytest.raises(InvalidInputError, match='concurrency'):
+        outpaint_planes(np.zeros((2, 8, 8), np.uint8), EXPAND,
+                        engine=engine, concurrency=33)  # fmt: skip
