@@ -757,3 +757,142 @@ def test_pipeline_refusal_names_the_flags_and_sends_nothing(
     assert ran.code == _cli.EXIT_USAGE
     assert 'error: --top/--bottom/--left/--right: ' in ran.err
     assert runflow_env.requests == []
+
+
+# -- cost guard and concurrency settings --------------------------------------
+
+
+@pytest.fixture
+def fresh_session_cap(monkeypatch):
+    """A new session spend cap for this test; the previous one comes back."""
+    from napari_outpaint import _cost
+
+    monkeypatch.delenv(_cost.SPEND_CAP_ENV, raising=False)
+    monkeypatch.setattr(_cost, '_SESSION_CAP', None)
+    return monkeypatch
+
+
+def _distinct_pngs(tmp_path, n=2):
+    paths = []
+    for i in range(n):
+        data = np.random.default_rng(i).integers(0, 255, (8, 10, 3), np.uint8)
+        Image.fromarray(data).save(tmp_path / f'{"abc"[i]}.png')
+        paths.append(str(tmp_path / f'{"abc"[i]}.png'))
+    return paths
+
+
+def test_spend_cap_refuses_the_run_that_would_exceed_it(
+    runflow_env, tmp_path, fresh_session_cap
+):
+    """--spend-cap 1: the first $0.55 file runs, the second is refused (6)."""
+    out = tmp_path / 'out'
+    ran = run(
+        *_distinct_pngs(tmp_path), '-o', str(out), *SIDES,
+        '--engine', 'runflow', '--yes', '--spend-cap', '1',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert len(runflow_env.runs) == 1
+    assert (out / 'a.outpainted.png').exists()
+    assert not (out / 'b.outpainted.png').exists()
+    assert 'spend cap: $1.00' in ran.err
+    assert '[2/2] b: The session spend cap of $1.00 is reached' in ran.err
+    assert '--spend-cap' in ran.err.split('cap of $1.00 is reached')[1]
+
+
+def test_spend_cap_below_one_run_sends_nothing(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """--spend-cap 0.5 refuses a single $0.55 run before any request."""
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow', '--spend-cap', '0.5',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert runflow_env.requests == []
+    assert not (tmp_path / 'o.png').exists()
+    assert 'NAPARI_OUTPAINT_SPEND_CAP_USD' in ran.err
+
+
+def test_spend_cap_stops_a_stack_batch_and_keeps_finished_planes(
+    runflow_env, zstack, tmp_path, fresh_session_cap
+):
+    """--plane all under a $1.20 cap: two planes written, the third not run."""
+    path, data = zstack
+    out = tmp_path / 'out.tif'
+    ran = run(
+        str(path), '-o', str(out), *SIDES, '--engine', 'runflow',
+        '--plane', 'all', '--yes', '--spend-cap', '1.20',
+        '--concurrency', '1',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert len(runflow_env.runs) == 2
+    assert 'partial result written (2 of 3 planes' in ran.err
+    written = tifffile.imread(out)
+    np.testing.assert_array_equal(written[:2, 2:, 6:], data[:2])
+    assert not written[2].any()
+
+
+def test_env_spend_cap_applies_to_the_cli(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """NAPARI_OUTPAINT_SPEND_CAP_USD caps a run without the flag."""
+    path, _ = rgb_png
+    fresh_session_cap.setenv('NAPARI_OUTPAINT_SPEND_CAP_USD', '0.5')
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert 'spend cap: $0.50 (env' in ran.err
+    assert runflow_env.runs == []
+
+
+def test_bad_env_spend_cap_exits_3_naming_it(
+    rgb_png, tmp_path, fresh_session_cap
+):
+    """An invalid NAPARI_OUTPAINT_SPEND_CAP_USD is a configuration error."""
+    path, _ = rgb_png
+    fresh_session_cap.setenv('NAPARI_OUTPAINT_SPEND_CAP_USD', 'lots')
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '--engine', 'reflect'
+    )
+    assert ran.code == _cli.EXIT_CONFIG
+    assert 'NAPARI_OUTPAINT_SPEND_CAP_USD' in ran.err
+    assert not (tmp_path / 'o.png').exists()
+
+
+@pytest.mark.parametrize(
+    ('flag', 'value'),
+    [('--concurrency', '0'), ('--concurrency', '33'),
+     ('--concurrency', 'x'), ('--spend-cap', '-1'), ('--spend-cap', 'inf')],
+)  # fmt: skip
+def test_bad_setting_exits_2_naming_the_flag(rgb_png, tmp_path, flag, value):
+    """--concurrency outside 1-32 or a bad --spend-cap is a usage error."""
+    path, _ = rgb_png
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES, flag, value)
+    assert ran.code == _cli.EXIT_USAGE
+    assert flag in ran.err
+    assert 'Traceback' not in ran.err
+    assert not (tmp_path / 'o.png').exists()
+
+
+@pytest.mark.filterwarnings('ignore:The seam around the original')
+def test_concurrency_flag_sets_the_batch_workers(
+    zstack, tmp_path, monkeypatch
+):
+    """--plane all --concurrency 3 runs the batch with three workers."""
+    from napari_outpaint import _batch
+
+    sizes = []
+
+    class Pool(_batch.ThreadPoolExecutor):
+        def __init__(self, workers, **kw):
+            sizes.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', Pool)
+    path, _ = zstack
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.tif'), *SIDES,
+        '--engine', 'reflect', '--plane', 'all', '--concurrency', '3',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert sizes == [3]
