@@ -202,6 +202,11 @@ def outpaint_array(
     ------
     InvalidInputError
         Before any engine call, naming the offending argument.
+    BudgetError
+        Before anything is sent, when a paid run would exceed the session
+        spend cap (:func:`napari_outpaint._cost.session_spend_cap`, set by
+        ``NAPARI_OUTPAINT_SPEND_CAP_USD``; off by default). Answers from
+        the cache are free.
     """
     started = time.perf_counter()
     check_expand(expand)
@@ -362,7 +367,8 @@ def outpaint_layer(
         :func:`napari_outpaint._batch.outpaint_planes`. Paid batches need
         *confirm* (True, or a callable shown the price text).
     confirm, concurrency
-        For *planes*: price confirmation and the number of runs in flight.
+        For *planes*: price confirmation and the number of runs in flight
+        (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``, else 4).
 
     Returns
     -------
