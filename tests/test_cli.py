@@ -795,6 +795,7 @@ def test_spend_cap_refuses_the_run_that_would_exceed_it(
     assert (out / 'a.outpainted.png').exists()
     assert not (out / 'b.outpainted.png').exists()
     assert 'spend cap: $1.00' in ran.err
+    assert 'room for 1 more paid run' in ran.err
     assert '[2/2] b: The session spend cap of $1.00 is reached' in ran.err
     assert '--spend-cap' in ran.err.split('cap of $1.00 is reached')[1]
 

@@ -163,9 +163,12 @@ def outpaint_command(
     confirm_cost(engine, runs, args, console, stdin)
     if _paid(engine) and cap.limit_usd is not None:
         source = '--spend-cap' if args.spend_cap is not None else 'env'
+        left = max(0.0, cap.limit_usd - cap.spent_usd)
+        allowed = int((left + 1e-9) // price_of(engine))
         console.say(
             f'spend cap: ${cap.limit_usd:.2f} '
-            f'({source}; ${cap.spent_usd:.2f} spent so far)'
+            f'({source}; ${cap.spent_usd:.2f} spent so far): room for '
+            f'{allowed} more paid run{"" if allowed == 1 else "s"}'
         )
 
     code = EXIT_OK
