@@ -6,6 +6,7 @@ The public API is re-exported here; nothing else lives in this module.
 from importlib.metadata import PackageNotFoundError, version
 
 from napari_outpaint._cache import ResultCache, collect_run
+from napari_outpaint._cost import SpendCap, session_spend_cap
 from napari_outpaint._errors import (
     APIConnectionError,
     APIStatusError,
@@ -79,6 +80,7 @@ __all__ = [
     'RunTimeoutError',
     'RunflowEngine',
     'ServiceUnavailableError',
+    'SpendCap',
     'Stage',
     'ValidationError',
     'collect_run',
@@ -88,4 +90,5 @@ __all__ = [
     'outpaint_array',
     'outpaint_layer',
     'resolve_engine',
+    'session_spend_cap',
 ]

@@ -197,7 +197,7 @@ class SpendCap:
                     f'next run costs ${amount:.2f}); nothing was sent for '
                     'it. To continue, raise the cap: environment variable '
                     f'{SPEND_CAP_ENV}, command-line flag --spend-cap USD, '
-                    'or in Python napari_outpaint._cost.session_spend_cap()'
+                    'or in Python napari_outpaint.session_spend_cap()'
                     '.limit_usd (None removes it). Finished results are '
                     'kept; results in the cache are free.'
                 )
