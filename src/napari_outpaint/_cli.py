@@ -7,7 +7,8 @@
                     [--plane I,J,...|all] [--native-resolution]
                     [--contrast-limits LO,HI] [--api-key-env NAME]
                     [--timeout SECONDS] [--no-mask] [--yes] [--quiet]
-    napari-outpaint history [--json] [--export KEY -o FILE] [--clear]
+    napari-outpaint history [--json] [--export KEY -o FILE] [--open KEY]
+                            [--clear]
     napari-outpaint collect RUN_ID [-o FILE]
 
 Every plane goes through the one pipeline

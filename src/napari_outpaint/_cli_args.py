@@ -79,7 +79,8 @@ cost guard (paid engines only):
   price before anything is sent; results from the cache are free.
 
 other commands (see their --help):
-  napari-outpaint history [--json] [--export KEY -o FILE] [--clear]
+  napari-outpaint history [--json] [--export KEY -o FILE] [--open KEY]
+                          [--clear]
       past results in the paid-result cache, and uncollected runs
   napari-outpaint collect RUN_ID [-o FILE]
       download a Runflow run submitted earlier into the cache
