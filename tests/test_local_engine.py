@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
 import numpy as np
+import psutil
 import pytest
 
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
@@ -184,6 +187,105 @@ def test_runner_cancel_kills_every_worker_process():
             runner.run([FillJob(canvas, mask, 0)] * 2, cancel=token)
         timer.join()
         assert all(proc.poll() is not None for proc in procs)
+
+
+class Interrupt(KeyboardInterrupt):
+    """The KeyboardInterrupt these tests raise (told apart from a real
+    Ctrl-C on the test run)."""
+
+
+class InterruptingToken(CancelToken):
+    """Calls *interrupt* when polled once a worker has been given a job."""
+
+    def __init__(self, busy: threading.Event, interrupt) -> None:
+        super().__init__()
+        self.busy = busy
+        self.interrupt = interrupt
+
+    @property
+    def cancelled(self) -> bool:
+        if self.busy.is_set():
+            self.interrupt()
+        return super().cancelled
+
+
+def worker_children() -> list[psutil.Process]:
+    """PatchMatch worker processes that are children of this process."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any('_pm_worker' in part for part in child.cmdline()):
+                found.append(child)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
+
+
+@pytest.mark.parametrize('how', ['progress', 'cancel-poll', 'sigint'])
+def test_keyboard_interrupt_during_a_fill_leaves_no_worker_alive(
+    how, monkeypatch
+):
+    """A KeyboardInterrupt while PatchMatch jobs are in the worker
+    processes (raised by the progress callback, by the cancel poll, or a
+    real SIGINT) propagates and every worker process is gone."""
+    procs: list = []
+    busy = threading.Event()
+    alive_when_interrupted: list[bool] = []
+
+    def interrupt() -> None:
+        alive_when_interrupted.extend(p.poll() is None for p in procs)
+        raise Interrupt
+
+    class RecordingWorker(_pm_runner._Worker):
+        def __init__(self) -> None:
+            super().__init__()
+            procs.append(self.proc)
+
+        def fill(self, job):
+            busy.set()  # the job is on its way to a live worker
+            return super().fill(job)
+
+    monkeypatch.setattr(_pm_runner, '_Worker', RecordingWorker)
+    image = fractal_rgb(256, seed=10)
+    expand = Expand(top=80, bottom=80, left=80, right=80)  # seconds of work
+    engine = LocalEngine(scale=2, workers=2)
+    token = CancelToken()
+    progress = None
+    sender = None
+    if how == 'progress':
+
+        def progress(event):
+            if busy.is_set():
+                interrupt()
+
+    elif how == 'cancel-poll':
+        token = InterruptingToken(busy, interrupt)
+    else:
+
+        def on_sigint(signum, frame):
+            interrupt()  # raises, like default_int_handler
+
+        def send() -> None:
+            if busy.wait(30):
+                os.kill(os.getpid(), signal.SIGINT)
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+    try:
+        with pytest.raises(Interrupt):
+            engine.outpaint(image, expand, progress=progress, cancel=token)
+    finally:
+        if sender is not None:
+            # a late signal must not interrupt the test run itself
+            signal.signal(signal.SIGINT, lambda signum, frame: None)
+            sender.join(30)
+            signal.signal(signal.SIGINT, previous)
+    assert len(procs) == 2
+    assert alive_when_interrupted == [True, True]  # mid-fill, not after
+    assert all(proc.poll() is not None for proc in procs)
+    assert not any(psutil.pid_exists(proc.pid) for proc in procs)
+    assert worker_children() == []
 
 
 def test_falls_back_to_this_process_when_workers_cannot_start(
