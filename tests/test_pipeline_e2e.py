@@ -350,6 +350,8 @@ def test_every_layer_kind_through_the_stand_in_is_placed_exactly(
         assert tuple(prov['engine_output_shape'][:2]) == canvas
     else:
         assert max(prov['engine_output_shape'][:2]) == 300
+    assert prov['alignment']['residual_px'] < 1
+    assert prov['warnings'] == []
     json.dumps(prov, allow_nan=False)
 
     # the result: the original's dtype and grid, same transform otherwise
