@@ -220,6 +220,20 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     assert any('cache' in text for text in notifications)
 
 
+_STANDIN_THREADS = 'runflow-standin'  # its server, connections and runs
+
+
+def _new_threads(before):
+    """Python threads alive now that were not alive in *before*."""
+    import threading
+
+    return {
+        thread
+        for thread in set(threading.enumerate()) - before
+        if thread.is_alive() and not isinstance(thread, threading._DummyThread)
+    }
+
+
 @pytest.mark.gui
 def test_cancel_mid_run_leaves_nothing_behind(
     docked, runflow_standin, notifications, qtbot
@@ -250,12 +264,16 @@ def test_cancel_mid_run_leaves_nothing_behind(
     assert _preview_layers(viewer) == []
     assert runflow_standin.assets
     assert all(asset.deleted for asset in runflow_standin.assets.values())
-    new_threads = {
-        thread
-        for thread in set(threading.enumerate()) - threads_before
-        if thread.is_alive() and not isinstance(thread, threading._DummyThread)
-    }
-    assert new_threads == set()
+    # The stand-in is the remote service: its run and connection threads
+    # may still be finishing. Wait for them (bounded), then nothing new
+    # may be left: no worker, no LocalHTTPS server, no httpx connection
+    # (an open keep-alive connection would keep a stand-in thread alive).
+    for run in runflow_standin.runs:
+        assert run.wait_processed(timeout=15.0)
+    for thread in _new_threads(threads_before):
+        if thread.name.startswith(_STANDIN_THREADS):
+            thread.join(timeout=15.0)
+    assert _new_threads(threads_before) == set()
     run_id = runflow_standin.runs[0].id
     assert any(run_id in text and 'billed' in text for text in notifications)
     assert widget._run_button.enabled
