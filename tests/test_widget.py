@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -146,6 +148,76 @@ def test_outline_appears_and_goes_away(docked):
     assert len(_preview_layers(viewer)) == 1
     viewer.window.remove_dock_widget(widget.native)
     assert _preview_layers(viewer) == []
+
+
+@pytest.mark.gui
+def test_picker_follows_the_active_image_layer_only(docked):
+    """Activating another image switches the picker; a Points layer not."""
+    viewer, widget = docked
+    assert widget._image.value.name == 'cells'
+    second = viewer.add_image(np.zeros((30, 40), np.uint8), name='second')
+    assert viewer.layers.selection.active is second
+    assert widget._image.value is second
+    viewer.layers.selection.active = viewer.layers['cells']
+    assert widget._image.value.name == 'cells'
+    viewer.layers.selection.active = second
+    points = viewer.add_points([[1.0, 2.0]], name='spots')
+    viewer.layers.selection.active = points
+    assert viewer.layers.selection.active is points
+    assert widget._image.value is second
+
+
+def _saved_napari_settings_text():
+    """napari's settings as they would be saved, as text."""
+    from napari.settings import get_settings
+
+    settings = get_settings()
+    text = settings.model_dump_json()
+    path = getattr(settings, 'config_path', None)
+    if path and os.path.exists(path):
+        with open(path, encoding='utf-8') as file:
+            text += file.read()
+    return text
+
+
+@pytest.mark.gui
+def test_api_key_is_masked_and_kept_only_when_remember_is_ticked(
+    docked, monkeypatch, tmp_path
+):
+    """The key field is a password; the keyring gets it only if ticked."""
+    from magicgui import _util as magicgui_util
+    from qtpy.QtWidgets import QLineEdit
+
+    import napari_outpaint._credentials as credentials
+
+    viewer, widget = docked
+    monkeypatch.setattr(magicgui_util, 'user_cache_dir', lambda: tmp_path)
+    saved = []
+    monkeypatch.setattr(
+        credentials, 'save_api_key', lambda key: saved.append(key) or True
+    )
+    started = []  # the run itself is not under test: record, don't send
+    widget._start_worker = started.append
+    line_edit = widget._api_key.native
+    assert isinstance(line_edit, QLineEdit)
+    assert line_edit.echoMode() == QLineEdit.EchoMode.Password
+    key = 'rf-typed-secret-1234'
+    widget._engine_choice.value = 'runflow'
+    widget._api_key.value = key
+    widget._sides['left'].value = 10
+    assert widget._engine_label.value == 'Runflow (key from this widget)'
+    assert not widget._remember_key.value
+    widget._run_button.clicked.emit()
+    assert len(started) == 1
+    assert started[0].plan.name == 'runflow'
+    assert saved == []
+    widget._remember_key.value = True
+    widget._run_button.clicked.emit()
+    assert len(started) == 2
+    assert saved == [key]
+    assert key not in _saved_napari_settings_text()
+    persisted = [p for p in tmp_path.rglob('*') if p.is_file()]
+    assert all(key not in p.read_text(errors='replace') for p in persisted)
 
 
 @pytest.fixture
