@@ -20,6 +20,7 @@ from napari_outpaint._batch import (
     select_planes,
 )
 from napari_outpaint._cache import ResultCache
+from napari_outpaint._cache_key import cache_model_id
 from napari_outpaint._cost import SpendCap, estimate_cost
 from napari_outpaint._errors import (
     BudgetError,
@@ -427,7 +428,7 @@ def test_caching_engine_journals_before_polling_and_stores_before_return(
     result = wrapped.outpaint(rgb, EXPAND, progress=on_progress)
     run_id = runflow_standin.runs[0].id
     assert seen_pending[0] == [run_id]
-    entry = cache.get(cache.key_for(rgb, EXPAND, engine.model))
+    entry = cache.get(cache.key_for(rgb, EXPAND, cache_model_id(engine)))
     assert entry is not None
     assert entry.raw == result.raw
     assert entry.provenance['plane'] == [3]
@@ -590,3 +591,33 @@ def test_bad_concurrency_env_is_refused_naming_it(monkeypatch, value):
     with pytest.raises(InvalidInputError, match='concurrency'):
         outpaint_planes(np.zeros((2, 8, 8), np.uint8), EXPAND,
                         engine=engine, concurrency=33)  # fmt: skip
+
+
+def test_planes_cached_at_another_endpoint_are_not_free(
+    stack, engine, runflow_standin
+):
+    """A batch at another endpoint counts and pays every plane itself."""
+    from napari_outpaint.testing import RunflowStandIn
+
+    planes = [(0, 0), (1, 2)]
+    _batch(stack, engine, planes=planes)
+    assert len(runflow_standin.runs) == 2
+    with RunflowStandIn(
+        api_key='test-key', processing_delay=0.05, queue_delay=0.0
+    ) as other:
+        elsewhere = RunflowEngine(
+            base_url=other.base_url, api_key='test-key', verify=other.ca_path
+        )
+        estimates = []
+        result = _batch(
+            stack,
+            elsewhere,
+            planes=planes,
+            confirm=lambda e: estimates.append(e) or True,
+        )
+        assert estimates[0].n_cached == 0
+        assert len(other.runs) == 2
+    assert set(_statuses(result).values()) == {'done'}
+    assert len(runflow_standin.runs) == 2
+    again = _batch(stack, engine, planes=planes)
+    assert set(_statuses(again).values()) == {'cached'}

@@ -376,3 +376,159 @@ def test_cache_survives_a_process_restart(tmp_path):
     assert hit.provenance == {'run_id': 'run-p'}
     np.testing.assert_array_equal(hit.image(), rgb[::-1])
     assert [p.run_id for p in cache.pending()] == ['run-q']
+
+
+# -- endpoint namespaces -------------------------------------------------
+def _old_formula_key(rgb8: np.ndarray, expand: Expand, model: str) -> str:
+    """The key formula of releases before endpoint namespaces."""
+    import hashlib
+
+    head = json.dumps(
+        {
+            'shape': list(rgb8.shape),
+            'dtype': 'uint8',
+            'expand': expand.as_dict(),
+            'model': model,
+        },
+        sort_keys=True,
+    )
+    digest = hashlib.sha256(b'napari-outpaint/result-cache/v1\0')
+    digest.update(head.encode() + b'\0')
+    digest.update(np.ascontiguousarray(rgb8).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize(
+    'base_url',
+    [None, 'https://api.runflow.io', 'https://API.runflow.io:443/'],
+)
+def test_default_endpoint_key_is_the_old_key(monkeypatch, base_url):
+    """Real Runflow results keep the key they had before namespaces."""
+    from napari_outpaint._cache_key import cache_model_id
+    from napari_outpaint._cached_engine import CachingEngine
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    monkeypatch.delenv('RUNFLOW_BASE_URL', raising=False)
+    engine = RunflowEngine(api_key='k', base_url=base_url)
+    rgb, expand = _rgb(3), Expand(10, 0, 5, 0)
+    wrapped = CachingEngine(engine, ResultCache())
+    assert cache_model_id(engine) == cache_model_id(wrapped) == MODEL
+    key = ResultCache.key_for(rgb, expand, cache_model_id(wrapped))
+    assert key == _old_formula_key(rgb, expand, MODEL)
+
+
+@pytest.mark.parametrize(
+    ('base_url', 'namespace'),
+    [
+        ('https://127.0.0.1:8443', f'{MODEL}@127.0.0.1:8443'),
+        (
+            'https://proxy.example.org/runflow/',
+            f'{MODEL}@proxy.example.org/runflow',
+        ),
+        (
+            'https://user:secret@api.runflow.io:8443',
+            f'{MODEL}@api.runflow.io:8443',
+        ),
+    ],
+)
+def test_other_endpoints_have_their_own_namespace(base_url, namespace):
+    """Another base URL names host, port and path, never user info."""
+    from napari_outpaint._cache_key import cache_model_id
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    engine = RunflowEngine(api_key='k', base_url=base_url)
+    assert cache_model_id(engine) == namespace
+    assert 'secret' not in cache_model_id(engine)
+
+
+def test_engines_without_a_namespace_are_keyed_by_model():
+    """An engine with no (or an empty) namespace keys by its model."""
+    from napari_outpaint._cache_key import (
+        cache_model_id,
+        provenance_model_id,
+    )
+
+    class Plain:
+        model = 'paid-fake/reflect'
+
+    class Empty(Plain):
+        cache_namespace = ''
+
+    assert cache_model_id(Plain()) == cache_model_id(Empty()) == Plain.model
+    assert provenance_model_id({'model': 'm'}) == 'm'
+    assert provenance_model_id({'model': 'm', 'cache_namespace': 'm@h'}) == (
+        'm@h'
+    )
+
+
+def _standin_engine(server):
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    return RunflowEngine(
+        api_key='test-key', base_url=server.base_url, verify=server.ca_path
+    )
+
+
+def test_standin_result_is_not_answered_for_another_endpoint(
+    runflow_standin,
+):
+    """A result of one endpoint is never a cache hit for another one."""
+    from napari_outpaint._cache_key import cache_model_id
+    from napari_outpaint._cached_engine import CachingEngine
+    from napari_outpaint.engines.runflow import RunflowEngine
+    from napari_outpaint.testing import RunflowStandIn
+
+    cache = ResultCache()
+    rgb, expand = _rgb(4, (12, 10, 3)), Expand(10, 0, 20, 0)
+    first = CachingEngine(_standin_engine(runflow_standin), cache)
+    first.outpaint(rgb, expand)
+    assert first.last_source == 'run'
+    (entry,) = cache.entries()
+    assert entry.provenance['cache_namespace'] == cache_model_id(first)
+    assert '@127.0.0.1:' in entry.provenance['cache_namespace']
+
+    # the real service's key for the same request finds nothing
+    real = RunflowEngine(api_key='k', base_url='https://api.runflow.io')
+    assert cache.get(cache.key_for(rgb, expand, cache_model_id(real))) is None
+
+    with RunflowStandIn(
+        api_key='test-key', processing_delay=0.05, queue_delay=0.0
+    ) as other:
+        second = CachingEngine(_standin_engine(other), cache)
+        result = second.outpaint(rgb, expand)
+        assert second.last_source == 'run'
+        assert result.details['cached'] is False
+        assert len(other.runs) == 1  # paid its own run
+        assert result.run_id == other.runs[0].id
+
+    again = CachingEngine(_standin_engine(runflow_standin), cache)
+    assert again.outpaint(rgb, expand).details['cached'] is True
+    assert len(runflow_standin.runs) == 1
+    assert len(cache.entries()) == 2
+
+
+def test_pending_run_records_the_namespace_and_is_collected(
+    runflow_standin,
+):
+    """A journalled stand-in run keeps its namespace when collected."""
+    from napari_outpaint._cache_key import cache_model_id
+    from napari_outpaint._cached_engine import CachingEngine
+
+    cache = ResultCache()
+    rgb, expand = _rgb(5, (12, 10, 3)), Expand(0, 10, 0, 10)
+    engine = _standin_engine(runflow_standin)
+    result = engine.outpaint(rgb, expand)  # as if paid, then crashed
+    key = cache.key_for(rgb, expand, cache_model_id(engine))
+    cache.record_pending(
+        result.run_id,
+        key,
+        {'model': MODEL, 'cache_namespace': cache_model_id(engine)},
+    )
+
+    entry = collect_run(result.run_id, engine=engine, cache=cache)
+    assert entry.key == key
+    assert entry.provenance['cache_namespace'] == cache_model_id(engine)
+    assert cache.pending() == []
+    wrapped = CachingEngine(engine, cache)
+    assert wrapped.outpaint(rgb, expand).details['cached'] is True
+    assert len(runflow_standin.runs) == 1

@@ -338,3 +338,45 @@ def test_runflow_result_reopens_aligned(runflow_standin):
     assert len(runflow_standin.runs) == 1
     native = open_cached_result(entry.key)
     assert native.metadata['outpaint']['original_cost_usd'] == 0.55
+
+
+def test_standin_entry_reopens_by_its_recorded_namespace(runflow_standin):
+    """A stand-in entry is verified with the endpoint it was paid at."""
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    engine = RunflowEngine(
+        api_key='test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    rgb = np.random.default_rng(6).integers(0, 255, (24, 20, 3), np.uint8)
+    layer = Image(rgb, name='photo', rgb=True)
+    made = outpaint_layer(layer, Expand(10, 0, 0, 10), engine=engine)
+    entry = _only_entry()
+    assert entry.provenance['cache_namespace'] == engine.cache_namespace
+    assert '@127.0.0.1:' in describe_entry(entry)
+
+    reopened = open_cached_result(entry.key, source_layer=layer)
+    np.testing.assert_array_equal(reopened.data, made.data)
+    assert len(runflow_standin.runs) == 1
+
+    # without its namespace the key cannot be verified from the model
+    prov = dict(entry.provenance)
+    del prov['cache_namespace']
+    ResultCache().update_provenance(entry.key, prov)
+    with pytest.raises(InvalidInputError) as info:
+        open_cached_result(entry.key, source_layer=layer)
+    assert info.value.field == 'source_layer'
+
+
+def test_entry_without_namespace_is_verified_by_its_model():
+    """Entries stored before namespaces re-open, keyed by their model."""
+    layer = _layer(_stack(4))
+    made = outpaint_layer(layer, EXPAND, engine=PaidFakeEngine(), plane=(0,))
+    entry = _only_entry()
+    prov = dict(entry.provenance)
+    assert prov.pop('cache_namespace') == PaidFakeEngine.model
+    ResultCache().update_provenance(entry.key, prov)
+
+    reopened = open_cached_result(entry.key, source_layer=layer)
+    np.testing.assert_array_equal(reopened.data, made.data)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from napari_outpaint._cache import ResultCache
+from napari_outpaint._cache_key import cache_model_id
 from napari_outpaint._cost import (
     ConfirmCallback,
     CostEstimate,
@@ -41,9 +42,12 @@ def shared_limits(data, rgb) -> tuple[float, float] | None:
 
 
 def _count_cached(
-    data, planes, rgb, limits, gamma, expand, model, cache
+    data, planes, rgb, limits, gamma, expand, model_id, cache
 ) -> tuple[int, int]:
-    """Planes answered from the cache / already submitted, for the price."""
+    """Planes answered from the cache / already submitted, for the price.
+
+    *model_id* is the engine's :func:`cache_model_id`.
+    """
     from napari_outpaint._imaging import (
         default_contrast_limits,
         select_plane,
@@ -60,7 +64,7 @@ def _count_cached(
         key = cache.key_for(
             to_rgb8(pixels, rgb=rgb, contrast_limits=cl, gamma=gamma),
             expand,
-            model,
+            model_id,
         )
         if cache.get(key) is not None:
             cached += 1
@@ -91,7 +95,14 @@ def confirm_batch_price(
     n_cached, n_pending = (0, 0)
     if price_of(engine) > 0:
         n_cached, n_pending = _count_cached(
-            data, planes, rgb, limits, gamma, expand, engine.model, cache
+            data,
+            planes,
+            rgb,
+            limits,
+            gamma,
+            expand,
+            cache_model_id(engine),
+            cache,
         )
     estimate = estimate_cost(
         len(planes), engine, n_cached=n_cached, n_pending=n_pending

@@ -6,9 +6,10 @@ store in the user cache directory (``platformdirs.user_cache_dir(
 request is then answered from disk at no cost.
 
 Key
-    A hash of the exact 8-bit RGB pixels sent, the expand and the model
-    (:mod:`napari_outpaint._cache_key`): stable across processes,
-    machines and releases.
+    A hash of the exact 8-bit RGB pixels sent, the expand and the model,
+    namespaced by endpoint (:mod:`napari_outpaint._cache_key`): stable
+    across processes, machines and releases; a stand-in's results never
+    answer a request to the real service.
 Value
     The returned image exactly as downloaded (raw bytes + media type) and
     its provenance JSON, scrubbed of secrets and presigned query strings.
@@ -131,7 +132,10 @@ class ResultCache:
     def key_for(rgb8: np.ndarray, expand: Expand, model: str) -> str:
         """The key of outpainting *rgb8* by *expand* with *model*.
 
-        See :func:`napari_outpaint._cache_key.cache_key`.
+        *model* is the engine's cache model id
+        (:func:`napari_outpaint._cache_key.cache_model_id`), which tells
+        apart endpoints serving the same model. See
+        :func:`napari_outpaint._cache_key.cache_key`.
         """
         return cache_key(rgb8, expand, model)
 
@@ -320,7 +324,8 @@ class ResultCache:
     ) -> PendingRun:
         """Record a submitted run before its first poll (see ``RunJournal``).
 
-        *info* should hold ``expand`` (a dict), ``model`` and ``plane``.
+        *info* should hold ``expand`` (a dict), ``model``,
+        ``cache_namespace`` and ``plane``.
         """
         self._paths(key)  # validates the key
         return self.journal.record(run_id, key, info)

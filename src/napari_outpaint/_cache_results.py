@@ -104,6 +104,11 @@ def collect_run(
     result = engine.collect(run_id, progress=progress, cancel=cancel)
     key = pending.key if pending is not None else run_key(run_id)
     prov = result_provenance(result)
+    namespace = getattr(engine, 'cache_namespace', None)
+    if pending is None and namespace:  # keyed by run id: for the record
+        prov['cache_namespace'] = str(namespace)
+    # a journalled request brings the namespace its key was made with
+    # (none for runs journalled before namespaces: the model, as then)
     prov.update(pending.info if pending is not None else {})
     prov['collected'] = True
     raw, ctype = raw_bytes_of(result)

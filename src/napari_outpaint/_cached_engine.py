@@ -3,8 +3,9 @@
 :class:`CachingEngine` wraps any engine. For each plane it:
 
 1. answers from the :class:`~napari_outpaint._cache.ResultCache` when the
-   same pixels, percentages and model were outpainted before (no cost,
-   ``details['cached'] = True``);
+   same pixels, percentages and model, at the same endpoint
+   (:func:`~napari_outpaint._cache_key.cache_model_id`), were outpainted
+   before (no cost, ``details['cached'] = True``);
 2. else collects a run of the same request that was submitted earlier and
    never collected (the pending journal), instead of paying again;
 3. else reserves the run's price against the spend cap (a
@@ -33,6 +34,7 @@ from contextlib import AbstractContextManager as ContextManager
 from typing import TYPE_CHECKING, Any
 
 from napari_outpaint._cache import ResultCache, store_result
+from napari_outpaint._cache_key import cache_model_id
 from napari_outpaint._cost import SpendCap, price_of, session_spend_cap
 from napari_outpaint._errors import (
     NotFoundError,
@@ -127,6 +129,11 @@ class CachingEngine:
         return self.engine.model
 
     @property
+    def cache_namespace(self) -> str:
+        """The wrapped engine's cache model id (endpoint-aware)."""
+        return cache_model_id(self.engine)
+
+    @property
     def price_per_image_usd(self) -> float:
         """The wrapped engine's price of one run."""
         return self.engine.price_per_image_usd
@@ -140,7 +147,7 @@ class CachingEngine:
         cancel: CancelToken | None = None,
     ) -> EngineResult:
         """Outpaint *image*, from the cache when possible (see module)."""
-        key = self.cache.key_for(image, expand, self.engine.model)
+        key = self.cache.key_for(image, expand, self.cache_namespace)
         self.last_key = key
         around = self.around_engine or contextlib.nullcontext
         with around(), _key_lock(key):
@@ -187,7 +194,13 @@ class CachingEngine:
                 self.cache.resolve(pending.run_id)  # gone: pay a new run
                 continue
             store_result(
-                self.cache, key, result, expand, collected=True, **self.info
+                self.cache,
+                key,
+                result,
+                expand,
+                collected=True,
+                cache_namespace=self.cache_namespace,
+                **self.info,
             )
             self.cache.resolve(pending.run_id)
             return _mark(result, key, collected=True)
@@ -202,6 +215,7 @@ class CachingEngine:
         journal_info = {
             'expand': expand.as_dict(),
             'model': self.engine.model,
+            'cache_namespace': self.cache_namespace,
             'engine': self.engine.name,
             'input_shape': list(image.shape),
             **self.info,
@@ -235,7 +249,14 @@ class CachingEngine:
                     self.cache.resolve(run_id)
             # cancelled / timed out / crashed: the run stays journalled
         try:
-            store_result(self.cache, key, result, expand, **self.info)
+            store_result(
+                self.cache,
+                key,
+                result,
+                expand,
+                cache_namespace=self.cache_namespace,
+                **self.info,
+            )
             stored = True
         except (OSError, OutpaintError) as exc:  # never lose a paid result
             warnings.warn(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_outpaint._cache_entry import CachedResult
-from napari_outpaint._cache_key import run_key
+from napari_outpaint._cache_key import provenance_model_id, run_key
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import from_rgb8
@@ -107,7 +107,9 @@ def describe_entry(entry: CachedResult) -> str:
 
 
 def _engine_model(prov: Mapping[str, Any]) -> str:
-    engine, model = str(prov.get('engine', '?')), str(prov.get('model', '?'))
+    engine = str(prov.get('engine', '?'))
+    # 'runflow/outpaint@127.0.0.1:8443' names a result of another endpoint
+    model = str(prov.get('cache_namespace') or prov.get('model', '?'))
     return model if model.startswith(f'{engine}/') else f'{engine}/{model}'
 
 
@@ -298,17 +300,19 @@ class _ReplayEngine:
         self.expand = expand
         self.name = str(entry.provenance.get('engine', 'unknown'))
         self.model = str(entry.provenance.get('model', 'unknown'))
+        # the endpoint the entry was paid at, so its key can be verified
+        self.cache_namespace = provenance_model_id(entry.provenance)
 
     def outpaint(self, image, expand, *, progress=None, cancel=None):
         """The cached result, if *image* is what produced it."""
-        from napari_outpaint._cache_key import cache_key
+        from napari_outpaint._cache_key import cache_key, cache_model_id
 
         if cancel is not None:
             cancel.raise_if_cancelled()
         run_id = self.entry.provenance.get('run_id')
         keyed_by_pixels = not run_id or self.entry.key != run_key(run_id)
         if keyed_by_pixels and (
-            cache_key(image, expand, self.model) != self.entry.key
+            cache_key(image, expand, cache_model_id(self)) != self.entry.key
         ):
             raise InvalidInputError(
                 'source_layer',

@@ -69,6 +69,15 @@ class Engine(Protocol):
         The model or method, recorded in provenance.
     price_per_image_usd : float
         What one call costs (0 for local engines).
+
+    Notes
+    -----
+    An engine may also have a ``cache_namespace`` (str): what identifies
+    its results in the paid-result cache key, when the model alone does
+    not (``RunflowEngine`` at another endpoint than the real service,
+    e.g. ``'runflow/outpaint@127.0.0.1:8443'``). Without it the model is
+    used; see :func:`napari_outpaint._cache_key.cache_model_id`. It is not
+    part of the protocol, so ``isinstance(engine, Engine)`` ignores it.
     """
 
     name: str

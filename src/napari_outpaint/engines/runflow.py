@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -41,6 +42,7 @@ from napari_outpaint.engines._retry import (
 )
 from napari_outpaint.engines._runflow_client import RunflowClient
 from napari_outpaint.engines._runflow_config import (
+    DEFAULT_BASE_URL,
     VerifyTypes,
     resolve_api_key,
     resolve_base_url,
@@ -135,6 +137,17 @@ class RunflowEngine:
 
     def __repr__(self) -> str:
         return f'RunflowEngine(base_url={self.base_url!r})'
+
+    @property
+    def cache_namespace(self) -> str:
+        """What tells this endpoint's results apart in the result cache.
+
+        The model for ``https://api.runflow.io`` (so keys of real results
+        never change), else ``'runflow/outpaint@host[:port][/path]'``:
+        results of the offline stand-in or a proxy never answer a request
+        to another endpoint.
+        """
+        return endpoint_namespace(self.model, self.base_url)
 
     def outpaint(
         self,
@@ -348,6 +361,28 @@ def _default_host(client: RunflowClient) -> ImageHost:
     from napari_outpaint.hosting.runflow_assets import RunflowAssetHost
 
     return RunflowAssetHost(client=client)
+
+
+def endpoint_namespace(model: str, base_url: str) -> str:
+    """*model* at *base_url*: bare for the default Runflow endpoint.
+
+    Only the host, a non-default port and the path take part (no user
+    info, which could hold a secret); the host is lower-cased.
+    """
+    parts = urlsplit(base_url.strip().rstrip('/'))
+    host = (parts.hostname or '').lower()
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: keep it as written
+        port = parts.netloc.rpartition('@')[2].rpartition(':')[2] or None
+    path = parts.path.rstrip('/')
+    default = urlsplit(DEFAULT_BASE_URL)
+    if port in (None, 443) and not path and host == default.hostname:
+        return model
+    where = f'[{host}]' if ':' in host else host
+    if port not in (None, 443):
+        where = f'{where}:{port}'
+    return f'{model}@{where}{path}'
 
 
 def _schedule(poll_interval: float | PollSchedule | None) -> PollSchedule:
