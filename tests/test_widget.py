@@ -437,6 +437,70 @@ def test_all_planes_asks_the_price_then_runs_every_plane(
     assert result.data.shape == (3, 40, 50 + 10)
 
 
+class _CountingEngine:
+    """A free engine that fills the border by reflection and counts calls."""
+
+    name = 'local'
+    model = 'counting-reflect'
+    price_per_image_usd = 0.0
+
+    def __init__(self):
+        self.calls = []
+
+    def outpaint(self, image, expand, *, progress=None, cancel=None):
+        from napari_outpaint.engines import EngineResult
+
+        self.calls.append(image.copy())
+        rows, cols = image.shape[:2]
+        pad = expand.padding(rows, cols)
+        canvas = np.pad(
+            image,
+            ((pad.top, pad.bottom), (pad.left, pad.right), (0, 0)),
+            mode='reflect',
+        )
+        return EngineResult(image=canvas, engine=self.name, model=self.model)
+
+
+@pytest.mark.gui
+def test_all_planes_along_one_axis_runs_that_axis_at_the_shown_plane(
+    make_napari_viewer, qtbot
+):
+    """'All planes along z' outpaints every z of the t shown, nothing else."""
+    from napari_outpaint._widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    ramp = np.add.outer(np.arange(20), np.arange(24))
+    stack = np.stack(
+        [
+            np.stack([(ramp * (3 * t + z + 1) % 256) for z in range(3)])
+            for t in range(2)
+        ]
+    ).astype(np.uint8)  # (t=2, z=3, 20, 24)
+    viewer.add_image(stack, name='stack', axis_labels=('t', 'z', 'y', 'x'))
+    engine = _CountingEngine()
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    along_z = 'all planes along axis z (3)'
+    assert along_z in [widget._planes.native.itemText(i) for i in range(4)]
+    widget._sides['right'].value = 25
+    viewer.dims.set_current_step(0, 1)
+    viewer.dims.set_current_step(1, 2)
+    widget._planes.value = ('axis', 1)
+    assert widget._planes.current_choice == along_z
+    assert widget._price_label.value == '3 planes, free (local)'
+    widget._planes.value = 'all planes'
+    assert widget._price_label.value == '6 planes, free (local)'
+    widget._planes.value = ('axis', 1)
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    assert len(engine.calls) == 3
+    result = viewer.layers['stack [outpainted]']
+    assert result.data.shape == (1, 3, 20, 24 + 6)
+    assert tuple(result.translate[:2]) == (1, 0)
+    for z in range(3):
+        np.testing.assert_array_equal(result.data[0, z, :, :24], stack[1, z])
+
+
 @pytest.mark.gui
 def test_history_lists_a_run_and_opens_it_aligned(make_napari_viewer, qtbot):
     """After a run the History list shows it; Open adds an aligned layer."""

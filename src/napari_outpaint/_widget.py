@@ -29,6 +29,7 @@ from qtpy.QtCore import QEvent, QObject
 
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
+from napari_outpaint._planes import Plane, planes_along
 from napari_outpaint._preview import CanvasPreview, canvas_outline
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
 from napari_outpaint._widget_engine import (
@@ -55,7 +56,7 @@ __all__ = ['OutpaintWidget']
 logger = logging.getLogger(__name__)
 
 _SIDES = ('top', 'bottom', 'left', 'right')
-PLANE_CHOICES = ('plane shown', 'all planes')
+PLANE_SHOWN, ALL_PLANES = 'plane shown', 'all planes'
 _STAGES = tuple(Stage)
 _TRANSFORM_EVENTS = ('data', 'scale', 'translate', 'rotate', 'shear', 'affine')
 
@@ -99,14 +100,12 @@ class OutpaintWidget(Container):
             for side in _SIDES
         }
         self._planes = ComboBox(
-            label='Planes',
-            choices=PLANE_CHOICES,
-            value=PLANE_CHOICES[0],
-            visible=False,
+            label='Planes', choices=self._plane_choices, visible=False
         )
         self._planes.tooltip = (
-            'nD layers: outpaint the plane shown, or every plane into one '
-            'nD layer (the price of all planes is asked first).'
+            'nD layers: outpaint the plane shown, every plane along one '
+            'axis (the other axes as shown), or every plane, into one nD '
+            'layer (the price of a paid batch is asked first).'
         )
         self._canvas_label = Label(label='Canvas', value='')
         self._price_label = Label(label='Price', value='')
@@ -221,6 +220,7 @@ class OutpaintWidget(Container):
 
     def _on_layer_changed(self, _value=None) -> None:
         self._watch_layer(self._image.value)
+        self._planes.reset_choices()
         self._refresh()
 
     def _watch_layer(self, layer: napari.layers.Image | None) -> None:
@@ -275,7 +275,7 @@ class OutpaintWidget(Container):
             )
             return
         plan = self._plan()
-        planes = 'all' if self._all_planes() else None
+        planes = self._batch_planes()
         paid_batch = planes is not None and plan.price_usd > 0
         if paid_batch and not self._confirm_cost(self._price_text(plan)):
             return
@@ -389,23 +389,53 @@ class OutpaintWidget(Container):
         self._status.value = f're-opened "{layer.name}" from the cache'
 
     # -- helpers -----------------------------------------------------------
-    def _all_planes(self) -> bool:
-        layer = self._image.value
-        return bool(
-            layer is not None
-            and layer.ndim > 2
-            and self._planes.value == 'all planes'
-        )
+    def _plane_choices(self, _widget=None) -> list:
+        """'plane shown', one 'all planes along <axis>' per non-spatial
+        axis (when there are several), and 'all planes'."""
+        layer = self._image.value if hasattr(self, '_image') else None
+        choices = [(PLANE_SHOWN, PLANE_SHOWN)]
+        if layer is None or layer.ndim <= 2:
+            return choices
+        leading = _leading_shape(layer)
+        if len(leading) > 1:
+            labels = tuple(getattr(layer, 'axis_labels', ()) or ())
+            for axis, size in enumerate(leading):
+                name = labels[axis] if axis < len(labels) else str(axis)
+                text = f'all planes along axis {name} ({size})'
+                choices.append((text, ('axis', axis)))
+        choices.append((ALL_PLANES, ALL_PLANES))
+        return choices
+
+    def _batch_planes(self) -> str | tuple[Plane, ...] | None:
+        """The planes a batch covers: 'all', a tuple, or None (one)."""
+        layer, choice = self._image.value, self._planes.value
+        if layer is None or layer.ndim <= 2 or choice in (None, PLANE_SHOWN):
+            return None
+        if choice == ALL_PLANES:
+            return 'all'
+        _, axis = choice
+        current = self._current_plane(layer)
+        return tuple(planes_along(_leading_shape(layer), axis, current))
+
+    def _plane_count(self) -> int:
+        """How many planes a run covers (1: the plane shown)."""
+        planes = self._batch_planes()
+        if planes is None:
+            return 1
+        if planes == 'all':
+            return int(np.prod(_leading_shape(self._image.value)))
+        return len(planes)
 
     def _price_text(self, plan) -> str:
-        """'$0.55', 'free (local)', or '12 planes x $0.55 = $6.60'."""
-        layer = self._image.value
-        if not (self._all_planes() and plan.price_usd > 0):
+        """'$0.55', 'free (local)', '12 planes x $0.55 = $6.60 ...' or
+        '5 planes, free (local)'."""
+        if self._batch_planes() is None:
             return plan.price
+        n_planes = self._plane_count()
+        if plan.price_usd <= 0:
+            return f'{n_planes} planes, {plan.price}'
         from napari_outpaint._cost import estimate_cost
 
-        data = layer.data[0] if layer.multiscale else layer.data
-        n_planes = int(np.prod(data.shape[: layer.ndim - 2]))
         estimate = estimate_cost(n_planes, plan)
         return f'{estimate.text} at most (cached planes are free)'
 
@@ -416,7 +446,8 @@ class OutpaintWidget(Container):
         answer = QMessageBox.question(
             self.native,
             'Outpaint: confirm the price',
-            f'Outpaint every plane with Runflow: {price}. Continue?',
+            f'Outpaint {self._planes.current_choice} with Runflow: '
+            f'{price}. Continue?',
         )
         return answer == QMessageBox.StandardButton.Yes
 
@@ -564,3 +595,9 @@ class _VisibilityWatcher(QObject):
         ):  # napari undocks a removed widget by taking its parent away
             self._widget._on_visibility(False)
         return False
+
+
+def _leading_shape(layer: napari.layers.Image) -> tuple[int, ...]:
+    """The sizes of the layer's non-spatial axes."""
+    data = layer.data[0] if layer.multiscale else layer.data
+    return tuple(int(n) for n in data.shape[: layer.ndim - 2])

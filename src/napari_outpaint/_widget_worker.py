@@ -36,7 +36,8 @@ class RunRequest:
     expand: Expand
     plan: EnginePlan
     plane: tuple[int, ...] | None = None
-    planes: str | None = None  # 'all': every plane, price confirmed
+    # 'all' or the plane indices of a batch (price confirmed), else None
+    planes: str | tuple[tuple[int, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,4 +112,8 @@ def _batch_options(request: RunRequest) -> dict:
     """Keywords for a batch over planes; the widget confirmed the price."""
     if request.planes is None:
         return {}
-    return {'planes': request.planes, 'confirm': True}
+    planes = request.planes
+    return {
+        'planes': planes if isinstance(planes, str) else list(planes),
+        'confirm': True,
+    }
