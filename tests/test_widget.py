@@ -220,6 +220,29 @@ def test_api_key_is_masked_and_kept_only_when_remember_is_ticked(
     assert all(key not in p.read_text(errors='replace') for p in persisted)
 
 
+@pytest.mark.gui
+def test_progress_burst_shows_first_now_and_latest_later(docked, qtbot):
+    """A burst of progress shows its first event now and its last later."""
+    from napari_outpaint._progress import ProgressEvent, Stage
+
+    _, widget = docked
+    shown = []
+    widget._show_progress = shown.append
+    widget._worker = object()  # as if a run were going on
+    try:
+        for i in range(30):
+            widget._on_progress(
+                ProgressEvent(Stage.RUNNING, str(i), run_id=f'run-{i}')
+            )
+        assert [event.message for event in shown] == ['0']
+        assert widget._run_id == 'run-29'  # every run id is kept
+        qtbot.waitUntil(lambda: len(shown) == 2, timeout=5_000)
+        assert shown[-1].message == '29'
+    finally:
+        widget._worker = None
+        widget._stop_progress()
+
+
 @pytest.fixture
 def notifications():
     """Every napari notification shown during the test, as text."""

@@ -25,7 +25,7 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QEvent, QObject, QTimer
 
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
@@ -59,6 +59,10 @@ _SIDES = ('top', 'bottom', 'left', 'right')
 PLANE_SHOWN, ALL_PLANES = 'plane shown', 'all planes'
 _STAGES = tuple(Stage)
 _TRANSFORM_EVENTS = ('data', 'scale', 'translate', 'rotate', 'shear', 'affine')
+# Progress is shown at most this often: a batch sends several events per
+# plane, and each repaint of the status and the Activity bar costs the GUI
+# thread a few milliseconds (measured in bench/ui_stall.py).
+PROGRESS_INTERVAL_MS = 100
 
 
 class OutpaintWidget(Container):
@@ -88,6 +92,10 @@ class OutpaintWidget(Container):
         self._outcome: RunOutcome | None = None
         self._hidden = False  # the dock was hidden or closed
         self._relay = ProgressRelay()
+        self._pending_progress: ProgressEvent | None = None
+        self._progress_timer = _single_shot(
+            PROGRESS_INTERVAL_MS, self._show_pending_progress
+        )
         self._visibility = _VisibilityWatcher(self)
 
         self._image = ComboBox(
@@ -293,9 +301,30 @@ class OutpaintWidget(Container):
             self._status.value = 'cancelling...'
 
     def _on_progress(self, event: ProgressEvent) -> None:
-        """Show one pipeline stage in the status line and Activity dock."""
+        """Note the run id; show the stage now or, if one was shown less
+        than PROGRESS_INTERVAL_MS ago, the latest one when that is over."""
         if event.run_id:
             self._run_id = event.run_id
+        if self._worker is None:
+            return  # a late event of a run that is over
+        if self._progress_timer.isActive():
+            self._pending_progress = event
+            return
+        self._show_progress(event)
+        self._progress_timer.start()
+
+    def _show_pending_progress(self) -> None:
+        event, self._pending_progress = self._pending_progress, None
+        if event is not None and self._worker is not None:
+            self._show_progress(event)
+            self._progress_timer.start()
+
+    def _stop_progress(self) -> None:
+        self._progress_timer.stop()
+        self._pending_progress = None
+
+    def _show_progress(self, event: ProgressEvent) -> None:
+        """Show one pipeline stage in the status line and Activity dock."""
         text = f'{event.stage}: {event.message}' if event.message else ''
         self._status.value = text or str(event.stage)
         self._viewer.status = f'Outpaint {self._status.value}'
@@ -304,7 +333,9 @@ class OutpaintWidget(Container):
             fraction = event.fraction
             if fraction is None and event.stage in _STAGES:
                 fraction = _STAGES.index(event.stage) / (len(_STAGES) - 1)
-            bar.set_description(f'Outpaint: {event.stage}')
+            description = f'Outpaint: {event.stage}'
+            if bar.desc != description:
+                bar.set_description(description)
             if fraction is not None:
                 bar.n = round(100 * max(0.0, min(1.0, fraction)))
                 bar.refresh()
@@ -313,6 +344,7 @@ class OutpaintWidget(Container):
         from napari.utils.notifications import show_error
 
         self._outcome = outcome
+        self._stop_progress()
         if isinstance(outcome.error, OutpaintCancelled):
             self._report_cancel(outcome.error)
         elif outcome.error is not None:
@@ -331,6 +363,7 @@ class OutpaintWidget(Container):
         garbage collection on removal); one event-loop turn apart, so the
         viewer keeps drawing in between instead of stalling once for all.
         """
+        self._stop_progress()
         if self._progress_bar is not None:
             self._progress_bar.close()
         self._progress_bar = None
@@ -343,8 +376,6 @@ class OutpaintWidget(Container):
         self._run_steps(steps)
 
     def _run_steps(self, steps: list) -> None:
-        from qtpy.QtCore import QTimer
-
         step, rest = steps[0], steps[1:]
         step()
         if rest:
@@ -577,6 +608,15 @@ class OutpaintWidget(Container):
             self._refresh()
         else:
             self._preview.clear()
+
+
+def _single_shot(interval_ms: int, slot) -> QTimer:
+    """A single-shot QTimer calling *slot* (started by the caller)."""
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer
 
 
 class _VisibilityWatcher(QObject):
