@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from napari_outpaint._background import BackgroundCall
 from napari_outpaint._cli_console import Console
 from napari_outpaint._progress import CancelToken
 
@@ -33,25 +33,10 @@ def run_cancellable(
     returned or raised once cancelled (a batch returns its finished
     planes).
     """
-    box: dict[str, Any] = {}
-    # An Event, not Thread.join: a KeyboardInterrupt inside join() can mark
-    # a live thread as stopped on Python 3.11 (CPython gh-90882).
-    done = threading.Event()
-
-    def target() -> None:
-        try:
-            box['value'] = func(cancel)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            box['error'] = exc
-        finally:
-            done.set()
-
-    worker = threading.Thread(
-        target=target, name='napari-outpaint-cli', daemon=True
-    )
+    call = BackgroundCall(lambda: func(cancel), name='napari-outpaint-cli')
     try:
-        worker.start()
-        while not done.wait(0.1):
+        call.start()  # inside the try: Ctrl-C may come at once
+        while not call.done.wait(0.1):
             pass
     except KeyboardInterrupt:
         cancel.cancel()
@@ -59,8 +44,6 @@ def run_cancellable(
             'cancelling: cleaning up (Ctrl-C again to quit at once) ...'
         )
         with contextlib.suppress(KeyboardInterrupt):
-            done.wait(CANCEL_GRACE_SECONDS)
-        raise Interrupted(box.get('error'), box.get('value')) from None
-    if 'error' in box:
-        raise box['error']
-    return box['value']
+            call.done.wait(CANCEL_GRACE_SECONDS)
+        raise Interrupted(call.error, call.value) from None
+    return call.result()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_outpaint._background import BackgroundCall
 from napari_outpaint._errors import ResultError
 from napari_outpaint._progress import CancelToken
 
@@ -70,23 +71,12 @@ def _fill_in_thread(job: FillJob, cancel: CancelToken) -> np.ndarray:
     background and its result is dropped, so the caller is released within
     a poll interval either way.
     """
-    outcome: dict = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            outcome['image'] = _fill_in_process(job)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            outcome['error'] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, daemon=True).start()
-    while not done.wait(_POLL_SECONDS):
+    call = BackgroundCall(
+        lambda: _fill_in_process(job), name='napari-outpaint-fill'
+    ).start()
+    while not call.done.wait(_POLL_SECONDS):
         cancel.raise_if_cancelled()
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome['image']
+    return call.result()
 
 
 class _Worker:
