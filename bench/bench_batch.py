@@ -45,11 +45,11 @@ import time
 
 import numpy as np
 
-from napari_outpaint._batch import outpaint_planes
-from napari_outpaint._cache import ResultCache
-from napari_outpaint._cost import SpendCap
+from napari_outpaint._batch.outpaint import outpaint_planes
+from napari_outpaint._cache.cost import SpendCap
+from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._expand import Expand
-from napari_outpaint._pipeline import outpaint_array
+from napari_outpaint._pipeline.array import outpaint_array
 from napari_outpaint.engines.runflow import RunflowEngine
 from napari_outpaint.testing import RunflowStandIn
 
@@ -129,9 +129,9 @@ _CHILD = textwrap.dedent(
     """
     import json, os, resource, sys, tempfile
     import numpy as np
-    from napari_outpaint._batch import outpaint_planes
-    from napari_outpaint._cache import ResultCache
-    from napari_outpaint._cost import SpendCap
+    from napari_outpaint._batch.outpaint import outpaint_planes
+    from napari_outpaint._cache.store import ResultCache
+    from napari_outpaint._cache.cost import SpendCap
     from napari_outpaint._expand import Expand
     from napari_outpaint.engines.runflow import RunflowEngine
 

@@ -31,9 +31,9 @@ import httpx
 import numpy as np
 
 from napari_outpaint import Expand
-from napari_outpaint._codecs import encode_png
-from napari_outpaint.engines._retry import DEFAULT_POLL_SCHEDULE, PollSchedule
-from napari_outpaint.engines._runflow_client import RunflowClient
+from napari_outpaint._imaging.codecs import encode_png
+from napari_outpaint._runflow.client import RunflowClient
+from napari_outpaint._runflow.retry import DEFAULT_POLL_SCHEDULE, PollSchedule
 from napari_outpaint.engines.runflow import RunflowEngine
 from napari_outpaint.hosting.runflow_assets import RunflowAssetHost
 from napari_outpaint.testing import RunflowStandIn

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from napari_outpaint._expand import Expand
-from napari_outpaint._quality import (
+from napari_outpaint._imaging.quality import (
     masked_psnr,
     masked_ssim,
     reference_seam_ratio,

@@ -85,7 +85,7 @@ def run_widget(viewer, engine, layer, sides, timeout: float, planes=None):
     """
     from qtpy.QtCore import QEventLoop, QTimer
 
-    from napari_outpaint._widget import OutpaintWidget
+    from napari_outpaint._qt.widget import OutpaintWidget
 
     # The picker follows the active layer: make *layer* active, as a user
     # would (setting the picker alone is undone by the next active event).

@@ -1,4 +1,4 @@
-"""A deterministic fake Engine for pipeline tests (no network, no cost)."""
+"""Deterministic fake Engines for pipeline tests (no network)."""
 
 from __future__ import annotations
 
@@ -78,3 +78,11 @@ class FakeEngine:
             timings={'fake': 0.0},
             details={'nsfw_detected': False},
         )
+
+
+class PaidFakeEngine(FakeEngine):
+    """A fake engine that costs money, like Runflow."""
+
+    name = 'paid-fake'
+    model = 'paid-fake/reflect'
+    price_per_image_usd = 0.55

@@ -1,12 +1,17 @@
 """napari-outpaint: expand the canvas of napari image layers.
 
 The public API is re-exported here; nothing else lives in this module.
+``import napari_outpaint`` loads neither napari nor Qt: the three names
+that work on napari layers (``outpaint_layer``, ``mask_layer``,
+``open_cached_result``) are loaded on first use.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import Any
 
-from napari_outpaint._cache import ResultCache, collect_run
-from napari_outpaint._cost import SpendCap, session_spend_cap
+from napari_outpaint._cache.cost import SpendCap, session_spend_cap
+from napari_outpaint._cache.engine import collect_run
+from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._errors import (
     APIConnectionError,
     APIStatusError,
@@ -29,14 +34,9 @@ from napari_outpaint._errors import (
     ValidationError,
 )
 from napari_outpaint._expand import Expand, Padding
-from napari_outpaint._history import open_cached_result
-from napari_outpaint._pipeline import (
-    OutpaintResult,
-    mask_layer,
-    outpaint_array,
-    outpaint_layer,
-)
+from napari_outpaint._pipeline.array import OutpaintResult, outpaint_array
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
+from napari_outpaint._version import __version__ as __version__
 from napari_outpaint.engines import (
     Engine,
     EngineResult,
@@ -46,10 +46,12 @@ from napari_outpaint.engines import (
 from napari_outpaint.engines.local import LocalEngine
 from napari_outpaint.engines.runflow import RunflowEngine
 
-try:
-    __version__ = version('napari-outpaint')
-except PackageNotFoundError:  # pragma: no cover - not installed
-    __version__ = 'unknown'
+# name -> module: napari-facing names, imported when first asked for
+_NAPARI_FACING = {
+    'mask_layer': 'napari_outpaint._layers.convert',
+    'open_cached_result': 'napari_outpaint._layers.history',
+    'outpaint_layer': 'napari_outpaint._layers.outpaint',
+}
 
 __all__ = [
     'APIConnectionError',
@@ -92,3 +94,16 @@ __all__ = [
     'resolve_engine',
     'session_spend_cap',
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a napari-facing name on first use (napari is heavy)."""
+    if name in _NAPARI_FACING:
+        value = getattr(importlib.import_module(_NAPARI_FACING[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_NAPARI_FACING})

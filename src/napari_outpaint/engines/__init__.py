@@ -29,7 +29,7 @@ def default_engine(api_key: str | None = None) -> Engine:
         An explicit Runflow API key; otherwise ``RUNFLOW_API_KEY`` or the
         system keyring is consulted.
     """
-    from napari_outpaint._credentials import find_api_key
+    from napari_outpaint._runflow.credentials import find_api_key
 
     key = find_api_key(api_key)
     if key:

@@ -76,7 +76,7 @@ class Engine(Protocol):
     its results in the paid-result cache key, when the model alone does
     not (``RunflowEngine`` at another endpoint than the real service,
     e.g. ``'runflow/outpaint@127.0.0.1:8443'``). Without it the model is
-    used; see :func:`napari_outpaint._cache_key.cache_model_id`. It is not
+    used; see :func:`napari_outpaint._cache.key.cache_model_id`. It is not
     part of the protocol, so ``isinstance(engine, Engine)`` ignores it.
     """
 

@@ -20,35 +20,35 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
-from napari_outpaint._codecs import decode_image, encode_png
 from napari_outpaint._errors import (
     InvalidInputError,
     ResultError,
     RunFailedError,
 )
 from napari_outpaint._expand import Expand
+from napari_outpaint._imaging.codecs import decode_image, encode_png
+from napari_outpaint._pipeline.validate import check_expand
 from napari_outpaint._progress import (
     CancelToken,
     ProgressCallback,
     ProgressEvent,
     Stage,
 )
-from napari_outpaint._validate import check_expand
-from napari_outpaint.engines._base import EngineResult
-from napari_outpaint.engines._retry import (
-    DEFAULT_POLL_SCHEDULE,
-    Deadline,
-    PollSchedule,
-)
-from napari_outpaint.engines._runflow_client import RunflowClient
-from napari_outpaint.engines._runflow_config import (
+from napari_outpaint._runflow.client import RunflowClient
+from napari_outpaint._runflow.config import (
     DEFAULT_BASE_URL,
     VerifyTypes,
     resolve_api_key,
     resolve_base_url,
     ssl_verify,
 )
-from napari_outpaint.engines._runflow_models import Run, RunStatus
+from napari_outpaint._runflow.models import Run, RunStatus
+from napari_outpaint._runflow.retry import (
+    DEFAULT_POLL_SCHEDULE,
+    Deadline,
+    PollSchedule,
+)
+from napari_outpaint.engines._base import EngineResult
 
 if TYPE_CHECKING:
     from napari_outpaint.hosting._base import ImageHost
@@ -84,7 +84,7 @@ class RunflowEngine:
         Overall deadline of one call, in seconds (default 10 minutes).
     poll_interval : float or PollSchedule, optional
         A fixed poll interval in seconds, or a schedule; default
-        :data:`~napari_outpaint.engines._retry.DEFAULT_POLL_SCHEDULE`
+        :data:`~napari_outpaint._runflow.retry.DEFAULT_POLL_SCHEDULE`
         (0.25 s growing x1.5 to 0.7 s: a median 0.31 s between the run
         finishing and the client noticing, measured by
         ``bench/bench_runflow.py``).

@@ -19,13 +19,13 @@ from os import PathLike
 from urllib.parse import urlsplit
 
 from napari_outpaint._errors import ConfigurationError, HostingError
-from napari_outpaint._tls_server import TLSServerThread
 from napari_outpaint.hosting._base import HostedImage
 from napari_outpaint.hosting._publication import (
     HostedImageHandler,
     Publication,
     check_publish_arguments,
 )
+from napari_outpaint.hosting._tls_server import TLSServerThread
 
 __all__ = ['LocalHTTPSHost']
 

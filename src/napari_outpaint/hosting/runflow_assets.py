@@ -24,8 +24,8 @@ from napari_outpaint._errors import (
     OutpaintError,
     redact_url,
 )
-from napari_outpaint.engines._runflow_client import RunflowClient
-from napari_outpaint.engines._runflow_config import (
+from napari_outpaint._runflow.client import RunflowClient
+from napari_outpaint._runflow.config import (
     VerifyTypes,
     resolve_api_key,
     resolve_base_url,

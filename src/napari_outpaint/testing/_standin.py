@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, quote
 
-from napari_outpaint._tls_server import TLSServerThread
+from napari_outpaint.hosting._tls_server import TLSServerThread
 from napari_outpaint.testing._faults import (
     ERROR_CODES,
     Faults,

@@ -1,0 +1,1 @@
+"""TODO: what the _batch room is for."""

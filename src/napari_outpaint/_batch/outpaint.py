@@ -1,0 +1,398 @@
+"""Outpaint many planes of an nD array into one aligned nD result.
+
+Every selected plane goes through the pipeline's single-plane path
+(:func:`napari_outpaint._pipeline.array.outpaint_array`) with a
+:class:`~napari_outpaint._cache.engine.CachingEngine`, so each plane is
+answered from the cache when it can be, collected when a run of it was
+submitted earlier, and stored before it is shown. Around that:
+
+- bounded concurrency (a thread pool of ``concurrency`` workers);
+- one shared rate-limit gate: a 429 that outlives the engine's own retries
+  closes the gate for every worker (``Retry-After`` honoured), and the
+  plane is tried again;
+- the cost guard: the price is estimated (cached planes free) and a
+  confirmation must approve it before any paid run; a :class:`SpendCap`
+  and a 402 stop new runs at once (cached planes are still served);
+- one failing plane does not stop the others; finished planes are always
+  kept; a cancel stops everything and keeps what finished.
+
+The result covers the bounding box of the selected planes along the
+non-spatial axes (all of them for ``planes='all'``), with the same
+placement as a single plane.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any
+
+from napari_outpaint._batch.assembly import Assembly
+from napari_outpaint._batch.planes import Plane, planes_along, select_planes
+from napari_outpaint._batch.price import confirm_batch_price, shared_limits
+from napari_outpaint._batch.result import (
+    BatchProgress,
+    BatchResult,
+    PlaneOutcome,
+    as_event_callback,
+    batch_provenance,
+)
+from napari_outpaint._batch.state import (
+    BatchState,
+    HeavyPhase,
+    NewRunsStopped,
+    RateGate,
+)
+from napari_outpaint._cache.cost import (
+    ConfirmCallback,
+    SpendCap,
+    session_spend_cap,
+)
+from napari_outpaint._cache.engine import CachingEngine
+from napari_outpaint._cache.store import ResultCache
+from napari_outpaint._errors import (
+    AuthenticationError,
+    BudgetError,
+    ConfigurationError,
+    InsufficientCreditError,
+    InvalidInputError,
+    OutpaintCancelled,
+    OutpaintError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from napari_outpaint._expand import Expand
+from napari_outpaint._progress import CancelToken, ProgressEvent
+
+__all__ = [
+    'CONCURRENCY_ENV',
+    'DEFAULT_CONCURRENCY',
+    'MAX_CONCURRENCY',
+    'BatchProgress',
+    'BatchResult',
+    'PlaneOutcome',
+    'RateGate',
+    'as_event_callback',
+    'default_concurrency',
+    'outpaint_planes',
+    'planes_along',
+    'select_planes',
+]
+
+#: Default number of planes in flight (see bench/bench_batch.py).
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
+#: Environment variable overriding :data:`DEFAULT_CONCURRENCY`.
+CONCURRENCY_ENV = 'NAPARI_OUTPAINT_CONCURRENCY'
+#: Planes converting pixels at once (the rest wait on the network).
+HEAVY_SLOTS = 1
+_RATE_LIMIT_ATTEMPTS = 5
+_STOPPING = (
+    InsufficientCreditError,
+    BudgetError,
+    AuthenticationError,
+    PermissionDeniedError,
+    ConfigurationError,
+    InvalidInputError,
+)
+
+
+def outpaint_planes(
+    data: Any,
+    expand: Expand,
+    *,
+    planes: str | Iterable[Any] = 'all',
+    engine: Any = None,
+    rgb: bool | None = None,
+    contrast_limits: Sequence[float] | None = None,
+    gamma: float = 1.0,
+    scale: Sequence[float] | None = None,
+    translate: Sequence[float] | None = None,
+    affine: Any = None,
+    rotate: Any = None,
+    shear: Any = None,
+    keep_native_resolution: bool = False,
+    source_name: str | None = None,
+    cache: ResultCache | None = None,
+    concurrency: int | None = None,
+    confirm: ConfirmCallback | bool | None = None,
+    spend_cap: SpendCap | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> BatchResult:
+    """Outpaint several planes of *data* into one aligned nD result.
+
+    Parameters
+    ----------
+    data : array-like
+        ``(..., rows, cols)`` or ``(..., rows, cols, 3|4)`` (RGB).
+    expand : Expand
+        The same percentages for every plane.
+    planes : 'all' or list
+        Which planes of the non-spatial axes (see :func:`select_planes`).
+    engine : Engine, str or None
+        As for ``outpaint_array``; it is wrapped in a ``CachingEngine``.
+    rgb, contrast_limits, gamma, scale, translate, affine, rotate, shear,
+    keep_native_resolution, source_name
+        As for ``outpaint_array``. With no contrast limits, grayscale
+        planes share limits computed over the whole array (every plane).
+    cache : ResultCache, optional
+        Default ``ResultCache()``.
+    concurrency : int, optional
+        Planes in flight at once (1-32); default
+        :func:`default_concurrency` (``NAPARI_OUTPAINT_CONCURRENCY``, else
+        :data:`DEFAULT_CONCURRENCY`).
+    confirm : callable, bool or None
+        ``confirm(estimate) -> bool`` is asked once before any paid run;
+        ``True`` approves in advance. When paid runs are needed and it is
+        None or declines, ``BudgetError`` is raised before anything is
+        sent.
+    spend_cap : SpendCap, optional
+        Default the session's (:func:`session_spend_cap`, off unless set).
+    progress : callable, optional
+        Receives :class:`BatchProgress`, from worker threads, one at a
+        time.
+    cancel : CancelToken, optional
+        Stops every plane; finished planes are kept.
+
+    Returns
+    -------
+    BatchResult
+        Never raises for a plane's failure, a 402, a cap or a cancel: see
+        ``outcomes`` and ``stopped_by``.
+    """
+    from napari_outpaint._imaging.convert import as_level0, leading_ndim
+    from napari_outpaint._pipeline.array import outpaint_array
+    from napari_outpaint._pipeline.validate import check_data, check_expand
+    from napari_outpaint.engines import resolve_engine
+
+    check_expand(expand)
+    data = as_level0(data)
+    shape = tuple(int(n) for n in data.shape)
+    rgb = check_data(data, rgb)
+    n_lead = leading_ndim(len(shape), rgb)
+    selected = select_planes(shape[:n_lead], planes)
+    workers = default_concurrency() if concurrency is None else concurrency
+    if (
+        isinstance(workers, bool)
+        or not isinstance(workers, int)
+        or not (1 <= workers <= MAX_CONCURRENCY)
+    ):
+        raise InvalidInputError(
+            'concurrency', f'must be an int 1-{MAX_CONCURRENCY}.'
+        )
+    inner = resolve_engine(engine)
+    cache = cache if cache is not None else ResultCache()
+    cap = spend_cap if spend_cap is not None else session_spend_cap()
+    cancel = cancel if cancel is not None else CancelToken()
+    limits = (
+        tuple(contrast_limits)
+        if contrast_limits is not None
+        else (None if rgb else shared_limits(data, rgb))
+    )
+
+    estimate = confirm_batch_price(
+        data,
+        selected,
+        rgb=rgb,
+        limits=limits,
+        gamma=gamma,
+        expand=expand,
+        engine=inner,
+        cache=cache,
+        confirm=confirm,
+    )
+    price = estimate.price_usd
+
+    origin = tuple(min(p[a] for p in selected) for a in range(n_lead))
+    lead_shape = tuple(
+        max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
+    )
+    batch = BatchState(len(selected), progress, cancel)
+    heavy_slots = threading.Semaphore(HEAVY_SLOTS)
+    assembly = Assembly(origin, lead_shape)
+    outcomes: dict[Plane, PlaneOutcome] = {}
+    provenances: dict[Plane, Any] = {}
+
+    def run_plane(plane: Plane) -> None:
+        outcome = _run_plane(plane)
+        outcomes[plane] = outcome
+        batch.count(plane, outcome.finished)
+        batch.report(plane, None, outcome.message)
+
+    def _run_plane(plane: Plane) -> PlaneOutcome:
+        if cancel.cancelled:
+            return PlaneOutcome(plane, 'not run', error=OutpaintCancelled())
+        heavy = HeavyPhase(heavy_slots)
+        wrapped = CachingEngine(
+            inner,
+            cache,
+            info={'plane': list(plane)},
+            spend_cap=cap,
+            before_run=batch.before_run,
+            around_engine=heavy.outside,
+        )
+        try:
+            heavy.acquire()
+            return _attempts(plane, wrapped, heavy)
+        finally:
+            heavy.release()
+
+    def _attempts(plane, wrapped, heavy) -> PlaneOutcome:
+        run_ids: list[str] = []
+
+        def on_event(event: ProgressEvent) -> None:
+            if event.run_id and event.run_id not in run_ids:
+                run_ids.append(event.run_id)
+            batch.report(plane, event)
+
+        for attempt in range(_RATE_LIMIT_ATTEMPTS):
+            try:
+                result = outpaint_array(
+                    data,
+                    expand,
+                    engine=wrapped,
+                    plane=plane,
+                    rgb=rgb,
+                    contrast_limits=limits,
+                    gamma=gamma,
+                    scale=scale,
+                    translate=translate,
+                    affine=affine,
+                    rotate=rotate,
+                    shear=shear,
+                    keep_native_resolution=keep_native_resolution,
+                    progress=on_event,
+                    cancel=cancel,
+                    source_name=source_name,
+                )
+                break
+            except RateLimitError as exc:
+                if attempt == _RATE_LIMIT_ATTEMPTS - 1:
+                    return PlaneOutcome(plane, 'failed', error=exc)
+                batch.gate.close_for(
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else min(30.0, 0.5 * 2**attempt)
+                )
+            except NewRunsStopped:
+                return PlaneOutcome(plane, 'not run', error=batch.stop_error)
+            except OutpaintCancelled as exc:
+                batch.stop(exc)
+                return PlaneOutcome(
+                    plane, 'cancelled', run_id=exc.run_id, error=exc
+                )
+            except _STOPPING as exc:
+                batch.stop(exc)
+                status = 'not run' if not run_ids else 'failed'
+                return PlaneOutcome(plane, status, error=exc)
+            except OutpaintError as exc:
+                return PlaneOutcome(
+                    plane,
+                    'failed',
+                    run_id=getattr(exc, 'run_id', None) or _last(run_ids),
+                    error=exc,
+                )
+        heavy.release()
+        source = wrapped.last_source or 'run'
+        status = {'cache': 'cached', 'collected': 'collected'}.get(
+            source, 'done'
+        )
+        er = getattr(result, 'engine_result', None)
+        prov = dict(getattr(result, 'provenance', {}) or {})
+        prov['cached'] = status == 'cached'
+        provenances[plane] = prov
+        assembly.add(plane, result, n_lead)
+        wrapped.record_provenance(prov)
+        return PlaneOutcome(
+            plane,
+            status,
+            run_id=getattr(er, 'run_id', None),
+            cost_usd=price if status == 'done' else 0.0,
+        )
+
+    batch.report(None, None, f'Starting {len(selected)} planes: {estimate}')
+    pool = ThreadPoolExecutor(workers, thread_name_prefix='outpaint-batch')
+    try:
+        futures = [pool.submit(run_plane, p) for p in selected]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future.done():
+                future.result()  # a bug or Ctrl-C in a worker: stop all
+        wait(futures)
+    except BaseException:
+        cancel.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    ordered = tuple(
+        outcomes.get(p, PlaneOutcome(p, 'not run')) for p in selected
+    )
+    bad_input = isinstance(
+        batch.stop_error, InvalidInputError | ConfigurationError
+    )
+    if bad_input and not any(o.finished for o in ordered):
+        raise batch.stop_error  # bad input or setup: nothing was sent
+    stop = batch.stop_error
+    if stop is None and cancel.cancelled:
+        stop = OutpaintCancelled()
+    out_scale, out_translate, out_affine = assembly.placement(scale, translate)
+    provenance = batch_provenance(
+        selected,
+        origin=origin,
+        expand=expand,
+        engine=inner,
+        estimate=estimate,
+        outcomes=ordered,
+        stopped_by=stop,
+        plane_provenances=provenances,
+    )
+    result = BatchResult(
+        data=assembly.data,
+        mask=assembly.mask(),
+        filled=assembly.filled,
+        scale=out_scale,
+        translate=out_translate,
+        affine=out_affine,
+        provenance=provenance,
+        outcomes=ordered,
+        estimate=estimate,
+        stopped_by=stop,
+        style=assembly.style,
+    )
+    batch.report(None, None, result.summary().splitlines()[0])
+    return result
+
+
+def default_concurrency() -> int:
+    """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``.
+
+    Unset or empty: :data:`DEFAULT_CONCURRENCY` (chosen by
+    ``bench/bench_batch.py``). Read at the start of each batch.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the variable, when it is not an integer 1-32.
+    """
+    text = os.environ.get(CONCURRENCY_ENV, '').strip()
+    if not text:
+        return DEFAULT_CONCURRENCY
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise ConfigurationError(
+            f'{CONCURRENCY_ENV} must be an integer 1-{MAX_CONCURRENCY} '
+            f'(planes in flight at once), got {text!r}; fix it, or unset '
+            f'it for the default ({DEFAULT_CONCURRENCY}).'
+        )
+    return value
+
+
+def _last(items: list[str]) -> str | None:
+    return items[-1] if items else None

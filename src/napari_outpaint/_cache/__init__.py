@@ -1,0 +1,1 @@
+"""TODO: what the _cache room is for."""

@@ -1,0 +1,382 @@
+"""An Engine wrapper that never pays twice and never loses a paid result.
+
+:class:`CachingEngine` wraps any engine. For each plane it:
+
+1. answers from the :class:`~napari_outpaint._cache.store.ResultCache` when the
+   same pixels, percentages and model, at the same endpoint
+   (:func:`~napari_outpaint._cache.key.cache_model_id`), were outpainted
+   before (no cost, ``details['cached'] = True``);
+2. else collects a run of the same request that was submitted earlier and
+   never collected (the pending journal), instead of paying again;
+3. else reserves the run's price against the spend cap (a
+   :class:`~napari_outpaint._cache.cost.SpendCap`, the session's by default:
+   ``BudgetError`` before any byte is sent when it is reached), runs the
+   wrapped engine, recording the run id in the journal as soon as the
+   engine reports it (``ProgressEvent.run_id``, before the first poll),
+   settles the price (charged, or released for a run that failed or was
+   never created), and stores the downloaded bytes in the cache *before*
+   returning, so the result is on disk before anyone shows it.
+
+Single runs (``outpaint_array``, the widget, the CLI) and batches use this
+one mechanism; cache hits and collected runs cost nothing.
+
+Because it is an ``Engine``, the pipeline needs no change to use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager as ContextManager
+from typing import TYPE_CHECKING, Any
+
+from napari_outpaint._cache.cost import SpendCap, price_of, session_spend_cap
+from napari_outpaint._cache.entry import CachedResult
+from napari_outpaint._cache.key import cache_model_id, run_key
+from napari_outpaint._cache.store import ResultCache
+from napari_outpaint._errors import (
+    InvalidInputError,
+    NotFoundError,
+    OutpaintError,
+    ResultError,
+    RunFailedError,
+)
+from napari_outpaint._imaging.codecs import encode_png
+from napari_outpaint._progress import ProgressEvent, Stage
+from napari_outpaint.engines.runflow import RunflowEngine
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from napari_outpaint._expand import Expand
+    from napari_outpaint._progress import CancelToken, ProgressCallback
+    from napari_outpaint.engines._base import Engine, EngineResult
+
+__all__ = [
+    'CachingEngine',
+    'collect_run',
+    'raw_bytes_of',
+    'result_provenance',
+    'store_result',
+]
+
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+_KEY_LOCKS_GUARD = threading.Lock()
+
+
+def _key_lock(key: str) -> threading.Lock:
+    """One lock per cache key, so two identical planes pay only once."""
+    with _KEY_LOCKS_GUARD:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
+
+
+class CachingEngine:
+    """Wrap *engine* with the paid-result cache and the pending journal.
+
+    Parameters
+    ----------
+    engine : Engine
+        The engine that does the work.
+    cache : ResultCache, optional
+        Default ``ResultCache()``.
+    info : mapping, optional
+        Recorded with pending runs and cached results (e.g. ``plane``).
+    spend_cap : SpendCap, optional
+        Every new run reserves ``engine.price_per_image_usd`` against it
+        first. Default :func:`~napari_outpaint._cache.cost.session_spend_cap`
+        (off unless set; an invalid ``NAPARI_OUTPAINT_SPEND_CAP_USD``
+        raises ``ConfigurationError`` here).
+    before_run : callable, optional
+        Called right before a new (paid) run reserves its price; may
+        raise to stop it (stop after a 402, rate-limit gate). Not called
+        for cache hits or collected runs.
+    around_engine : callable, optional
+        Returns a context manager entered around the cache lookup and the
+        wrapped engine's call (a batch uses it to let other planes do
+        their CPU-heavy conversions while this one waits on the network).
+
+
+    Attributes
+    ----------
+    last_key : str or None
+        The cache key of the last request.
+    last_source : str or None
+        ``'cache'``, ``'collected'`` or ``'run'``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        cache: ResultCache | None = None,
+        *,
+        info: Mapping[str, Any] | None = None,
+        spend_cap: SpendCap | None = None,
+        before_run: Callable[[], None] | None = None,
+        around_engine: Callable[[], ContextManager[Any]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.cache = cache if cache is not None else ResultCache()
+        self.info = dict(info or {})
+        self.spend_cap = (
+            spend_cap if spend_cap is not None else session_spend_cap()
+        )
+        self.before_run = before_run
+        self.around_engine = around_engine
+        self.last_key: str | None = None
+        self.last_source: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The wrapped engine's name."""
+        return self.engine.name
+
+    @property
+    def model(self) -> str:
+        """The wrapped engine's model."""
+        return self.engine.model
+
+    @property
+    def cache_namespace(self) -> str:
+        """The wrapped engine's cache model id (endpoint-aware)."""
+        return cache_model_id(self.engine)
+
+    @property
+    def price_per_image_usd(self) -> float:
+        """The wrapped engine's price of one run."""
+        return self.engine.price_per_image_usd
+
+    def outpaint(
+        self,
+        image: np.ndarray,
+        expand: Expand,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> EngineResult:
+        """Outpaint *image*, from the cache when possible (see module)."""
+        key = self.cache.key_for(image, expand, self.cache_namespace)
+        self.last_key = key
+        around = self.around_engine or contextlib.nullcontext
+        with around(), _key_lock(key):
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.last_source = 'cache'
+                _report(progress, 'Answered from the local cache (free).')
+                return hit.to_engine_result()
+            collected = self._collect_pending(key, expand, progress, cancel)
+            if collected is not None:
+                self.last_source = 'collected'
+                return collected
+            self.last_source = 'run'
+            return self._run(key, image, expand, progress, cancel)
+
+    def record_provenance(self, provenance: Mapping[str, Any]) -> None:
+        """Merge the caller's full provenance into the entry just stored.
+
+        Call after the pipeline placed the result, so the cache can later
+        re-open it as an aligned layer. Does nothing after a cache hit
+        (that entry already holds the provenance of the paid run).
+        """
+        if self.last_source in (None, 'cache') or self.last_key is None:
+            return
+        entry = self.cache.get(self.last_key)
+        if entry is not None:
+            self.cache.update_provenance(
+                self.last_key, {**entry.provenance, **dict(provenance)}
+            )
+
+    # -- internals -------------------------------------------------------
+    def _collect_pending(self, key, expand, progress, cancel):
+        collect = getattr(self.engine, 'collect', None)
+        if collect is None:
+            return None
+        for pending in self.cache.pending():
+            if pending.key != key:
+                continue
+            try:
+                result = collect(
+                    pending.run_id, progress=progress, cancel=cancel
+                )
+            except (NotFoundError, RunFailedError, ResultError):
+                self.cache.resolve(pending.run_id)  # gone: pay a new run
+                continue
+            store_result(
+                self.cache,
+                key,
+                result,
+                expand,
+                collected=True,
+                cache_namespace=self.cache_namespace,
+                **self.info,
+            )
+            self.cache.resolve(pending.run_id)
+            return _mark(result, key, collected=True)
+        return None
+
+    def _run(self, key, image, expand, progress, cancel):
+        if self.before_run is not None:
+            self.before_run()
+        price = price_of(self.engine)
+        self.spend_cap.reserve(price)  # BudgetError: nothing sent yet
+        recorded: list[str] = []
+        journal_info = {
+            'expand': expand.as_dict(),
+            'model': self.engine.model,
+            'cache_namespace': self.cache_namespace,
+            'engine': self.engine.name,
+            'input_shape': list(image.shape),
+            **self.info,
+        }
+
+        def on_progress(event: ProgressEvent) -> None:
+            if event.run_id and event.run_id not in recorded:
+                self.cache.record_pending(event.run_id, key, journal_info)
+                recorded.append(event.run_id)
+            if progress is not None:
+                progress(event)
+
+        result = None
+        error: BaseException | None = None
+        stored = False
+        try:
+            result = self.engine.outpaint(
+                image, expand, progress=on_progress, cancel=cancel
+            )
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            # billed: a result, or a created run that did not fail
+            charged = result is not None or (
+                bool(recorded) and not isinstance(error, RunFailedError)
+            )
+            self.spend_cap.settle(price, charged=charged)
+            if isinstance(error, RunFailedError):
+                for run_id in recorded:  # failed runs are not billed
+                    self.cache.resolve(run_id)
+            # cancelled / timed out / crashed: the run stays journalled
+        try:
+            store_result(
+                self.cache,
+                key,
+                result,
+                expand,
+                cache_namespace=self.cache_namespace,
+                **self.info,
+            )
+            stored = True
+        except (OSError, OutpaintError) as exc:  # never lose a paid result
+            warnings.warn(
+                f'Could not write the result to the cache at '
+                f'{self.cache.root} ({exc}); it is shown but not kept. '
+                'Free some disk space.',
+                stacklevel=2,
+            )
+        if stored:
+            for run_id in recorded:
+                self.cache.resolve(run_id)
+        return _mark(result, key, collected=False)
+
+
+def _mark(result: EngineResult, key: str, *, collected: bool):
+    details = dict(result.details)
+    details.update(cached=False, collected=collected, cache_key=key)
+    return dataclasses.replace(result, details=details)
+
+
+def _report(progress, message: str) -> None:
+    if progress is not None:
+        progress(ProgressEvent(Stage.DOWNLOADING, message))
+
+
+def result_provenance(
+    result: EngineResult, expand: Expand | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The engine-level provenance stored with a cached result."""
+    prov: dict[str, Any] = {
+        'engine': result.engine,
+        'model': result.model,
+        'run_id': result.run_id,
+        'seed': result.seed,
+        'cost_usd': result.cost_usd,
+        'timings': dict(result.timings),
+        'output_shape': list(result.image.shape),
+        'details': dict(result.details),
+    }
+    if expand is not None:
+        prov['expand'] = expand.as_dict()
+    prov.update(extra)
+    return prov
+
+
+def raw_bytes_of(result: EngineResult) -> tuple[bytes, str]:
+    """``(raw, content_type)`` of a result: as downloaded, else a PNG."""
+    if result.raw:
+        return bytes(result.raw), result.raw_content_type or 'image/png'
+    return encode_png(result.image), 'image/png'
+
+
+def store_result(
+    cache: ResultCache,
+    key: str,
+    result: EngineResult,
+    expand: Expand | None = None,
+    **extra: Any,
+) -> CachedResult:
+    """Store an engine result under *key* with its provenance."""
+    raw, ctype = raw_bytes_of(result)
+    return cache.put(
+        key, raw, ctype, result_provenance(result, expand, **extra)
+    )
+
+
+def collect_run(
+    run_id: str,
+    *,
+    engine: Any = None,
+    cache: ResultCache | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> CachedResult:
+    """Download a run submitted earlier and store it in the cache.
+
+    The Python equivalent of ``napari-outpaint collect RUN_ID``. When the
+    run is in the pending journal its result is stored under the request's
+    key (so an identical request is answered from the cache) and the run
+    is resolved; otherwise under a key derived from the run id.
+
+    Parameters
+    ----------
+    run_id : str
+        The remote run id.
+    engine : RunflowEngine, optional
+        An engine with ``collect(run_id, progress=, cancel=)``; default a
+        ``RunflowEngine()`` configured from the environment.
+    cache : ResultCache, optional
+        Default ``ResultCache()``.
+    progress, cancel
+        As for ``Engine.outpaint``.
+    """
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise InvalidInputError('run_id', 'must be a non-empty run id.')
+    cache = cache if cache is not None else ResultCache()
+    pending = cache.journal.get(run_id)
+    if engine is None:
+        engine = RunflowEngine()
+    result = engine.collect(run_id, progress=progress, cancel=cancel)
+    key = pending.key if pending is not None else run_key(run_id)
+    prov = result_provenance(result)
+    namespace = getattr(engine, 'cache_namespace', None)
+    if pending is None and namespace:  # keyed by run id: for the record
+        prov['cache_namespace'] = str(namespace)
+    # a journalled request brings the namespace its key was made with
+    # (none for runs journalled before namespaces: the model, as then)
+    prov.update(pending.info if pending is not None else {})
+    prov['collected'] = True
+    raw, ctype = raw_bytes_of(result)
+    entry = cache.put(key, raw, ctype, prov)
+    cache.resolve(run_id)
+    return entry

@@ -1,0 +1,317 @@
+"""Argument parsing of the main ``napari-outpaint INPUT ...`` command."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any, TextIO
+
+from napari_outpaint._batch.outpaint import (
+    CONCURRENCY_ENV,
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+)
+from napari_outpaint._cache.cost import SPEND_CAP_ENV
+from napari_outpaint._cli.exit_codes import (
+    EXIT_CANCELLED,
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_CONFIRMED,
+    EXIT_OK,
+    EXIT_RUN_ERROR,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+)
+from napari_outpaint._expand import MAX_PERCENT
+
+EPILOG = f"""\
+examples:
+  napari-outpaint sample:cells -o outpainted.tif --top 20 --bottom 20 \\
+      --left 30 --right 30
+  napari-outpaint stack.tif -o out.tif --top 10 --bottom 10 --left 0 \\
+      --right 25 --plane 3
+  napari-outpaint a.png b.png -o results/ --top 0 --bottom 0 --left 40 \\
+      --right 40 --engine runflow --yes
+
+inputs:
+  PNG, JPEG or TIFF files (TIFF: any dtype, stacks, ImageJ/OME pixel
+  sizes), a folder of them, or sample:cells / sample:coffee. Several
+  inputs or a folder need -o to be a folder; each result is written as
+  <stem>.outpainted.<ext> there (.png for JPEG inputs).
+
+engine (--engine auto, the default):
+  Runflow (runflow/outpaint, $0.55 per image) when an API key is
+  configured (RUNFLOW_API_KEY or the system keyring), else the local
+  PatchMatch engine (free, nothing leaves this machine). The choice and
+  the reason are printed on stderr. "reflect" is an instant local preview.
+
+greyscale:
+  8-bit data goes to the engine unchanged; other dtypes are mapped to
+  8-bit through the finite min-max of the whole file (so every plane of a
+  stack shares one mapping), or through --contrast-limits. The result is
+  mapped back to the input's dtype; the original pixels are kept as is.
+
+outputs (for -o out.tif):
+  out.tif         the result: the input's dtype, axes and pixel size
+  out.tif.json    sidecar: placement (scale, translate, affine, offset of
+                  the original in result pixels) and provenance
+  out.mask.tif    generated pixels = 255 (skip with --no-mask)
+
+exit codes:
+  {EXIT_OK}    success
+  {EXIT_UNEXPECTED}    unexpected error (a bug: please report it)
+  {EXIT_USAGE}    invalid usage or input (bad flag, file, plane, output)
+  {EXIT_CONFIG}    configuration (e.g. no API key for --engine runflow)
+  {EXIT_RUN_ERROR}    the run failed (API error, failed run, bad result)
+  {EXIT_CANCELLED}    cancelled or timed out (the run id is printed:
+       collect it later with `napari-outpaint collect RUN_ID`)
+  {EXIT_NOT_CONFIRMED}    the price of a batch was not confirmed (--yes), or
+       the spend cap (--spend-cap, NAPARI_OUTPAINT_SPEND_CAP_USD)
+       stopped new runs (finished results are written and cached)
+  {EXIT_INTERRUPTED}  interrupted with Ctrl-C (the run was cancelled and
+       cleaned up)
+
+cost guard (paid engines only):
+  The price is printed before any run; a batch needs --yes (or a y at the
+  prompt). --spend-cap USD (or NAPARI_OUTPAINT_SPEND_CAP_USD) stops new
+  runs once this invocation has spent that much: each run reserves its
+  price before anything is sent; results from the cache are free.
+
+other commands (see their --help):
+  napari-outpaint history [--json] [--export KEY -o FILE] [--open KEY]
+                          [--clear]
+      past results in the paid-result cache, and uncollected runs
+  napari-outpaint collect RUN_ID [-o FILE]
+      download a Runflow run submitted earlier into the cache
+  (an input file literally named "history" or "collect": write ./history)
+"""
+
+
+def _percent(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'must be an integer percent 0-{MAX_PERCENT}, got {value!r}'
+        ) from None
+    if not 0 <= number <= MAX_PERCENT:
+        raise argparse.ArgumentTypeError(
+            f'must be between 0 and {MAX_PERCENT}, got {number}'
+        )
+    return number
+
+
+def seconds_arg(value: str) -> float:
+    """A ``--timeout`` value: a finite number of seconds > 0."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(
+            f'expected a number of seconds > 0, got {value!r}'
+        )
+    return seconds
+
+
+def dollars_arg(value: str) -> float:
+    """A ``--spend-cap`` value: a finite number of US dollars >= 0."""
+    try:
+        dollars = float(value.strip().lstrip('$'))
+    except ValueError:
+        dollars = math.nan
+    if not (math.isfinite(dollars) and dollars >= 0):
+        raise argparse.ArgumentTypeError(
+            f'expected US dollars >= 0 (e.g. 5 or 12.50), got {value!r}'
+        )
+    return dollars
+
+
+def concurrency_arg(value: str) -> int:
+    """A ``--concurrency`` value: an integer 1-32."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(
+            f'must be an integer 1-{MAX_CONCURRENCY}, got {value!r}'
+        )
+    return number
+
+
+def _limits(value: str) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in value.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected LO,HI (two numbers), got {value!r}'
+        ) from None
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        raise argparse.ArgumentTypeError(
+            f'expected finite LO < HI, got {value!r}'
+        )
+    return low, high
+
+
+def _plane_arg(value: str) -> str | tuple[int, ...]:
+    if value.strip().lower() == 'all':
+        return 'all'
+    try:
+        indices = tuple(int(v) for v in value.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected indices like 3 or 0,5 or 'all', got {value!r}"
+        ) from None
+    if any(i < 0 for i in indices):
+        raise argparse.ArgumentTypeError(
+            f'indices must be >= 0, got {value!r}'
+        )
+    return indices
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, to keep main() testable."""
+
+    out: TextIO | None = None  # where --help goes (default stdout)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(self, message)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            if self.out is not None and file in (None, sys.stdout):
+                file = self.out
+            (file or sys.stdout).write(message)
+
+
+class UsageError(Exception):
+    """A command line argparse refused (exit code 2)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the main ``napari-outpaint INPUT ...`` command."""
+    parser = Parser(
+        prog='napari-outpaint',
+        description=(
+            'Expand (outpaint) the canvas of image files: each side by an\n'
+            'integer percent 0-80 of that axis. Writes the result, a sidecar\n'
+            'JSON with its placement and provenance, and a mask of the\n'
+            'generated pixels.'
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        'inputs',
+        nargs='+',
+        metavar='INPUT',
+        help='image file(s) (PNG, JPEG, TIFF), a folder, or sample:cells '
+        '/ sample:coffee',
+    )
+    parser.add_argument(
+        '-o',
+        '--output',
+        required=True,
+        metavar='OUTPUT',
+        help='output file (.tif/.tiff or .png), or a folder for several '
+        'inputs',
+    )
+    for side in ('top', 'bottom', 'left', 'right'):
+        parser.add_argument(
+            f'--{side}',
+            type=_percent,
+            required=True,
+            metavar='PCT',
+            help=f'percent of the {"height" if side in ("top", "bottom") else "width"} '  # noqa: E501
+            f'added on the {side} (0-{MAX_PERCENT})',
+        )
+    parser.add_argument(
+        '--engine',
+        choices=('auto', 'runflow', 'local', 'reflect'),
+        default='auto',
+        help='auto (default): Runflow when an API key is configured, else '
+        'local; local: PatchMatch, offline; reflect: instant offline '
+        'preview; runflow: the cloud model ($0.55 per image)',
+    )
+    parser.add_argument(
+        '--plane',
+        type=_plane_arg,
+        metavar='I,J,...|all',
+        help='for stacks: the indices of the plane along the non-spatial '
+        "axes (e.g. 3 for a z-stack, 0,5 for t,z), or 'all' for every "
+        'plane',
+    )
+    parser.add_argument(
+        '--timeout',
+        type=seconds_arg,
+        default=600.0,
+        metavar='SECONDS',
+        help='give up waiting for a Runflow run after this long (default '
+        '600); the run id is printed so that it can be collected later',
+    )
+    parser.add_argument(
+        '--native-resolution',
+        action='store_true',
+        help="keep the engine's own pixel size (Runflow upscales) instead "
+        "of resampling onto the original's pixel grid",
+    )
+    parser.add_argument(
+        '--contrast-limits',
+        type=_limits,
+        metavar='LO,HI',
+        help='greyscale values mapped to black and white for the engine '
+        '(default: 0,255 for 8-bit, else the finite min-max of the file)',
+    )
+    parser.add_argument(
+        '--api-key-env',
+        metavar='NAME',
+        help='read the Runflow API key from this environment variable '
+        'instead of RUNFLOW_API_KEY (the key is never a command-line '
+        'argument)',
+    )
+    parser.add_argument(
+        '--no-mask',
+        action='store_true',
+        help='do not write the mask of generated pixels',
+    )
+    parser.add_argument(
+        '--spend-cap',
+        type=dollars_arg,
+        metavar='USD',
+        help='stop starting paid runs once this invocation has spent USD '
+        f'(default: ${SPEND_CAP_ENV} if set, else no cap); exit code '
+        f'{EXIT_NOT_CONFIRMED} when it stops a run',
+    )
+    parser.add_argument(
+        '--concurrency',
+        type=concurrency_arg,
+        metavar='N',
+        help=f'planes in flight at once with --plane all (1-'
+        f'{MAX_CONCURRENCY}; default ${CONCURRENCY_ENV} if set, else '
+        f'{DEFAULT_CONCURRENCY}); input files are done one after another',
+    )
+    parser.add_argument(
+        '-y',
+        '--yes',
+        action='store_true',
+        help='confirm the price of a paid batch without asking (required '
+        'when not interactive)',
+    )
+    from napari_outpaint._version import __version__
+
+    parser.add_argument(
+        '--version', action='version', version=f'%(prog)s {__version__}'
+    )
+    parser.add_argument(
+        '-q',
+        '--quiet',
+        action='store_true',
+        help='only errors on stderr (written paths still go to stdout)',
+    )
+    return parser

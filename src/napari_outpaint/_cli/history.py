@@ -1,0 +1,249 @@
+"""``napari-outpaint history``: list, export, open or clear the cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from napari_outpaint._cli.args import Parser
+from napari_outpaint._cli.console import Console
+from napari_outpaint._cli.exit_codes import EXIT_OK, EXIT_USAGE
+from napari_outpaint._cli.outputs import (
+    check_rgb8_output,
+    write_atomic,
+    write_rgb8,
+)
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._pipeline.provenance import jsonable
+
+
+def _when(seconds: float) -> str:
+    return time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(seconds))
+
+
+def history_command(argv: Sequence[str], console: Console) -> int:
+    """List, export, open or clear the paid-result cache."""
+    parser = Parser(
+        prog='napari-outpaint history',
+        description=(
+            'List past results kept in the paid-result cache (newest '
+            'first) and runs submitted but not yet collected; export one '
+            '(with a sidecar JSON that places it), open one in napari as '
+            'an aligned layer, or clear the cache.'
+        ),
+    )
+    parser.add_argument(
+        '--json', action='store_true', help='one JSON object per line'
+    )
+    parser.add_argument(
+        '--export',
+        metavar='KEY',
+        help=(
+            'write the cached result whose key starts with KEY to -o, '
+            "with FILE.json: its placement in the source's world"
+        ),
+    )
+    parser.add_argument(
+        '--open',
+        metavar='KEY',
+        help=(
+            'open napari with the cached result whose key starts with '
+            "KEY, placed in the source's world (needs a display)"
+        ),
+    )
+    parser.add_argument(
+        '-o', '--output', metavar='FILE', help='where --export writes'
+    )
+    parser.add_argument(
+        '--clear',
+        action='store_true',
+        help='delete every cached result (pending runs are kept)',
+    )
+    parser.out = console.out
+    args = parser.parse_args(argv)
+    from napari_outpaint._cache.store import ResultCache
+
+    cache = ResultCache()
+    if args.clear:
+        count = cache.clear()
+        console.say(f'deleted {count} cached result(s) from {cache.root}')
+        return EXIT_OK
+    if args.export:
+        return _export_cached(cache, args, console)
+    if args.open:
+        return _open_cached(cache, args.open, console)
+    entries = cache.entries()
+    pending = cache.pending()
+    if not entries and not pending:
+        console.say(f'no cached results in {cache.root}')
+    for entry in entries:
+        prov = dict(entry.provenance or {})
+        if args.json:
+            record = {
+                'key': entry.key,
+                'created_at': entry.created_at,
+                'size': entry.size,
+                'path': str(entry.path),
+                'provenance': prov,
+            }
+            console.result(json.dumps(jsonable(record), ensure_ascii=False))
+            continue
+        expand = prov.get('expand') or {}
+        sides = '/'.join(
+            str(expand.get(s, '?')) for s in ('top', 'bottom', 'left', 'right')
+        )
+        cost = prov.get('cost_usd')
+        console.result(
+            '  '.join(
+                (
+                    _when(entry.created_at),
+                    entry.key[:12],
+                    str(prov.get('model', '?')),
+                    f'run {prov.get("run_id") or "-"}',
+                    f'expand t/b/l/r {sides}',
+                    f'${cost:.2f}' if isinstance(cost, int | float) else '',
+                    _source_name(prov.get('source')),
+                )
+            ).rstrip()
+        )
+    for run in pending:
+        if args.json:
+            record = {
+                'pending_run_id': run.run_id,
+                'created_at': run.created_at,
+                'info': run.info,
+            }
+            console.result(json.dumps(jsonable(record), ensure_ascii=False))
+        else:
+            console.result(
+                f'{_when(run.created_at)}  PENDING  run {run.run_id}  '
+                f'(collect it: napari-outpaint collect {run.run_id})'
+            )
+    return EXIT_OK
+
+
+def _source_name(source: Any) -> str:
+    """The source's name (a layer or file name), not its whole record."""
+    if isinstance(source, dict):
+        return str(source.get('layer') or '')
+    return str(source or '')
+
+
+def _export_cached(
+    cache: Any, args: argparse.Namespace, console: Console
+) -> int:
+    if not args.output:
+        raise InvalidInputError(
+            '--output', '--export needs -o FILE.png (or .tif).'
+        )
+    check_rgb8_output(args.output)
+    entry = _find(cache, args.export, '--export')
+    image = entry.image()
+    path = write_rgb8(args.output, image)
+    sidecar = {
+        'cache_key': entry.key,
+        'output': {'path': str(path), 'shape': list(image.shape)},
+        'placement': export_placement(entry),
+        'provenance': entry.provenance,
+    }
+    text = json.dumps(jsonable(sidecar), indent=2, ensure_ascii=False)
+    sidecar_path = path.with_name(path.name + '.json')
+    write_atomic(sidecar_path, lambda p: p.write_text(text + '\n', 'utf-8'))
+    console.result(str(path))
+    console.say(f'placement and provenance: {sidecar_path}')
+    return EXIT_OK
+
+
+def export_placement(entry: Any) -> dict[str, Any] | None:
+    """Where an exported (native-resolution) result sits in the source's
+    world, or None when the entry has no placement provenance."""
+    from napari_outpaint._layers.history import reopen_native
+
+    try:
+        placed = reopen_native(entry)
+    except InvalidInputError:
+        return None
+    prov = placed.provenance
+    pad = prov.get('padding_px') or {}
+    region = prov['generated_region']
+    offset = []
+    for n, size, before in zip(
+        region['result_px']['shape'],
+        region['canvas_px']['shape'],
+        (pad.get('top', 0), pad.get('left', 0)),
+        strict=True,
+    ):
+        f = size / n  # original pixels per exported pixel
+        offset.append(round((before - (f - 1) / 2) / f, 6))
+    return {
+        'scale': list(placed.scale),
+        'translate': list(placed.translate),
+        'rotate': placed.rotate,
+        'shear': placed.shear,
+        'affine': np.asarray(placed.affine).tolist(),
+        'plane': prov.get('plane'),
+        'original_offset_px': offset,
+        'padding_px': pad,
+        'expand': prov.get('expand'),
+        'note': (
+            'scale/translate (full layer ndim; the leading axes sit at '
+            '`plane`), rotate, shear and affine place the exported image in '
+            'the world frame of the source layer; original_offset_px is '
+            'where the centre of the original pixel (0, 0) lies, in '
+            'exported pixel coordinates (row, col).'
+        ),
+    }
+
+
+def _open_cached(cache: Any, key: str, console: Console) -> int:
+    if not display_available():
+        console.error(
+            'history --open needs a display to show napari, and none was '
+            'found (no $DISPLAY / $WAYLAND_DISPLAY, or QT_QPA_PLATFORM='
+            f'{os.environ.get("QT_QPA_PLATFORM", "")!r}). Run it on a '
+            'desktop, or use --export KEY -o FILE.png: the FILE.png.json '
+            'sidecar places it.'
+        )
+        return EXIT_USAGE
+    from napari_outpaint._layers.history import open_cached_result
+
+    entry = _find(cache, key, '--open')
+    layer = open_cached_result(entry, cache=cache)
+    import napari
+
+    viewer = napari.Viewer()
+    viewer.add_layer(layer)
+    console.say(f'opened {entry.key[:12]} as {layer.name!r}')
+    napari.run()
+    return EXIT_OK
+
+
+def display_available() -> bool:
+    """Whether a GUI can be shown (a display server, a real Qt platform)."""
+    platform = os.environ.get('QT_QPA_PLATFORM', '').split(':')[0]
+    if platform in ('offscreen', 'minimal', 'vnc'):
+        return False
+    if sys.platform.startswith(('linux', 'freebsd', 'openbsd')):
+        return bool(
+            os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')
+        )
+    return True
+
+
+def _find(cache: Any, key: str, flag: str) -> Any:
+    matches = [e for e in cache.entries() if e.key.startswith(key)]
+    if len(matches) != 1:
+        what = 'no' if not matches else f'{len(matches)}'
+        raise InvalidInputError(
+            flag,
+            f'{what} cached result(s) match {key!r}; copy a key '
+            'prefix from `napari-outpaint history`.',
+        )
+    return matches[0]

@@ -1,0 +1,253 @@
+"""Inputs of the command line: files, folders, samples, planes, outputs."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io.files import (
+    PNG_SUFFIXES,
+    TIFF_SUFFIXES,
+    ImageFile,
+    check_writable,
+    read_image,
+)
+
+SAMPLE_PREFIX = 'sample:'
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One input file and where its result goes.
+
+    In a batch of several files only one file's pixels are held at a
+    time: ``image.data`` is then a zero-memory stand-in with the right
+    shape and dtype, and :meth:`pixels` reads the file again.
+    """
+
+    image: ImageFile
+    output: Path
+    planes: tuple[tuple[int, ...], ...] | None  # None: a 2D image
+    contrast_limits: tuple[float, float] | None
+    spec: str = ''
+    deferred: bool = False
+
+    def pixels(self) -> np.ndarray:
+        """The input's pixels (read again when they were not kept)."""
+        if not self.deferred:
+            return self.image.data
+        data = load_input(self.spec).data
+        if data.shape != self.image.data.shape or (
+            data.dtype != self.image.data.dtype
+        ):
+            raise InvalidInputError(
+                'input',
+                f'{self.spec} changed while the batch ran; run it again.',
+            )
+        return data
+
+
+def load_input(spec: str) -> ImageFile:
+    """Read an image file, or make a ``sample:NAME`` image."""
+    if spec.startswith(SAMPLE_PREFIX):
+        return _load_sample(spec[len(SAMPLE_PREFIX) :])
+    return read_image(spec)
+
+
+def _load_sample(name: str) -> ImageFile:
+    from napari_outpaint import _sample_data
+
+    makers = {
+        'cells': _sample_data.make_cells_sample,
+        'coffee': _sample_data.make_coffee_sample,
+    }
+    if name not in makers:
+        raise InvalidInputError(
+            'input',
+            f'unknown sample {name!r}; use sample:cells or sample:coffee.',
+        )
+    data, kwargs, _ = makers[name]()[0]
+    data = np.asarray(data)
+    rgb = bool(kwargs.get('rgb', False))
+    layer_ndim = data.ndim - (1 if rgb else 0)
+    return ImageFile(
+        data=data,
+        rgb=rgb,
+        axes='YXS' if rgb else 'YX',
+        scale=(1.0,) * layer_ndim,
+        unit=None,
+        family='sample',
+        source=f'{SAMPLE_PREFIX}{name}',
+        name=name,
+    )
+
+
+def _expand_inputs(specs: Sequence[str]) -> list[str]:
+    """Folders become their image files, sorted; the rest stays."""
+    found: list[str] = []
+    suffixes = (*TIFF_SUFFIXES, *PNG_SUFFIXES, '.jpg', '.jpeg')
+    for spec in specs:
+        path = Path(spec)
+        if not spec.startswith(SAMPLE_PREFIX) and path.is_dir():
+            files = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in suffixes
+            )
+            if not files:
+                raise InvalidInputError(
+                    'input',
+                    f'the folder {path} holds no .tif/.png/.jpg image.',
+                )
+            found.extend(str(p) for p in files)
+        else:
+            found.append(spec)
+    return found
+
+
+def _output_for(image: ImageFile, output: Path, batch: bool) -> Path:
+    """Where the result of *image* goes."""
+    if not batch and not output.is_dir():
+        return output
+    if batch and output.exists() and not output.is_dir():
+        raise InvalidInputError(
+            '--output',
+            f'{output} is a file, but several inputs need a folder; pass '
+            'a folder (it is created if missing).',
+        )
+    family = image.family
+    if family == 'tiff':
+        suffix = Path(image.source).suffix or '.tif'
+    elif family == 'png':
+        suffix = '.png'
+    elif family == 'jpeg':
+        suffix = '.png'  # JPEG is lossy: never written
+    else:  # a sample
+        suffix = '.tif'
+    return output / f'{image.name}.outpainted{suffix}'
+
+
+def _planes(
+    image: ImageFile, plane: str | tuple[int, ...] | None
+) -> tuple[tuple[int, ...], ...] | None:
+    """The planes to outpaint: None for a 2D image."""
+    lead = image.data.shape[: image.plane_axes]
+    if not lead:
+        if plane is not None:
+            raise InvalidInputError(
+                '--plane',
+                f'{image.source} is a 2D image; drop --plane.',
+            )
+        return None
+    if plane is None:
+        if all(n == 1 for n in lead):
+            return ((0,) * len(lead),)
+        raise InvalidInputError(
+            '--plane',
+            f'{image.source} is a stack of shape {image.data.shape} (axes '
+            f'{image.axes}); name a plane, e.g. --plane '
+            f'{",".join("0" * len(lead))}, or use --plane all.',
+        )
+    if plane == 'all':
+        return tuple(np.ndindex(*lead))
+    if len(plane) != len(lead) or any(
+        i >= n for i, n in zip(plane, lead, strict=False)
+    ):
+        raise InvalidInputError(
+            '--plane',
+            f'{",".join(map(str, plane))} does not name a plane of '
+            f'{image.source}: it needs {len(lead)} index(es) within '
+            f'{tuple(lead)} (axes {image.axes[: len(lead)]}).',
+        )
+    return (tuple(plane),)
+
+
+def _contrast_limits(
+    image: ImageFile, given: tuple[float, float] | None
+) -> tuple[float, float] | None:
+    if image.rgb:
+        if given is not None:
+            raise InvalidInputError(
+                '--contrast-limits',
+                f'{image.source} is RGB; contrast limits only apply to '
+                'greyscale images. Drop --contrast-limits.',
+            )
+        return None
+    if given is not None:
+        return given
+    data = image.data
+    if data.dtype == np.uint8:
+        return 0.0, 255.0  # 8-bit passes through unchanged, as in napari
+    finite = data if data.dtype.kind in 'biu' else data[np.isfinite(data)]
+    if finite.size == 0:
+        raise InvalidInputError(
+            'input',
+            f'{image.source} has no finite values to outpaint.',
+        )
+    low, high = float(finite.min()), float(finite.max())
+    if low == high:
+        high = low + 1.0
+    return low, high
+
+
+def prepare_jobs(args: argparse.Namespace) -> list[Job]:
+    """Read and check every input and its output before any run."""
+    specs = _expand_inputs(args.inputs)
+    batch = len(specs) > 1
+    output = Path(args.output)
+    if batch:
+        output.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    outputs: set[Path] = set()
+    for spec in specs:
+        image = load_input(spec)
+        target = _output_for(image, output, batch)
+        if target.resolve() in outputs:
+            raise InvalidInputError(
+                '--output',
+                f'two inputs would both be written to {target}; rename one '
+                'or run them separately.',
+            )
+        outputs.add(target.resolve())
+        if (
+            image.family != 'sample'
+            and target.resolve() == Path(image.source).resolve()
+        ):
+            raise InvalidInputError(
+                '--output',
+                f'{target} is the input itself; choose another file name.',
+            )
+        planes = _planes(image, args.plane)
+        spatial = 2 + (
+            sum(1 for n in image.data.shape[: image.plane_axes] if n > 1)
+            if planes is not None and len(planes) > 1
+            else 0
+        )
+        check_writable(
+            target, dtype=image.data.dtype, rgb=image.rgb, ndim=spatial
+        )
+        limits = _contrast_limits(image, args.contrast_limits)
+        if batch:  # keep only shape and dtype until its turn
+            placeholder = np.broadcast_to(
+                np.zeros((), image.data.dtype), image.data.shape
+            )
+            image = dataclasses.replace(image, data=placeholder)
+        jobs.append(
+            Job(
+                image=image,
+                output=target,
+                planes=planes,
+                contrast_limits=limits,
+                spec=spec,
+                deferred=batch,
+            )
+        )
+    return jobs
+
+
+# ----------------------------------------------------------------- engine

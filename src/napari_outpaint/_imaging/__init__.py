@@ -1,0 +1,1 @@
+"""TODO: what the _imaging room is for."""

@@ -1,0 +1,1 @@
+"""TODO: what the _io room is for."""

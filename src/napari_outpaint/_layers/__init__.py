@@ -1,0 +1,1 @@
+"""TODO: what the _layers room is for."""

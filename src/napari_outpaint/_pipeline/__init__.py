@@ -1,0 +1,1 @@
+"""TODO: what the _pipeline room is for."""

@@ -1,0 +1,1 @@
+"""TODO: what the _qt room is for."""

@@ -1,0 +1,643 @@
+"""The Outpaint dock widget: gather inputs, run the pipeline, show results.
+
+The widget holds no outpainting logic. It reads an image layer and four
+percentages, shows where the expanded canvas will lie (a live outline in
+the viewer, its size and the price), says which engine will run and why,
+and on Run starts :func:`napari_outpaint._pipeline.array.outpaint_layer` in
+napari's ``thread_worker``. Progress arrives stage by stage, Cancel stops
+the pipeline at its next cancel point, expected errors become napari
+notifications that say what to do, and the result is added as a layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import TYPE_CHECKING
+
+import numpy as np
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    Label,
+    Password,
+    PushButton,
+    SpinBox,
+)
+from qtpy.QtCore import QEvent, QObject, QTimer
+
+from napari_outpaint._batch.planes import Plane, planes_along
+from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
+from napari_outpaint._expand import MAX_PERCENT, Expand
+from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
+from napari_outpaint._qt.history_panel import HistoryPanel
+from napari_outpaint._qt.preview import CanvasPreview, canvas_outline
+from napari_outpaint._qt.worker import (
+    ProgressRelay,
+    RunOutcome,
+    RunRequest,
+    run_outpaint,
+)
+from napari_outpaint.engines.choice import (
+    ENGINE_CHOICES,
+    EnginePlan,
+    plan_engine,
+)
+
+if TYPE_CHECKING:
+    import napari
+    import napari.layers
+
+    from napari_outpaint.engines import Engine
+
+__all__ = ['OutpaintWidget']
+
+logger = logging.getLogger(__name__)
+
+_SIDES = ('top', 'bottom', 'left', 'right')
+PLANE_SHOWN, ALL_PLANES = 'plane shown', 'all planes'
+_STAGES = tuple(Stage)
+_TRANSFORM_EVENTS = ('data', 'scale', 'translate', 'rotate', 'shear', 'affine')
+# Progress is shown at most this often: a batch sends several events per
+# plane, and each repaint of the status and the Activity bar costs the GUI
+# thread a few milliseconds (measured in bench/ui_stall.py).
+PROGRESS_INTERVAL_MS = 100
+
+
+class OutpaintWidget(Container):
+    """Dock widget that outpaints the selected image layer.
+
+    Parameters
+    ----------
+    viewer : napari.viewer.Viewer
+        The viewer whose layers are offered and where results are added.
+    engine : Engine, optional
+        Use this engine instead of the widget's engine choice (scripts,
+        tests, a Runflow engine with a custom endpoint).
+    """
+
+    def __init__(
+        self, viewer: napari.viewer.Viewer, *, engine: Engine | None = None
+    ) -> None:
+        super().__init__(labels=True)
+        self._viewer = viewer
+        self._given_engine = engine
+        self._preview = CanvasPreview(viewer)
+        self._watched_layer: napari.layers.Image | None = None
+        self._worker = None
+        self._cancel_token: CancelToken | None = None
+        self._progress_bar = None
+        self._run_id: str | None = None
+        self._outcome: RunOutcome | None = None
+        self._hidden = False  # the dock was hidden or closed
+        self._relay = ProgressRelay()
+        self._pending_progress: ProgressEvent | None = None
+        self._progress_timer = _single_shot(
+            PROGRESS_INTERVAL_MS, self._show_pending_progress
+        )
+        self._visibility = _VisibilityWatcher(self)
+
+        self._image = ComboBox(
+            label='Image', choices=self._image_layer_choices, nullable=True
+        )
+        self._sides = {
+            side: SpinBox(
+                label=f'{side.capitalize()} %', min=0, max=MAX_PERCENT
+            )
+            for side in _SIDES
+        }
+        self._planes = ComboBox(
+            label='Planes', choices=self._plane_choices, visible=False
+        )
+        self._planes.tooltip = (
+            'nD layers: outpaint the plane shown, every plane along one '
+            'axis (the other axes as shown), or every plane, into one nD '
+            'layer (the price of a paid batch is asked first).'
+        )
+        self._canvas_label = Label(label='Canvas', value='')
+        self._price_label = Label(label='Price', value='')
+        self._engine_choice = ComboBox(
+            label='Engine', choices=ENGINE_CHOICES, value='auto'
+        )
+        self._engine_label = Label(label='Using', value='')
+        self._api_key = Password(label='API key')
+        self._remember_key = CheckBox(
+            text='remember in system keyring', value=False
+        )
+        self._run_button = PushButton(text='Run', enabled=False)
+        self._cancel_button = PushButton(text='Cancel', enabled=False)
+        self._status = Label(label='Status', value='idle')
+        self._history = HistoryPanel(
+            selected_image=lambda: self._image.value,
+            add_layer=self._add_reopened,
+        )
+        self._api_key.tooltip = (
+            'Runflow API key (masked). Kept in memory only, unless '
+            '"remember in system keyring" is ticked.'
+        )
+        self._engine_choice.tooltip = (
+            'auto: Runflow when a key is configured (this field, '
+            'RUNFLOW_API_KEY or the system keyring), else local PatchMatch. '
+            'Runflow uploads the plane to runflow.io; local engines keep '
+            'everything on this machine.'
+        )
+        buttons = Container(
+            widgets=[self._run_button, self._cancel_button],
+            layout='horizontal',
+            labels=False,
+        )
+        self.extend(
+            [
+                self._image,
+                *self._sides.values(),
+                self._planes,
+                self._canvas_label,
+                self._price_label,
+                self._engine_choice,
+                self._engine_label,
+                self._api_key,
+                self._remember_key,
+                buttons,
+                self._status,
+                self._history,
+            ]
+        )
+        self._engine_plan = self._plan()
+        self._connect_signals()
+        self._on_active_layer()
+        self._refresh()
+
+    # -- public, for scripts and tests -----------------------------------
+    @property
+    def worker(self):
+        """The current run's napari worker (until its result is shown).
+
+        None when idle: the run is over and its layers are added.
+        """
+        return self._worker
+
+    @property
+    def preview_layer(self) -> napari.layers.Shapes | None:
+        """The outline layer while it is drawn, else None."""
+        return self._preview.layer
+
+    def expand(self) -> Expand | None:
+        """The four percentages as an Expand, or None while all are 0."""
+        values = {side: box.value for side, box in self._sides.items()}
+        return Expand(**values) if any(values.values()) else None
+
+    # -- wiring --------------------------------------------------------------
+    def _connect_signals(self) -> None:
+        self._image.changed.connect(self._on_layer_changed)
+        for box in self._sides.values():
+            box.changed.connect(self._refresh)
+        self._planes.changed.connect(self._refresh)
+        self._engine_choice.changed.connect(self._refresh_engine)
+        self._api_key.changed.connect(self._refresh_engine)
+        self._run_button.changed.connect(self._on_run)
+        self._cancel_button.changed.connect(self._on_cancel)
+        self._relay.event.connect(self._on_progress)
+        layers = self._viewer.layers
+        for emitter in (layers.events.inserted, layers.events.removed):
+            emitter.connect(self._reset_layer_choices)
+        layers.selection.events.active.connect(self._on_active_layer)
+        self.native.installEventFilter(self._visibility)
+
+    def _image_layer_choices(self, _widget=None) -> list:
+        from napari.layers import Image
+
+        return [
+            (layer.name, layer)
+            for layer in self._viewer.layers
+            if isinstance(layer, Image)
+        ]
+
+    def _reset_layer_choices(self, _event=None) -> None:
+        self._image.reset_choices()
+
+    # -- handlers --------------------------------------------------------
+    def _on_active_layer(self, _event=None) -> None:
+        """Follow the active layer when it is an image layer."""
+        from napari.layers import Image
+
+        active = self._viewer.layers.selection.active
+        if isinstance(active, Image) and self._worker is None:
+            self._image.reset_choices()
+            self._image.value = active
+
+    def _on_layer_changed(self, _value=None) -> None:
+        self._watch_layer(self._image.value)
+        self._planes.reset_choices()
+        self._refresh()
+
+    def _watch_layer(self, layer: napari.layers.Image | None) -> None:
+        """Redraw the outline when the chosen layer moves or changes."""
+        if self._watched_layer is not None:
+            for name in _TRANSFORM_EVENTS:
+                getattr(self._watched_layer.events, name).disconnect(
+                    self._refresh
+                )
+        self._watched_layer = layer
+        if layer is not None:
+            for name in _TRANSFORM_EVENTS:
+                getattr(layer.events, name).connect(self._refresh)
+
+    def _refresh(self, _value=None, *, preview: bool = True) -> None:
+        """Update the outline, size, engine line and Run's enabled state.
+
+        With ``preview=False`` the outline is removed instead of drawn (a
+        run just ended; it returns at the next edit).
+        """
+        layer, expand = self._image.value, self.expand()
+        plan = self._engine_plan
+        self._engine_label.value = plan.summary
+        self._planes.visible = layer is not None and layer.ndim > 2
+        self._price_label.value = self._price_text(plan) if expand else ''
+        if layer is None or expand is None:
+            self._canvas_label.value = (
+                'choose an image layer' if layer is None else 'set a side > 0'
+            )
+            self._preview.clear()
+        else:
+            outline = canvas_outline(
+                layer, expand, world_point=tuple(self._viewer.dims.point)
+            )
+            self._canvas_label.value = outline.describe()
+            if preview and not self._hidden:
+                self._preview.show(outline)
+            else:
+                self._preview.clear()
+        self._run_button.enabled = bool(
+            layer is not None and expand and plan.ready and not self._worker
+        )
+
+    def _on_run(self, _value=None) -> None:
+        layer, expand = self._image.value, self.expand()
+        if layer is None or expand is None:
+            from napari.utils.notifications import show_error
+
+            show_error(
+                'Outpaint: choose an image layer and set at least one side '
+                'above 0 percent first.'
+            )
+            return
+        plan = self._plan()
+        planes = self._batch_planes()
+        paid_batch = planes is not None and plan.price_usd > 0
+        if paid_batch and not self._confirm_cost(self._price_text(plan)):
+            return
+        self._remember_key_if_asked(plan)
+        request = RunRequest(
+            layer, expand, plan, self._current_plane(layer), planes
+        )
+        self._start_worker(request)
+
+    def _on_cancel(self, _value=None) -> None:
+        # The token stops the pipeline at its next cancel point and lets it
+        # clean up; worker.quit() would only drop the outcome.
+        if self._cancel_token is not None:
+            self._cancel_token.cancel()
+            self._status.value = 'cancelling...'
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        """Note the run id; show the stage now or, if one was shown less
+        than PROGRESS_INTERVAL_MS ago, the latest one when that is over."""
+        if event.run_id:
+            self._run_id = event.run_id
+        if self._worker is None:
+            return  # a late event of a run that is over
+        if self._progress_timer.isActive():
+            self._pending_progress = event
+            return
+        self._show_progress(event)
+        self._progress_timer.start()
+
+    def _show_pending_progress(self) -> None:
+        event, self._pending_progress = self._pending_progress, None
+        if event is not None and self._worker is not None:
+            self._show_progress(event)
+            self._progress_timer.start()
+
+    def _stop_progress(self) -> None:
+        self._progress_timer.stop()
+        self._pending_progress = None
+
+    def _show_progress(self, event: ProgressEvent) -> None:
+        """Show one pipeline stage in the status line and Activity dock."""
+        text = f'{event.stage}: {event.message}' if event.message else ''
+        self._status.value = text or str(event.stage)
+        self._viewer.status = f'Outpaint {self._status.value}'
+        bar = self._progress_bar
+        if bar is not None:
+            fraction = event.fraction
+            if fraction is None and event.stage in _STAGES:
+                fraction = _STAGES.index(event.stage) / (len(_STAGES) - 1)
+            description = f'Outpaint: {event.stage}'
+            if bar.desc != description:
+                bar.set_description(description)
+            if fraction is not None:
+                bar.n = round(100 * max(0.0, min(1.0, fraction)))
+                bar.refresh()
+
+    def _on_returned(self, outcome: RunOutcome) -> None:
+        from napari.utils.notifications import show_error
+
+        self._outcome = outcome
+        self._stop_progress()
+        if isinstance(outcome.error, OutpaintCancelled):
+            self._report_cancel(outcome.error)
+        elif outcome.error is not None:
+            self._status.value = 'failed'
+            show_error(f'Outpaint failed: {outcome.error}')
+
+    def _on_errored(self, exc: Exception) -> None:
+        # napari's worker already shows the traceback as a notification.
+        logger.debug('Outpaint worker raised %s', type(exc).__name__)
+        self._status.value = f'failed ({type(exc).__name__})'
+
+    def _on_finished(self) -> None:
+        """Add the result, then the mask, then drop the outline.
+
+        Each is napari work on the GUI thread (visuals, textures, a
+        garbage collection on removal); one event-loop turn apart, so the
+        viewer keeps drawing in between instead of stalling once for all.
+        """
+        self._stop_progress()
+        if self._progress_bar is not None:
+            self._progress_bar.close()
+        self._progress_bar = None
+        outcome, self._outcome = self._outcome, None
+        steps = [self._end_run]
+        if outcome is not None and outcome.layer is not None:
+            steps[:0] = [partial(self._add_result, outcome)]
+            if outcome.mask is not None:
+                steps[1:1] = [partial(self._add_layer, outcome.mask)]
+        self._run_steps(steps)
+
+    def _run_steps(self, steps: list) -> None:
+        step, rest = steps[0], steps[1:]
+        step()
+        if rest:
+            QTimer.singleShot(1, partial(self._run_steps, rest))
+
+    def _add_result(self, outcome: RunOutcome) -> None:
+        from napari.utils.notifications import show_info, show_warning
+
+        self._add_layer(outcome.layer)
+        self._status.value = f'added "{outcome.layer.name}"'
+        show_info(f'Outpaint: added "{outcome.layer.name}".')
+        provenance = outcome.layer.metadata.get('outpaint', {})
+        if provenance.get('engine_details', {}).get('cached'):
+            show_info(
+                'Outpaint: answered from the local result cache, at no '
+                'cost (the same pixels and percentages were paid for '
+                'before).'
+            )
+        for message in outcome.warnings:
+            show_warning(f'Outpaint: {message}')
+        if not any('seam' in message for message in outcome.warnings):
+            self._warn_if_seam_is_poor(outcome.layer)
+
+    def _add_layer(self, layer) -> None:
+        """Add *layer* and keep the original selected, so that a second
+        Run redoes the original rather than expanding the result."""
+        source = self._image.value
+        self._viewer.add_layer(layer)
+        if source in self._viewer.layers:
+            self._viewer.layers.selection.active = source
+
+    def _end_run(self) -> None:
+        self._worker = None
+        self._cancel_token = None
+        self._run_id = None
+        self._set_inputs_enabled(True)
+        self._refresh(preview=False)
+        self._history.refresh()
+
+    def _add_reopened(self, layer) -> None:
+        self._add_layer(layer)
+        self._status.value = f're-opened "{layer.name}" from the cache'
+
+    # -- helpers -----------------------------------------------------------
+    def _plane_choices(self, _widget=None) -> list:
+        """'plane shown', one 'all planes along <axis>' per non-spatial
+        axis (when there are several), and 'all planes'."""
+        layer = self._image.value if hasattr(self, '_image') else None
+        choices = [(PLANE_SHOWN, PLANE_SHOWN)]
+        if layer is None or layer.ndim <= 2:
+            return choices
+        leading = _leading_shape(layer)
+        if len(leading) > 1:
+            labels = tuple(getattr(layer, 'axis_labels', ()) or ())
+            for axis, size in enumerate(leading):
+                name = labels[axis] if axis < len(labels) else str(axis)
+                text = f'all planes along axis {name} ({size})'
+                choices.append((text, ('axis', axis)))
+        choices.append((ALL_PLANES, ALL_PLANES))
+        return choices
+
+    def _batch_planes(self) -> str | tuple[Plane, ...] | None:
+        """The planes a batch covers: 'all', a tuple, or None (one)."""
+        layer, choice = self._image.value, self._planes.value
+        if layer is None or layer.ndim <= 2 or choice in (None, PLANE_SHOWN):
+            return None
+        if choice == ALL_PLANES:
+            return 'all'
+        _, axis = choice
+        current = self._current_plane(layer)
+        return tuple(planes_along(_leading_shape(layer), axis, current))
+
+    def _plane_count(self) -> int:
+        """How many planes a run covers (1: the plane shown)."""
+        planes = self._batch_planes()
+        if planes is None:
+            return 1
+        if planes == 'all':
+            return int(np.prod(_leading_shape(self._image.value)))
+        return len(planes)
+
+    def _price_text(self, plan) -> str:
+        """'$0.55', 'free (local)', '12 planes x $0.55 = $6.60 ...' or
+        '5 planes, free (local)'."""
+        if self._batch_planes() is None:
+            return plan.price
+        n_planes = self._plane_count()
+        if plan.price_usd <= 0:
+            return f'{n_planes} planes, {plan.price}'
+        from napari_outpaint._cache.cost import estimate_cost
+
+        estimate = estimate_cost(n_planes, plan)
+        return f'{estimate.text} at most (cached planes are free)'
+
+    def _confirm_cost(self, price: str) -> bool:
+        """Ask before a paid batch (a modal question on the GUI thread)."""
+        from qtpy.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self.native,
+            'Outpaint: confirm the price',
+            f'Outpaint {self._planes.current_choice} with Runflow: '
+            f'{price}. Continue?',
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _plan(self) -> EnginePlan:
+        return plan_engine(
+            self._engine_choice.value,
+            self._api_key.value or '',
+            engine=self._given_engine,
+        )
+
+    def _refresh_engine(self, _value=None) -> None:
+        """Work out the engine again (the key lookup may read the keyring,
+        so it runs when the engine inputs change, not on every edit)."""
+        self._engine_plan = self._plan()
+        self._refresh()
+
+    def _start_worker(self, request: RunRequest) -> None:
+        from napari.qt.threading import create_worker
+        from napari.utils import cancelable_progress
+
+        self._cancel_token = CancelToken()
+        self._run_id = None
+        self._progress_bar = cancelable_progress(
+            total=100, desc='Outpaint', cancel_callback=self._on_cancel
+        )
+        # Connecting 'errored' here stops superqt from re-raising a bug in
+        # the GUI thread; napari still shows it as a notification.
+        worker = create_worker(
+            run_outpaint,
+            request,
+            progress=self._relay.emit,
+            cancel=self._cancel_token,
+            _start_thread=False,
+            _connect={
+                'returned': self._on_returned,
+                'errored': self._on_errored,
+                'finished': self._on_finished,
+            },
+        )
+        self._worker = worker
+        self._set_inputs_enabled(False)
+        self._status.value = f'starting ({request.plan.summary})'
+        worker.start()
+
+    def _set_inputs_enabled(self, enabled: bool) -> None:
+        for widget in (
+            self._image,
+            *self._sides.values(),
+            self._planes,
+            self._engine_choice,
+            self._api_key,
+            self._remember_key,
+        ):
+            widget.enabled = enabled
+        self._run_button.enabled = enabled
+        self._cancel_button.enabled = not enabled
+
+    def _current_plane(
+        self, layer: napari.layers.Image
+    ) -> tuple[int, ...] | None:
+        """Indices of the non-spatial axes shown in the viewer (nD only)."""
+        n_leading = layer.ndim - 2
+        if n_leading <= 0:
+            return None
+        data = layer.data[0] if layer.multiscale else layer.data
+        point = tuple(self._viewer.dims.point)[-layer.ndim :]
+        coords = np.asarray(layer.world_to_data(point))[:n_leading]
+        return tuple(
+            int(np.clip(np.round(c), 0, size - 1))
+            for c, size in zip(coords, data.shape[:n_leading], strict=True)
+        )
+
+    def _remember_key_if_asked(self, plan) -> None:
+        key = (self._api_key.value or '').strip()
+        if not (self._remember_key.value and key and plan.name == 'runflow'):
+            return
+        from napari.utils.notifications import show_warning
+
+        from napari_outpaint._runflow.credentials import save_api_key
+
+        try:
+            saved = save_api_key(key)
+        except InvalidInputError as exc:
+            show_warning(f'Outpaint: the key was not saved: {exc}')
+            return
+        if not saved:
+            show_warning(
+                'Outpaint: no usable system keyring, so the API key was '
+                'not remembered; set RUNFLOW_API_KEY instead.'
+            )
+
+    def _report_cancel(self, exc: OutpaintCancelled) -> None:
+        from napari.utils.notifications import show_info, show_warning
+
+        run_id = exc.run_id or self._run_id
+        self._status.value = 'cancelled'
+        if run_id:
+            show_warning(
+                f'Outpaint cancelled. Runflow run {run_id} was already '
+                'submitted: Runflow has no public cancel, so it may still '
+                'complete and be billed. Collect its result later with '
+                f'`napari-outpaint collect {run_id}`.'
+            )
+        else:
+            show_info('Outpaint cancelled before any run was submitted.')
+
+    def _warn_if_seam_is_poor(self, layer: napari.layers.Image) -> None:
+        from napari.utils.notifications import show_warning
+
+        from napari_outpaint._imaging.quality import SEAM_WARN_THRESHOLD
+
+        provenance = layer.metadata.get('outpaint', {})
+        score = provenance.get('seam_score')
+        if score is None or score <= SEAM_WARN_THRESHOLD:
+            return
+        show_warning(
+            f'Outpaint: the border of the original is visible in '
+            f'"{layer.name}" (seam score {score:.2f}, above '
+            f'{SEAM_WARN_THRESHOLD:g}). Check the generated border before '
+            'using it; smaller expansions or another engine usually give '
+            'a smoother fill.'
+        )
+
+    def _on_visibility(self, visible: bool) -> None:
+        self._hidden = not visible
+        if visible:
+            self._refresh()
+        else:
+            self._preview.clear()
+
+
+def _single_shot(interval_ms: int, slot) -> QTimer:
+    """A single-shot QTimer calling *slot* (started by the caller)."""
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer
+
+
+class _VisibilityWatcher(QObject):
+    """Clears the outline when the widget is hidden, closed or undocked."""
+
+    def __init__(self, widget: OutpaintWidget) -> None:
+        super().__init__()
+        self._widget = widget
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+        kind = event.type()
+        if kind == QEvent.Type.Show:
+            self._widget._on_visibility(True)
+        elif kind in (QEvent.Type.Hide, QEvent.Type.Close) or (
+            kind == QEvent.Type.ParentChange and obj.parent() is None
+        ):  # napari undocks a removed widget by taking its parent away
+            self._widget._on_visibility(False)
+        return False
+
+
+def _leading_shape(layer: napari.layers.Image) -> tuple[int, ...]:
+    """The sizes of the layer's non-spatial axes."""
+    data = layer.data[0] if layer.multiscale else layer.data
+    return tuple(int(n) for n in data.shape[: layer.ndim - 2])

@@ -1,0 +1,120 @@
+"""What the widget's worker thread runs, and how its progress gets back.
+
+:func:`run_outpaint` is the body of the napari ``thread_worker``: it builds
+the engine, calls the pipeline, and returns a :class:`RunOutcome` holding
+either the new layers or the expected, user-facing error (a bug still
+raises, and napari shows its traceback). :class:`ProgressRelay` carries the
+pipeline's progress events from the worker thread to the GUI thread
+through a queued Qt signal. Nothing here touches the viewer.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qtpy.QtCore import QObject, Signal
+
+from napari_outpaint._errors import OutpaintError
+
+if TYPE_CHECKING:
+    import napari.layers
+
+    from napari_outpaint._expand import Expand
+    from napari_outpaint._progress import CancelToken, ProgressCallback
+    from napari_outpaint.engines.choice import EnginePlan
+
+__all__ = ['ProgressRelay', 'RunOutcome', 'RunRequest', 'run_outpaint']
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything one run needs, gathered on the GUI thread."""
+
+    layer: napari.layers.Image
+    expand: Expand
+    plan: EnginePlan
+    plane: tuple[int, ...] | None = None
+    # 'all' or the plane indices of a batch (price confirmed), else None
+    planes: str | tuple[tuple[int, ...], ...] | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a run produced: a new layer (and mask), or an expected error."""
+
+    layer: napari.layers.Image | None = None
+    mask: napari.layers.Labels | None = None
+    error: OutpaintError | None = None
+    warnings: tuple[str, ...] = ()
+
+
+class ProgressRelay(QObject):
+    """Emits ``event(ProgressEvent)`` on the thread that created it.
+
+    Create it on the GUI thread; :meth:`emit` may be called from any
+    thread, and Qt queues the signal to the GUI thread.
+    """
+
+    event = Signal(object)
+
+    def emit(self, progress_event: object) -> None:
+        """Send one progress event (thread-safe)."""
+        self.event.emit(progress_event)
+
+
+def run_outpaint(
+    request: RunRequest,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> RunOutcome:
+    """Run the pipeline for *request*; expected errors are returned.
+
+    The pipeline's warnings (poor seam, misalignment) are collected into
+    the outcome so the widget shows them once, as napari warnings. An
+    engine built here from the plan is closed here, whatever happens; an
+    engine given by the caller is left open for its owner.
+    """
+    from napari_outpaint._layers.convert import mask_layer
+    from napari_outpaint._layers.outpaint import outpaint_layer
+
+    try:
+        engine = request.plan.build()
+    except OutpaintError as exc:
+        return RunOutcome(error=exc)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', UserWarning)
+            new = outpaint_layer(
+                request.layer,
+                request.expand,
+                engine=engine,
+                plane=request.plane,
+                progress=progress,
+                cancel=cancel,
+                **_batch_options(request),
+            )
+        mask = mask_layer(new)
+    except OutpaintError as exc:
+        return RunOutcome(error=exc)
+    finally:
+        close = getattr(engine, 'close', None)
+        if request.plan.engine is None and callable(close):
+            close()
+    messages = tuple(
+        str(w.message) for w in caught if issubclass(w.category, UserWarning)
+    )
+    return RunOutcome(layer=new, mask=mask, warnings=messages)
+
+
+def _batch_options(request: RunRequest) -> dict:
+    """Keywords for a batch over planes; the widget confirmed the price."""
+    if request.planes is None:
+        return {}
+    planes = request.planes
+    return {
+        'planes': planes if isinstance(planes, str) else list(planes),
+        'confirm': True,
+    }

@@ -1,0 +1,1 @@
+"""TODO: what the _runflow room is for."""

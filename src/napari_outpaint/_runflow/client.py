@@ -1,0 +1,273 @@
+"""A small synchronous HTTP client for the Runflow API (httpx).
+
+One job: speak Runflow's HTTP (runs, asset uploads, downloads) safely.
+
+- The API key is sent only to the API base URL, as a bearer token. Presigned
+  storage URLs (uploads, outputs) get no ``Authorization`` header, even on
+  the same host.
+- A run is paid for: :meth:`RunflowClient.create_run` retries at once
+  only when the server surely made no run (connection refused, 429, 503);
+  when it may have made one (the connection broke after the request went
+  out, 500/502/504, an unreadable 2xx), it first looks the run up by its
+  ``client_ref`` and adopts it, and creates again only if none exists.
+- GETs are retried on 5xx, 408/429, network errors and unparsable bodies,
+  with exponential backoff and jitter, honouring ``Retry-After``.
+- Every wait goes through a :class:`~napari_outpaint._progress.CancelToken`
+  (or an injected ``sleep``), so a cancel ends it at once.
+
+This module holds the run calls; the HTTP plumbing is in
+:mod:`._runflow_http`, uploads and downloads in :mod:`._runflow_transfers`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from napari_outpaint._errors import ConfigurationError, OutpaintError
+from napari_outpaint._progress import CancelToken
+from napari_outpaint._runflow.http import (
+    CREATE_RETRY,
+    DEFAULT_HTTP_TIMEOUT,
+    NOT_SENT,
+    POLL_RETRY,
+    check_deadline,
+    fail_fast_on_tls,
+    failure_kind,
+)
+from napari_outpaint._runflow.models import Run
+from napari_outpaint._runflow.retry import (
+    DEFAULT_POLL_SCHEDULE,
+    Deadline,
+    PollSchedule,
+    backoff_delay,
+    parse_retry_after,
+)
+from napari_outpaint._runflow.transfers import RunflowTransfers
+
+__all__ = [
+    'CREATE_RETRY',
+    'DEFAULT_HTTP_TIMEOUT',
+    'POLL_RETRY',
+    'RunflowClient',
+]
+
+logger = logging.getLogger(__name__)
+
+
+class RunflowClient(RunflowTransfers):
+    """Runflow's HTTP API: runs, asset uploads and downloads.
+
+    Parameters are those of
+    :class:`~napari_outpaint._runflow.http.RunflowHTTP`: the API
+    key (sent to the base URL only), base URL, TLS trust, timeouts, an
+    optional ``httpx.Client``, retry policies, ``sleep`` and ``clock``.
+    """
+
+    def __repr__(self) -> str:
+        return f'RunflowClient(base_url={self.base_url!r})'
+
+    def create_run(
+        self,
+        model: str,
+        model_input: Mapping[str, Any],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        client_ref: str | None = None,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+    ) -> Run:
+        """Create one run, never two, and return it (usually ``queued``).
+
+        A fresh ``client_ref`` and ``Idempotency-Key`` are made for this
+        submission and reused by every retry of it.
+
+        Raises
+        ------
+        APIStatusError
+            The typed subclass for the API's answer (402, 422, ...).
+        APIConnectionError
+            When Runflow stayed unreachable.
+        """
+        cancel = cancel or CancelToken()
+        client_ref = client_ref or f'napari-outpaint-{uuid.uuid4().hex}'
+        headers = {'Idempotency-Key': str(uuid.uuid4())}
+        body = {
+            'input': dict(model_input),
+            'metadata': dict(metadata or {}),
+            'client_ref': client_ref,
+        }
+        path = f'/v1/models/{_model_path(model)}/runs'
+        policy = self.create_retry
+        for attempt in range(1, policy.max_attempts + 1):
+            cancel.raise_if_cancelled()
+            outcome = self._try_create(path, body, headers, cancel)
+            if isinstance(outcome, Run):
+                logger.info('Run %s exists (%s).', outcome.id, model)
+                return outcome
+            failure, retry_after = outcome
+            if attempt == policy.max_attempts:
+                break
+            delay = backoff_delay(attempt, policy, retry_after=retry_after)
+            logger.info(
+                'Run creation attempt %d failed (%s); retrying in %.2f s.',
+                attempt,
+                failure_kind(failure),
+                delay,
+            )
+            self._pause(delay, cancel, None, deadline)
+        raise failure
+
+    def _try_create(
+        self,
+        path: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        cancel: CancelToken,
+    ) -> Run | tuple[OutpaintError, float | None]:
+        """One create attempt: the run, or (retryable failure, Retry-After).
+
+        Non-retryable refusals (401, 402, 403, 409, 422, ...) raise. When
+        the server may have made the run (connection lost after sending,
+        500/502/504, an unreadable 2xx) it is looked up by ``client_ref``
+        and adopted if found.
+        """
+        client_ref = body['client_ref']
+        try:
+            response = self._api('POST', path, json=body, headers=headers)
+        except NOT_SENT as exc:  # nothing reached the server
+            failure = self._connection_error(exc)
+            fail_fast_on_tls(exc, failure)
+            return failure, None
+        except httpx.TransportError as exc:  # sent; outcome unknown
+            logger.warning(
+                'The connection broke after the run request was sent (%s); '
+                'looking the run up by client_ref %s before creating '
+                'another.',
+                type(exc).__name__,
+                client_ref,
+            )
+            return self._adopt(client_ref, cancel) or (
+                self._connection_error(exc),
+                None,
+            )
+        if response.is_success:
+            try:
+                return Run.from_json(response.json())
+            except ValueError:
+                failure = self._invalid_body(response)
+                return self._adopt(client_ref, cancel) or (failure, None)
+        failure = self._status_error(response)
+        if response.status_code in (429, 503):  # surely no run made
+            return failure, parse_retry_after(response.headers)
+        if response.status_code >= 500:
+            return self._adopt(client_ref, cancel) or (failure, None)
+        raise failure
+
+    def get_run(
+        self,
+        run_id: str,
+        *,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+    ) -> Run:
+        """Fetch a run, retrying transient failures (5xx, network, JSON)."""
+        path = f'/v1/runs/{quote(run_id, safe="")}'
+        return self._get_json(
+            path,
+            Run.from_json,
+            run_id=run_id,
+            cancel=cancel,
+            deadline=deadline,
+        )
+
+    def find_runs_by_client_ref(
+        self, client_ref: str, *, cancel: CancelToken | None = None
+    ) -> list[Run]:
+        """Runs whose ``client_ref`` is *client_ref* (``GET /v1/runs?q=``)."""
+
+        def parse(data: object) -> list[Run]:
+            items = data.get('items') if isinstance(data, Mapping) else data
+            if not isinstance(items, list):
+                raise ValueError('a run search must return {"items": [...]}')
+            runs = [Run.from_json(item) for item in items]
+            return [r for r in runs if r.client_ref in (None, client_ref)]
+
+        return self._get_json(
+            '/v1/runs',
+            parse,
+            params={'q': f'client_ref:{client_ref}'},
+            cancel=cancel,
+        )
+
+    def iter_run(
+        self,
+        run_id: str,
+        *,
+        schedule: PollSchedule = DEFAULT_POLL_SCHEDULE,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+    ) -> Iterator[Run]:
+        """Poll a run, yielding it each time, until it is terminal.
+
+        Raises
+        ------
+        RunTimeoutError
+            Naming the run, when *deadline* passes first.
+        OutpaintCancelled
+            When *cancel* is cancelled (between polls or during a wait).
+        """
+        cancel = cancel or CancelToken()
+        delays = schedule.delays()
+        while True:
+            cancel.raise_if_cancelled(run_id)
+            check_deadline(deadline, run_id)
+            run = self.get_run(run_id, cancel=cancel, deadline=deadline)
+            yield run
+            if run.is_terminal:
+                return
+            self._pause(next(delays), cancel, run_id, deadline)
+
+    def wait_run(
+        self,
+        run_id: str,
+        *,
+        schedule: PollSchedule = DEFAULT_POLL_SCHEDULE,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+    ) -> Run:
+        """Poll until terminal and return the terminal run."""
+        runs = self.iter_run(
+            run_id, schedule=schedule, cancel=cancel, deadline=deadline
+        )
+        run = None
+        for run in runs:  # noqa: B007 - the last one is the terminal run
+            pass
+        assert run is not None  # iter_run yields at least once
+        return run
+
+    def _adopt(self, client_ref: str, cancel: CancelToken) -> Run | None:
+        """The run a lost create made, if any (looked up by client_ref)."""
+        runs = self.find_runs_by_client_ref(client_ref, cancel=cancel)
+        if runs:
+            logger.warning(
+                'Adopting run %s created by the interrupted request '
+                '(client_ref %s); no second run is created.',
+                runs[0].id,
+                client_ref,
+            )
+            return runs[0]
+        logger.info('No run has client_ref %s; creating it again.', client_ref)
+        return None
+
+
+def _model_path(model: str) -> str:
+    segments = model.split('/')
+    if any(s in ('', '.', '..') for s in segments):
+        raise ConfigurationError(f'Invalid Runflow model id {model!r}.')
+    return '/'.join(quote(s, safe='') for s in segments)

@@ -1,0 +1,191 @@
+"""Reading and writing image files for the command line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io.files import (
+    check_writable,
+    format_family,
+    read_image,
+    write_image,
+)
+
+
+def _ramp(shape, dtype):
+    return (np.arange(np.prod(shape)) % 251).reshape(shape).astype(dtype)
+
+
+def test_png_rgb_round_trip(tmp_path):
+    """An 8-bit RGB PNG reads as rgb=True and writes back unchanged."""
+    data = _ramp((20, 30, 3), np.uint8)
+    Image.fromarray(data).save(tmp_path / 'in.png')
+    image = read_image(tmp_path / 'in.png')
+    assert image.rgb
+    assert image.axes == 'YXS'
+    assert image.scale == (1.0, 1.0)
+    np.testing.assert_array_equal(image.data, data)
+    out = write_image(tmp_path / 'out.png', image.data, rgb=True)
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), data)
+
+
+def test_png_16bit_grey_round_trip(tmp_path):
+    """A 16-bit greyscale PNG keeps uint16 values on read and write."""
+    data = (_ramp((20, 30), np.uint16) * 250).astype(np.uint16)
+    Image.fromarray(data).save(tmp_path / 'in.png')
+    image = read_image(tmp_path / 'in.png')
+    assert image.data.dtype == np.uint16
+    assert not image.rgb
+    out = write_image(tmp_path / 'out.png', image.data, rgb=False)
+    np.testing.assert_array_equal(read_image(out).data, data)
+
+
+def test_palette_png_reads_as_rgb(tmp_path):
+    """A palette PNG is expanded to RGB rather than read as indices."""
+    data = _ramp((10, 12, 3), np.uint8)
+    Image.fromarray(data).convert('P').save(tmp_path / 'p.png')
+    image = read_image(tmp_path / 'p.png')
+    assert image.rgb
+    assert image.data.shape == (10, 12, 3)
+
+
+def test_imagej_stack_pixel_size(tmp_path):
+    """ImageJ unit, resolution and spacing give a z/y/x scale in µm."""
+    data = _ramp((3, 20, 30), np.uint16)
+    tifffile.imwrite(
+        tmp_path / 'ij.tif',
+        data,
+        imagej=True,
+        resolution=(1 / 0.5, 1 / 0.25),
+        metadata={'axes': 'ZYX', 'spacing': 2.0, 'unit': 'um'},
+    )
+    image = read_image(tmp_path / 'ij.tif')
+    assert image.axes == 'ZYX'
+    assert image.unit == 'µm'
+    assert image.scale == pytest.approx((2.0, 0.25, 0.5))
+    np.testing.assert_array_equal(image.data, data)
+
+
+def test_ome_pixel_size_in_nanometres(tmp_path):
+    """OME PhysicalSize values are converted to micrometres."""
+    data = _ramp((20, 30), np.float32)
+    tifffile.imwrite(
+        tmp_path / 'ome.tif',
+        data,
+        ome=True,
+        metadata={
+            'axes': 'YX',
+            'PhysicalSizeX': 65.0,
+            'PhysicalSizeXUnit': 'nm',
+            'PhysicalSizeY': 130.0,
+            'PhysicalSizeYUnit': 'nm',
+        },
+    )
+    image = read_image(tmp_path / 'ome.tif')
+    assert image.scale == pytest.approx((0.13, 0.065))
+    assert image.unit == 'µm'
+
+
+def test_centimetre_resolution_tags(tmp_path):
+    """Plain TIFF resolution tags in centimetres give the pixel size."""
+    data = _ramp((20, 30), np.uint8)
+    tifffile.imwrite(
+        tmp_path / 'cm.tif',
+        data,
+        resolution=(1e4 / 0.2, 1e4 / 0.4),
+        resolutionunit='CENTIMETER',
+    )
+    image = read_image(tmp_path / 'cm.tif')
+    assert image.scale == pytest.approx((0.4, 0.2))
+
+
+def test_inch_dpi_is_not_a_pixel_size(tmp_path):
+    """A print DPI in inches is ignored: the scale stays 1."""
+    data = _ramp((20, 30), np.uint8)
+    tifffile.imwrite(
+        tmp_path / 'dpi.tif',
+        data,
+        resolution=(300, 300),
+        resolutionunit='INCH',
+    )
+    image = read_image(tmp_path / 'dpi.tif')
+    assert image.scale == (1.0, 1.0)
+    assert image.unit is None
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.int16, np.uint32])
+def test_tiff_stack_round_trip_keeps_dtype_axes_and_scale(tmp_path, dtype):
+    """A written TIFF reads back with the same dtype, axes and scale."""
+    data = _ramp((2, 3, 10, 12), dtype)
+    out = write_image(
+        tmp_path / 'out.tif',
+        data,
+        rgb=False,
+        axes='TZYX',
+        scale=(1.0, 3.0, 0.5, 0.25),
+        unit='µm',
+    )
+    image = read_image(out)
+    assert image.data.dtype == np.dtype(dtype)
+    assert image.axes == 'TZYX'
+    assert image.scale == pytest.approx((1.0, 3.0, 0.5, 0.25))
+    np.testing.assert_array_equal(image.data, data)
+
+
+def test_rgb_tiff_round_trip(tmp_path):
+    """An RGB TIFF is detected from its samples axis and written back."""
+    data = _ramp((10, 12, 3), np.uint8)
+    out = write_image(tmp_path / 'rgb.tif', data, rgb=True)
+    image = read_image(out)
+    assert image.rgb
+    np.testing.assert_array_equal(image.data, data)
+
+
+def test_missing_file_names_input(tmp_path):
+    """A missing input raises InvalidInputError naming 'input'."""
+    with pytest.raises(InvalidInputError, match='no such file') as info:
+        read_image(tmp_path / 'nope.png')
+    assert info.value.field == 'input'
+
+
+def test_corrupt_file_is_invalid_input(tmp_path):
+    """Bytes that are not an image raise InvalidInputError, not a crash."""
+    (tmp_path / 'bad.tif').write_bytes(b'not a tiff at all')
+    with pytest.raises(InvalidInputError, match='cannot read'):
+        read_image(tmp_path / 'bad.tif')
+
+
+def test_unsupported_suffix():
+    """Unknown suffixes are refused with the supported list."""
+    with pytest.raises(InvalidInputError, match=r'\.tif'):
+        format_family('image.bmp')
+
+
+@pytest.mark.parametrize(
+    ('name', 'dtype', 'rgb', 'ndim', 'match'),
+    [
+        ('o.jpg', np.uint8, True, 2, 'lossy'),
+        ('o.png', np.float32, False, 2, 'PNG cannot hold'),
+        ('o.png', np.uint16, True, 2, 'PNG cannot hold'),
+        ('o.png', np.uint8, False, 3, 'PNG cannot hold'),
+    ],
+)
+def test_check_writable_refuses(tmp_path, name, dtype, rgb, ndim, match):
+    """Outputs that cannot hold the result are refused naming --output."""
+    with pytest.raises(InvalidInputError, match=match) as info:
+        check_writable(
+            tmp_path / name, dtype=np.dtype(dtype), rgb=rgb, ndim=ndim
+        )
+    assert info.value.field == '--output'
+
+
+def test_check_writable_missing_folder(tmp_path):
+    """An output in a folder that does not exist is refused up front."""
+    with pytest.raises(InvalidInputError, match='does not exist'):
+        check_writable(
+            tmp_path / 'no' / 'o.tif', dtype=np.uint8, rgb=False, ndim=2
+        )

@@ -1,0 +1,560 @@
+"""The Outpaint dock widget in a real napari viewer, and the manifest."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from napari_outpaint._expand import Expand
+from napari_outpaint._qt.preview import PREVIEW_LAYER_NAME, canvas_outline
+from napari_outpaint.engines.choice import plan_engine
+
+PLUGIN = 'napari-outpaint'
+WIDGET = 'Outpaint (expand canvas)'
+
+
+# -- pure parts (no viewer) -----------------------------------------------
+
+
+def test_outline_follows_scale_translate_and_padding_rule():
+    """The outline's corners are the canvas edges mapped to world space."""
+    from napari.layers import Image
+
+    layer = Image(
+        np.zeros((100, 200), np.uint8),
+        scale=(0.5, 2.0),
+        translate=(10.0, -4.0),
+        units=('um', 'um'),
+    )
+    outline = canvas_outline(layer, Expand(10, 0, 25, 5))
+    pad = Expand(10, 0, 25, 5).padding(100, 200)
+    assert (outline.rows, outline.cols) == (100 + pad.top, 200 + 60)
+    top_left = (10.0 + (-pad.top - 0.5) * 0.5, -4.0 + (-pad.left - 0.5) * 2)
+    np.testing.assert_allclose(outline.corners[0], top_left)
+    np.testing.assert_allclose(
+        outline.corners[2],
+        (10.0 + (99.5 + pad.bottom) * 0.5, -4.0 + (199.5 + pad.right) * 2),
+    )
+    assert outline.height == pytest.approx(outline.rows * 0.5)
+    assert outline.width == pytest.approx(outline.cols * 2.0)
+    assert 'µm' in outline.describe()
+
+
+def test_outline_follows_affine():
+    """A rotated layer gets a rotated outline of the right extent."""
+    from napari.layers import Image
+
+    layer = Image(np.zeros((40, 60), np.uint8), rotate=30)
+    outline = canvas_outline(layer, Expand(0, 0, 0, 50))
+    edge = outline.corners[1] - outline.corners[0]
+    assert np.linalg.norm(edge) == pytest.approx(90.0)
+    assert abs(edge[0]) > 1  # not axis-aligned any more
+
+
+def test_engine_line_says_why(monkeypatch):
+    """Auto picks Runflow from RUNFLOW_API_KEY, else local, and says so."""
+    assert plan_engine('auto').summary == (
+        'Local PatchMatch (no Runflow key configured)'
+    )
+    assert plan_engine('auto').price == 'free (local)'
+    assert not plan_engine('runflow').ready
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'secret-from-env')
+    plan = plan_engine('auto')
+    assert plan.summary == 'Runflow (key from RUNFLOW_API_KEY)'
+    assert plan.price == '$0.55'
+    assert 'secret' not in repr(plan)
+    assert plan_engine('auto', 'typed').summary == (
+        'Runflow (key from this widget)'
+    )
+    assert plan_engine('reflect').price == 'free (local)'
+
+
+def test_manifest_validates_and_samples_load():
+    """npe2 validates the manifest, and both sample commands return data."""
+    from npe2 import PluginManifest
+
+    from napari_outpaint._sample_data import (
+        make_cells_sample,
+        make_coffee_sample,
+    )
+
+    manifest = PluginManifest.from_distribution(PLUGIN)
+    manifest.validate_imports()
+    keys = {sample.key for sample in manifest.contributions.sample_data}
+    assert keys == {'cells', 'coffee'}
+    for make in (make_cells_sample, make_coffee_sample):
+        ((data, meta, kind),) = make()
+        assert kind == 'image'
+        assert data.ndim >= 2
+        assert meta['name']
+
+
+# -- a real viewer ---------------------------------------------------------
+
+
+@pytest.fixture
+def docked(make_napari_viewer):
+    """A viewer with the cells sample and the widget docked from the menu."""
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, 'cells')
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    return viewer, widget
+
+
+def _preview_layers(viewer):
+    return [
+        layer
+        for layer in viewer.layers
+        if layer.name.startswith(PREVIEW_LAYER_NAME)
+    ]
+
+
+@pytest.mark.gui
+def test_docks_follows_layer_and_run_waits_for_a_side(docked):
+    """Docked from the manifest, it picks the image; Run needs a side > 0."""
+    viewer, widget = docked
+    assert widget._image.value is viewer.layers['cells'] or (
+        widget._image.value.name == 'cells'
+    )
+    assert not widget._run_button.enabled
+    assert 'Local PatchMatch' in widget._engine_label.value
+    widget._sides['left'].value = 20
+    assert widget._run_button.enabled
+    assert widget._price_label.value == 'free (local)'
+    widget._sides['left'].value = 0
+    assert not widget._run_button.enabled
+
+
+@pytest.mark.gui
+def test_outline_appears_and_goes_away(docked):
+    """Values > 0 draw one outline layer; zero or closing removes it."""
+    viewer, widget = docked
+    assert _preview_layers(viewer) == []
+    widget._sides['top'].value = 10
+    widget._sides['right'].value = 30
+    (preview,) = _preview_layers(viewer)
+    assert viewer.layers.selection.active.name == 'cells'
+    expected = canvas_outline(viewer.layers['cells'], Expand(10, 0, 0, 30))
+    np.testing.assert_allclose(preview.data[0], expected.corners)
+    assert f'{expected.rows} x {expected.cols} px' in (
+        widget._canvas_label.value
+    )
+    widget._sides['top'].value = 0
+    widget._sides['right'].value = 0
+    assert _preview_layers(viewer) == []
+    widget._sides['bottom'].value = 5
+    assert len(_preview_layers(viewer)) == 1
+    viewer.window.remove_dock_widget(widget.native)
+    assert _preview_layers(viewer) == []
+
+
+@pytest.mark.gui
+def test_picker_follows_the_active_image_layer_only(docked):
+    """Activating another image switches the picker; a Points layer not."""
+    viewer, widget = docked
+    assert widget._image.value.name == 'cells'
+    second = viewer.add_image(np.zeros((30, 40), np.uint8), name='second')
+    assert viewer.layers.selection.active is second
+    assert widget._image.value is second
+    viewer.layers.selection.active = viewer.layers['cells']
+    assert widget._image.value.name == 'cells'
+    viewer.layers.selection.active = second
+    points = viewer.add_points([[1.0, 2.0]], name='spots')
+    viewer.layers.selection.active = points
+    assert viewer.layers.selection.active is points
+    assert widget._image.value is second
+
+
+def _saved_napari_settings_text():
+    """napari's settings as they would be saved, as text."""
+    from napari.settings import get_settings
+
+    settings = get_settings()
+    text = settings.model_dump_json()
+    path = getattr(settings, 'config_path', None)
+    if path and os.path.exists(path):
+        with open(path, encoding='utf-8') as file:
+            text += file.read()
+    return text
+
+
+@pytest.mark.gui
+def test_api_key_is_masked_and_kept_only_when_remember_is_ticked(
+    docked, monkeypatch, tmp_path
+):
+    """The key field is a password; the keyring gets it only if ticked."""
+    from magicgui import _util as magicgui_util
+    from qtpy.QtWidgets import QLineEdit
+
+    import napari_outpaint._runflow.credentials as credentials
+
+    viewer, widget = docked
+    monkeypatch.setattr(magicgui_util, 'user_cache_dir', lambda: tmp_path)
+    saved = []
+    monkeypatch.setattr(
+        credentials, 'save_api_key', lambda key: saved.append(key) or True
+    )
+    started = []  # the run itself is not under test: record, don't send
+    widget._start_worker = started.append
+    line_edit = widget._api_key.native
+    assert isinstance(line_edit, QLineEdit)
+    assert line_edit.echoMode() == QLineEdit.EchoMode.Password
+    key = 'rf-typed-secret-1234'
+    widget._engine_choice.value = 'runflow'
+    widget._api_key.value = key
+    widget._sides['left'].value = 10
+    assert widget._engine_label.value == 'Runflow (key from this widget)'
+    assert not widget._remember_key.value
+    widget._run_button.clicked.emit()
+    assert len(started) == 1
+    assert started[0].plan.name == 'runflow'
+    assert saved == []
+    widget._remember_key.value = True
+    widget._run_button.clicked.emit()
+    assert len(started) == 2
+    assert saved == [key]
+    assert key not in _saved_napari_settings_text()
+    persisted = [p for p in tmp_path.rglob('*') if p.is_file()]
+    assert all(key not in p.read_text(errors='replace') for p in persisted)
+
+
+@pytest.mark.gui
+def test_progress_burst_shows_first_now_and_latest_later(docked, qtbot):
+    """A burst of progress shows its first event now and its last later."""
+    from napari_outpaint._progress import ProgressEvent, Stage
+
+    _, widget = docked
+    shown = []
+    widget._show_progress = shown.append
+    widget._worker = object()  # as if a run were going on
+    try:
+        for i in range(30):
+            widget._on_progress(
+                ProgressEvent(Stage.RUNNING, str(i), run_id=f'run-{i}')
+            )
+        assert [event.message for event in shown] == ['0']
+        assert widget._run_id == 'run-29'  # every run id is kept
+        qtbot.waitUntil(lambda: len(shown) == 2, timeout=5_000)
+        assert shown[-1].message == '29'
+    finally:
+        widget._worker = None
+        widget._stop_progress()
+
+
+@pytest.fixture
+def notifications():
+    """Every napari notification shown during the test, as text."""
+    from napari.utils.notifications import notification_manager
+
+    shown = []
+
+    def record(event):
+        shown.append(str(event.message))
+
+    notification_manager.notification_ready.connect(record)
+    yield shown
+    notification_manager.notification_ready.disconnect(record)
+
+
+def _idle(widget):
+    from qtpy.QtCore import QThreadPool
+
+    return (
+        widget.worker is None
+        and QThreadPool.globalInstance().activeThreadCount() == 0
+    )
+
+
+def _sample_centres_match(original, result, count=200):
+    """Original pixel centres land on equal values in the result layer."""
+    rng = np.random.default_rng(0)
+    rows, cols = original.data.shape[-2:]
+    points = np.column_stack(
+        [rng.integers(0, rows, count), rng.integers(0, cols, count)]
+    )
+    for r, c in points:
+        world = original.data_to_world((r, c))
+        rr, cc = np.round(result.world_to_data(world)).astype(int)[-2:]
+        assert result.data[..., rr, cc] == original.data[r, c]
+
+
+@pytest.mark.gui
+def test_click_runs_on_standin_and_adds_aligned_layer(
+    docked, runflow_standin, monkeypatch, qtbot, notifications
+):
+    """Run with a key in the env adds the aligned result; a rerun is free."""
+    viewer, widget = docked
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'test-key')
+    monkeypatch.setenv('RUNFLOW_BASE_URL', runflow_standin.base_url)
+    monkeypatch.setenv('SSL_CERT_FILE', str(runflow_standin.ca_path))
+    original = viewer.layers['cells']
+    original.scale = (0.5, 0.25)
+    original.translate = (100.0, -20.0)
+    widget._engine_choice.value = 'runflow'
+    widget._sides['left'].value = 20
+    widget._sides['bottom'].value = 10
+    assert widget._engine_label.value == 'Runflow (key from RUNFLOW_API_KEY)'
+    assert widget._price_label.value == '$0.55'
+    widget._run_button.clicked.emit()
+    assert widget.worker is not None
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    result = viewer.layers['cells [outpainted]']
+    assert len(runflow_standin.runs) == 1
+    assert result.metadata['outpaint']['run_id'] == runflow_standin.runs[0].id
+    assert 'cells [generated]' in viewer.layers
+    assert _preview_layers(viewer) == []
+    assert widget._image.value.name == 'cells'  # a rerun redoes the original
+    assert viewer.layers.selection.active.name == 'cells'
+    _sample_centres_match(original, result)
+    assert all(asset.deleted for asset in runflow_standin.assets.values())
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    assert len(runflow_standin.runs) == 1  # answered from the cache
+    assert any('cache' in text for text in notifications)
+
+
+_STANDIN_THREADS = 'runflow-standin'  # its server, connections and runs
+
+
+def _new_threads(before):
+    """Python threads alive now that were not alive in *before*."""
+    import threading
+
+    return {
+        thread
+        for thread in set(threading.enumerate()) - before
+        if thread.is_alive() and not isinstance(thread, threading._DummyThread)
+    }
+
+
+@pytest.mark.gui
+def test_cancel_mid_run_leaves_nothing_behind(
+    docked, runflow_standin, notifications, qtbot
+):
+    """Cancel while Runflow works: worker ends, asset deleted, billing told."""
+    import threading
+
+    from napari_outpaint._qt.widget import OutpaintWidget
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    viewer, _ = docked
+    engine = RunflowEngine(
+        api_key='test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    runflow_standin.set_delays(processing_delay=30.0)
+    threads_before = set(threading.enumerate())
+    widget._sides['top'].value = 15
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: bool(runflow_standin.runs), timeout=15_000)
+    assert widget._cancel_button.enabled
+    widget._cancel_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=10_000)
+    assert 'cells [outpainted]' not in viewer.layers
+    assert _preview_layers(viewer) == []
+    assert runflow_standin.assets
+    assert all(asset.deleted for asset in runflow_standin.assets.values())
+    # The stand-in is the remote service: its run and connection threads
+    # may still be finishing. Wait for them (bounded), then nothing new
+    # may be left: no worker, no LocalHTTPS server, no httpx connection
+    # (an open keep-alive connection would keep a stand-in thread alive).
+    for run in runflow_standin.runs:
+        assert run.wait_processed(timeout=15.0)
+    for thread in _new_threads(threads_before):
+        if thread.name.startswith(_STANDIN_THREADS):
+            thread.join(timeout=15.0)
+    assert _new_threads(threads_before) == set()
+    run_id = runflow_standin.runs[0].id
+    assert any(run_id in text and 'billed' in text for text in notifications)
+    assert widget._run_button.enabled
+
+
+class _SeamyEngine:
+    """A free engine that paints the new border white: a visible seam."""
+
+    name = 'local'
+    model = 'white-border'
+    price_per_image_usd = 0.0
+
+    def outpaint(self, image, expand, *, progress=None, cancel=None):
+        from napari_outpaint.engines import EngineResult
+
+        rows, cols = image.shape[:2]
+        pad = expand.padding(rows, cols)
+        canvas = np.full(
+            (*pad.canvas_shape(rows, cols), 3), 255, dtype=np.uint8
+        )
+        canvas[pad.top : pad.top + rows, pad.left : pad.left + cols] = image
+        return EngineResult(image=canvas, engine=self.name, model=self.model)
+
+
+@pytest.mark.gui
+def test_poor_seam_is_warned(docked, notifications, qtbot):
+    """A result whose border jumps gets a seam warning with advice."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer, _ = docked
+    widget = OutpaintWidget(viewer, engine=_SeamyEngine())
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    assert widget._engine_label.value == (
+        'local (white-border) (given by the caller)'
+    )
+    widget._sides['right'].value = 25
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    result = viewer.layers['cells [outpainted]']
+    assert result.metadata['outpaint']['seam_score'] > 2.0
+    assert any('seam' in text.lower() for text in notifications)
+
+
+@pytest.mark.gui
+def test_all_planes_asks_the_price_then_runs_every_plane(
+    make_napari_viewer, runflow_standin, qtbot
+):
+    """The plane shown runs alone; all planes run once the price is OK."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    viewer = make_napari_viewer()
+    ramp = np.add.outer(np.arange(40), np.arange(50))
+    stack = np.stack([(ramp * k % 256).astype(np.uint8) for k in (1, 2, 3)])
+    viewer.add_image(stack, name='stack')
+    engine = RunflowEngine(
+        api_key='test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    widget._sides['left'].value = 20
+    viewer.dims.set_current_step(0, 2)
+    widget._run_button.clicked.emit()  # the plane shown: no question
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    single = viewer.layers['stack [outpainted]']
+    assert list(single.metadata['outpaint']['plane']) == [2]
+    assert single.data.shape == (1, 40, 60)
+    np.testing.assert_array_equal(single.data[0, :, 10:], stack[2])
+    assert single.translate[0] == 2
+    assert len(runflow_standin.runs) == 1
+    viewer.layers.remove(single)
+    widget._planes.value = 'all planes'
+    assert widget._price_label.value.startswith('3 planes x $0.55 = $1.65')
+    asked = []
+    # The modal question, answered by the test (no dialog under pytest).
+    widget._confirm_cost = lambda text: asked.append(text) or False
+    widget._run_button.clicked.emit()
+    assert widget.worker is None
+    assert len(runflow_standin.runs) == 1  # declined: nothing new sent
+    widget._confirm_cost = lambda text: asked.append(text) or True
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    assert len(asked) == 2
+    assert '$1.65' in asked[0]
+    assert len(runflow_standin.runs) == 3  # plane 2 came from the cache
+    result = viewer.layers['stack [outpainted]']
+    assert result.data.shape == (3, 40, 50 + 10)
+
+
+class _CountingEngine:
+    """A free engine that fills the border by reflection and counts calls."""
+
+    name = 'local'
+    model = 'counting-reflect'
+    price_per_image_usd = 0.0
+
+    def __init__(self):
+        self.calls = []
+
+    def outpaint(self, image, expand, *, progress=None, cancel=None):
+        from napari_outpaint.engines import EngineResult
+
+        self.calls.append(image.copy())
+        rows, cols = image.shape[:2]
+        pad = expand.padding(rows, cols)
+        canvas = np.pad(
+            image,
+            ((pad.top, pad.bottom), (pad.left, pad.right), (0, 0)),
+            mode='reflect',
+        )
+        return EngineResult(image=canvas, engine=self.name, model=self.model)
+
+
+@pytest.mark.gui
+def test_all_planes_along_one_axis_runs_that_axis_at_the_shown_plane(
+    make_napari_viewer, qtbot
+):
+    """'All planes along z' outpaints every z of the t shown, nothing else."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    ramp = np.add.outer(np.arange(20), np.arange(24))
+    stack = np.stack(
+        [
+            np.stack([(ramp * (3 * t + z + 1) % 256) for z in range(3)])
+            for t in range(2)
+        ]
+    ).astype(np.uint8)  # (t=2, z=3, 20, 24)
+    viewer.add_image(stack, name='stack', axis_labels=('t', 'z', 'y', 'x'))
+    engine = _CountingEngine()
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    along_z = 'all planes along axis z (3)'
+    assert along_z in [widget._planes.native.itemText(i) for i in range(4)]
+    widget._sides['right'].value = 25
+    viewer.dims.set_current_step(0, 1)
+    viewer.dims.set_current_step(1, 2)
+    widget._planes.value = ('axis', 1)
+    assert widget._planes.current_choice == along_z
+    assert widget._price_label.value == '3 planes, free (local)'
+    widget._planes.value = 'all planes'
+    assert widget._price_label.value == '6 planes, free (local)'
+    widget._planes.value = ('axis', 1)
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    assert len(engine.calls) == 3
+    result = viewer.layers['stack [outpainted]']
+    assert result.data.shape == (1, 3, 20, 24 + 6)
+    assert tuple(result.translate[:2]) == (1, 0)
+    for z in range(3):
+        np.testing.assert_array_equal(result.data[0, z, :, :24], stack[1, z])
+
+
+@pytest.mark.gui
+def test_history_lists_a_run_and_opens_it_aligned(make_napari_viewer, qtbot):
+    """After a run the History list shows it; Open adds an aligned layer."""
+    from fakes import PaidFakeEngine
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(1).integers(0, 255, (40, 50), np.uint8)
+    original = viewer.add_image(
+        data, name='cells', scale=(0.5, 0.25), translate=(100.0, -20.0)
+    )
+    engine = PaidFakeEngine(upscale_long_side=100)
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget)
+    history = widget._history
+    history.toggle.value = True
+    assert history.entries.choices == ()
+    widget._sides['left'].value = 20
+    widget._sides['top'].value = 10
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+
+    (key,) = history.entries.choices
+    assert history.entries.value == key
+    label = history.entries.native.currentText()
+    assert 'cells' in label
+    assert 't/b/l/r 10/0/20/0%' in label
+    viewer.layers.remove('cells [outpainted]')
+    history.open_button.clicked.emit()
+    reopened = viewer.layers['cells [outpainted]']
+    assert reopened.metadata['outpaint']['reopened_from_cache'] is True
+    assert len(engine.calls) == 1  # opening paid nothing
+    _sample_centres_match(original, reopened)
+    assert viewer.layers.selection.active.name == 'cells'

@@ -1,0 +1,125 @@
+"""The run object is read defensively from every known shape."""
+
+import pytest
+
+from napari_outpaint._runflow.models import AssetUpload, Run
+
+
+def test_documented_success_shape():
+    """status_code, outputs[0].url, seed, nsfw flag and cost are read."""
+    run = Run.from_json(
+        {
+            'id': 'r1',
+            'status_code': 'succeeded',
+            'cost': '0.55',
+            'client_ref': 'ref',
+            'output': {
+                'outputs': [{'url': 'https://x/o.webp', 'type': 'image'}],
+                'seed': 42,
+                'nsfw_detected': False,
+            },
+        }
+    )
+    assert run.is_terminal
+    assert run.succeeded
+    assert run.output_url == 'https://x/o.webp'
+    assert run.seed == 42
+    assert run.nsfw_detected is False
+    assert run.cost_usd(0.55) == 0.55
+    assert run.client_ref == 'ref'
+
+
+@pytest.mark.parametrize(
+    'output',
+    [
+        {'image_urls': ['https://x/a.png']},
+        {'images': [{'url': 'https://x/a.png'}]},
+        {'image': {'url': 'https://x/a.png'}},
+        {'url': 'https://x/a.png'},
+        {'output_url': 'https://x/a.png'},
+        {'outputs': [], 'image_urls': ['https://x/a.png']},
+    ],
+)
+def test_output_url_fallbacks(output):
+    """Every fallback shape of the output yields the URL."""
+    run = Run.from_json({'id': 'r', 'status': 'SUCCEEDED', 'output': output})
+    assert run.output_url == 'https://x/a.png'
+    assert run.status == 'succeeded'
+
+
+@pytest.mark.parametrize(
+    ('status', 'terminal'),
+    [
+        ('queued', False),
+        ('dispatching', False),
+        ('running', False),
+        ('succeeded', True),
+        ('partial_succeeded', True),
+        ('failed', True),
+        ('canceled', True),
+        ('cancelled', True),
+        ('errored', True),
+        ('something-new', False),
+    ],
+)
+def test_terminal_statuses(status, terminal):
+    """All six terminal spellings stop polling; others do not."""
+    assert Run.from_json({'id': 'r', 'status_code': status}).is_terminal is (
+        terminal
+    )
+
+
+def test_partial_success_counts_only_with_an_output():
+    """partial_succeeded is a success exactly when an output URL exists."""
+    with_output = {'outputs': [{'url': 'https://x/o.png'}]}
+    assert Run.from_json(
+        {'id': 'r', 'status_code': 'partial_succeeded', 'output': with_output}
+    ).succeeded
+    assert not Run.from_json(
+        {'id': 'r', 'status_code': 'partial_succeeded', 'output': None}
+    ).succeeded
+
+
+def test_failure_fields_with_error_fallback():
+    """failure_* fields first, else error.code / error.message."""
+    run = Run.from_json(
+        {
+            'id': 'r',
+            'status_code': 'failed',
+            'failure_code': 'X',
+            'failure_message': 'went wrong',
+            'error': {'message': 'other'},
+        }
+    )
+    assert (run.failure_code, run.failure_message) == ('X', 'went wrong')
+    run = Run.from_json(
+        {
+            'id': 'r',
+            'status_code': 'failed',
+            'error': {'code': 'E', 'message': 'from error'},
+        }
+    )
+    assert (run.failure_code, run.failure_message) == ('E', 'from error')
+
+
+def test_cost_falls_back_to_the_price():
+    """A missing or unparsable cost gives the default price."""
+    assert Run.from_json({'id': 'r', 'cost': None}).cost_usd(0.55) == 0.55
+    assert Run.from_json({'id': 'r', 'cost': 'n/a'}).cost_usd(0.55) == 0.55
+    assert Run.from_json({'id': 'r', 'cost': '1.10'}).cost_usd(0.55) == 1.1
+
+
+@pytest.mark.parametrize('data', [None, [], {}, {'id': ''}, {'id': 3}])
+def test_non_runs_are_refused(data):
+    """Anything without a string id is not a run (ValueError)."""
+    with pytest.raises(ValueError, match='run'):
+        Run.from_json(data)
+
+
+def test_asset_upload_hides_presigned_url_from_repr():
+    """The upload session's repr never shows the presigned URL."""
+    session = AssetUpload.from_json(
+        {'asset_id': 'a', 'upload_url': 'https://s/u?X-Amz-Signature=zz'}
+    )
+    assert session.asset_id == 'a'
+    assert 'X-Amz' not in repr(session)

@@ -1,0 +1,503 @@
+"""RunflowEngine against the Runflow stand-in, over real TLS on loopback."""
+
+import contextlib
+import io
+import threading
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from napari_outpaint import (
+    AuthenticationError,
+    ConflictError,
+    Expand,
+    InsufficientCreditError,
+    InvalidInputError,
+    NotFoundError,
+    OutpaintCancelled,
+    PermissionDeniedError,
+    RateLimitError,
+    ResultError,
+    RunFailedError,
+    RunTimeoutError,
+    ServiceUnavailableError,
+    Stage,
+    ValidationError,
+)
+from napari_outpaint._imaging.codecs import encode_png
+from napari_outpaint._progress import CancelToken
+from napari_outpaint._runflow.client import RunflowClient
+from napari_outpaint._runflow.retry import PollSchedule, RetryPolicy
+from napari_outpaint.engines.runflow import RunflowEngine
+from napari_outpaint.hosting import HostedImage
+from napari_outpaint.testing import RunflowStandIn
+
+FAST_RETRY = RetryPolicy(
+    max_attempts=4, base_delay=0.01, max_delay=0.05, max_retry_after=0.3
+)
+FAST_POLL = PollSchedule(initial=0.02, factor=1.5, cap=0.1)
+EXPAND = Expand(top=10, bottom=20, left=30, right=0)
+
+
+def _engine(server, **kwargs):
+    options = {'create_retry': FAST_RETRY, 'poll_retry': FAST_RETRY}
+    options.update(kwargs.pop('client_options', {}))
+    kwargs.setdefault('poll_interval', FAST_POLL)
+    return RunflowEngine(
+        server.api_key,
+        base_url=server.base_url,
+        verify=server.ca_path,
+        client_options=options,
+        **kwargs,
+    )
+
+
+def _image(rows=40, cols=50, seed=1):
+    return np.random.default_rng(seed).integers(
+        0, 256, (rows, cols, 3), dtype=np.uint8
+    )
+
+
+def _creates(server):
+    return [
+        r
+        for r in server.requests
+        if r.method == 'POST' and r.path.endswith('/runs')
+    ]
+
+
+def _polls(server):
+    return [
+        r
+        for r in server.requests
+        if r.method == 'GET' and r.path.startswith('/v1/runs/')
+    ]
+
+
+def _assert_assets_deleted(server):
+    assert server.assets, 'no asset was uploaded'
+    assert all(asset.deleted for asset in server.assets.values())
+
+
+def test_full_flow_returns_the_expanded_canvas(runflow_standin):
+    """One call uploads, runs, polls, downloads and cleans up."""
+    server = runflow_standin
+    image = _image()
+    events = []
+    result = _engine(server).outpaint(image, EXPAND, progress=events.append)
+
+    rows, cols = EXPAND.canvas_shape(40, 50)
+    pad = EXPAND.padding(40, 50)
+    assert result.image.shape == (rows, cols, 3)
+    assert result.image.dtype == np.uint8
+    np.testing.assert_array_equal(
+        result.image[pad.top : pad.top + 40, pad.left : pad.left + 50], image
+    )
+    (run,) = server.runs
+    assert result.run_id == run.id
+    assert result.seed == run.seed
+    assert result.cost_usd == pytest.approx(0.55)
+    assert (result.engine, result.model) == ('runflow', 'runflow/outpaint')
+    assert result.raw_content_type == 'image/png'
+    assert result.raw.startswith(b'\x89PNG')
+    assert result.details['status'] == 'succeeded'
+    assert result.details['nsfw_detected'] is False
+    for stage in ('publish', 'create', 'queue', 'run', 'download', 'total'):
+        assert result.timings[stage] >= 0
+    # what Runflow fetched is the input, losslessly, as a PNG
+    assert run.fetched_content_type == 'image/png'
+    fetched = np.asarray(Image.open(io.BytesIO(run.fetched_image)))
+    np.testing.assert_array_equal(fetched, image)
+    assert run.input['expand_top'] == 10
+    assert run.input['expand_left'] == 30
+    assert run.client_ref
+    assert run.idempotency_key
+    _assert_assets_deleted(server)
+    stages = [e.stage for e in events]
+    assert stages[0] == Stage.PUBLISHING
+    assert stages.index(Stage.QUEUED) < stages.index(Stage.RUNNING)
+    assert stages.index(Stage.RUNNING) < stages.index(Stage.DOWNLOADING)
+    assert stages[-1] == Stage.DONE
+    queued = next(e for e in events if e.stage == Stage.QUEUED)
+    assert queued.run_id == run.id
+
+
+def test_key_goes_only_to_the_api_never_to_storage(runflow_standin):
+    """Bearer key on /v1/ requests; no Authorization on presigned URLs."""
+    server = runflow_standin
+    _engine(server).outpaint(_image(), EXPAND)
+    storage = [r for r in server.requests if r.path.startswith('/storage/')]
+    api = [r for r in server.requests if r.path.startswith('/v1/')]
+    assert {r.method for r in storage} >= {'PUT', 'GET'}
+    assert all('authorization' not in r.headers for r in storage)
+    assert all(r.headers['authorization'] == 'Bearer test-key' for r in api)
+
+
+def test_upscaled_webp_output_is_decoded():
+    """A WebP output upscaled to a 256 px long side decodes at that size."""
+    with RunflowStandIn(
+        processing_delay=0.02, upscale_long_side=256, output_format='webp'
+    ) as server:
+        result = _engine(server).outpaint(_image(), EXPAND)
+    rows, cols = EXPAND.canvas_shape(40, 50)
+    assert max(result.image.shape[:2]) == 256
+    assert result.image.shape[0] == round(rows * 256 / max(rows, cols))
+    assert result.raw_content_type == 'image/webp'
+
+
+def test_dropped_create_adopts_the_run_instead_of_paying_twice(
+    runflow_standin,
+):
+    """A connection lost after the create finds the run by client_ref."""
+    server = runflow_standin
+    server.drop_connection_after_create()
+    result = _engine(server).outpaint(_image(), EXPAND)
+    assert len(server.runs) == 1
+    assert result.run_id == server.runs[0].id
+    lookups = [
+        r
+        for r in server.requests
+        if r.path == '/v1/runs' and r.method == 'GET'
+    ]
+    assert len(lookups) == 1
+    assert server.runs[0].client_ref in lookups[0].query
+    _assert_assets_deleted(server)
+
+
+@pytest.mark.parametrize('status', [429, 503])
+def test_refused_creates_are_retried_with_the_same_keys(
+    runflow_standin, status
+):
+    """429/503 mean no run: retried, same client_ref and Idempotency-Key."""
+    server = runflow_standin
+    server.reject_creates(status=status, times=2)
+    result = _engine(server).outpaint(_image(), EXPAND)
+    creates = _creates(server)
+    assert len(creates) == 3
+    assert len(server.runs) == 1
+    assert result.run_id == server.runs[0].id
+    assert len({r.headers['idempotency-key'] for r in creates}) == 1
+    assert len({r.body for r in creates}) == 1
+
+
+def test_retry_after_is_honoured_and_retries_are_bounded(runflow_standin):
+    """A 429 waits Retry-After seconds; endless 429s end in RateLimitError."""
+    server = runflow_standin
+    server.reject_creates(status=429, times=10, retry_after=0.25)
+    waits = []
+    engine = _engine(server, client_options={'sleep': waits.append})
+    with pytest.raises(RateLimitError) as info:
+        engine.outpaint(_image(), EXPAND)
+    assert len(_creates(server)) == FAST_RETRY.max_attempts
+    assert waits == [0.25] * (FAST_RETRY.max_attempts - 1)
+    assert info.value.retry_after == 0.25
+    assert 'RATE_LIMITED' in str(info.value)
+    assert not server.runs
+    _assert_assets_deleted(server)
+
+
+@pytest.mark.parametrize(
+    ('status', 'cls', 'words'),
+    [
+        (402, InsufficientCreditError, 'Top up'),
+        (403, PermissionDeniedError, 'scopes'),
+        (409, ConflictError, 'new submission'),
+        (422, ValidationError, 'Fix the fields'),
+    ],
+)
+def test_create_refusals_raise_their_class(
+    runflow_standin, status, cls, words
+):
+    """402/403/409/422 raise typed errors at once, with what to do."""
+    server = runflow_standin
+    server.reject_creates(status=status)
+    with pytest.raises(cls) as info:
+        _engine(server).outpaint(_image(), EXPAND)
+    assert info.value.status_code == status
+    assert words in str(info.value)
+    assert len(_creates(server)) == 1
+    assert not server.runs
+    _assert_assets_deleted(server)
+
+
+def test_wrong_key_is_an_authentication_error():
+    """A key the API refuses gives AuthenticationError naming the env var."""
+    with RunflowStandIn(api_key='right-key') as server:
+        engine = RunflowEngine(
+            'wrong-key', base_url=server.base_url, verify=server.ca_path
+        )
+        with pytest.raises(AuthenticationError, match='RUNFLOW_API_KEY'):
+            engine.outpaint(_image(), EXPAND)
+        assert not server.assets
+        assert not server.runs
+
+
+def test_poll_failures_are_retried(runflow_standin):
+    """5xx and non-JSON poll answers are retried until the run is read."""
+    server = runflow_standin
+    server.fail_polls(status=503, times=1)
+    server.invalid_json_polls(times=1)
+    server.fail_polls(status=500, times=1)
+    result = _engine(server).outpaint(_image(), EXPAND)
+    assert result.run_id == server.runs[0].id
+    assert len(_polls(server)) >= 4
+
+
+def test_endless_poll_failures_end_naming_the_run(runflow_standin):
+    """Polls failing past the bound raise an error that names the run."""
+    server = runflow_standin
+    server.fail_polls(status=503, times=50)
+    with pytest.raises(ServiceUnavailableError) as info:
+        _engine(server).outpaint(_image(), EXPAND)
+    run_id = server.runs[0].id
+    assert info.value.run_id == run_id
+    assert run_id in str(info.value)
+    assert len(_polls(server)) == FAST_RETRY.max_attempts
+    _assert_assets_deleted(server)
+
+
+def test_endless_invalid_json_ends_naming_the_run(runflow_standin):
+    """Non-JSON poll bodies past the bound raise, naming the run."""
+    server = runflow_standin
+    server.invalid_json_polls(times=50)
+    with pytest.raises(ServiceUnavailableError, match='INVALID_RESPONSE'):
+        _engine(server).outpaint(_image(), EXPAND)
+    assert len(_polls(server)) == FAST_RETRY.max_attempts
+    _assert_assets_deleted(server)
+
+
+def test_failed_run_raises_with_failure_fields(runflow_standin):
+    """A failed run gives RunFailedError with its code and message."""
+    server = runflow_standin
+    server.fail_next_run('PROVIDER_ERROR', 'The GPU caught fire.')
+    with pytest.raises(RunFailedError) as info:
+        _engine(server).outpaint(_image(), EXPAND)
+    error = info.value
+    assert error.run_id == server.runs[0].id
+    assert error.failure_code == 'PROVIDER_ERROR'
+    assert error.failure_message == 'The GPU caught fire.'
+    assert 'not billed' in str(error)
+    _assert_assets_deleted(server)
+
+
+def test_corrupt_output_keeps_the_run_id(runflow_standin):
+    """An output that is not an image raises ResultError with the run id."""
+    server = runflow_standin
+    server.corrupt_next_output()
+    with pytest.raises(ResultError) as info:
+        _engine(server).outpaint(_image(), EXPAND)
+    assert info.value.run_id == server.runs[0].id
+    assert server.runs[0].id in str(info.value)
+    _assert_assets_deleted(server)
+
+
+def test_oversized_output_is_refused(runflow_standin):
+    """A download over max_download_bytes stops with ResultError."""
+    server = runflow_standin
+    engine = _engine(server, max_download_bytes=1000)
+    with pytest.raises(ResultError, match='larger than the limit'):
+        engine.outpaint(_image(), EXPAND)
+
+
+def test_slow_queue_hits_the_deadline_naming_the_run(runflow_standin):
+    """A run still queued at the deadline raises RunTimeoutError with id."""
+    server = runflow_standin
+    server.set_delays(queue_delay=30.0)
+    with pytest.raises(RunTimeoutError) as info:
+        _engine(server, timeout=0.6).outpaint(_image(), EXPAND)
+    run_id = server.runs[0].id
+    assert info.value.run_id == run_id
+    assert run_id in str(info.value)
+    assert server.runs[0].status == 'queued'
+    _assert_assets_deleted(server)
+
+
+def test_cancel_mid_poll_stops_cleans_up_and_warns_of_billing(
+    runflow_standin,
+):
+    """Cancelling while polling raises at once; the asset is deleted."""
+    server = runflow_standin
+    server.set_delays(processing_delay=30.0)
+    cancel = CancelToken()
+    polled = threading.Event()
+
+    def on_progress(event):
+        if event.stage == Stage.RUNNING:
+            polled.set()
+
+    def cancel_when_running():
+        polled.wait(10)
+        cancel.cancel()
+
+    thread = threading.Thread(target=cancel_when_running)
+    thread.start()
+    engine = _engine(server, poll_interval=PollSchedule.fixed(5.0))
+    try:
+        with pytest.raises(OutpaintCancelled) as info:
+            engine.outpaint(
+                _image(), EXPAND, progress=on_progress, cancel=cancel
+            )
+    finally:
+        thread.join(10)
+    assert info.value.run_id == server.runs[0].id
+    assert 'no public cancel' in str(info.value)
+    assert len(_polls(server)) == 1  # the 5 s wait was cut short
+    _assert_assets_deleted(server)
+
+
+def test_cancel_before_start_sends_nothing(runflow_standin):
+    """A token cancelled up front raises before any request."""
+    server = runflow_standin
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(OutpaintCancelled):
+        _engine(server).outpaint(_image(), EXPAND, cancel=cancel)
+    assert not server.requests
+
+
+def test_collect_fetches_an_earlier_run(runflow_standin):
+    """collect(run_id) returns the same image as the original call."""
+    server = runflow_standin
+    engine = _engine(server)
+    first = engine.outpaint(_image(), EXPAND)
+    events = []
+    again = engine.collect(first.run_id, progress=events.append)
+    np.testing.assert_array_equal(again.image, first.image)
+    assert again.run_id == first.run_id
+    assert len(server.runs) == 1
+    assert events[-1].stage == Stage.DONE
+
+
+def test_collect_unknown_run_is_not_found(runflow_standin):
+    """collect on an unknown id raises NotFoundError naming it."""
+    with pytest.raises(NotFoundError, match='no-such-run'):
+        _engine(runflow_standin).collect('no-such-run')
+
+
+@pytest.mark.parametrize(
+    ('image', 'expand', 'field'),
+    [
+        (np.zeros((10, 10), np.uint8), EXPAND, 'image'),
+        (np.zeros((10, 10, 3), np.float32), EXPAND, 'image'),
+        (np.zeros((10, 10, 3), np.uint8), {'top': 10}, 'expand'),
+    ],
+)
+def test_bad_input_fails_before_any_request(
+    runflow_standin, image, expand, field
+):
+    """A wrong image or expand raises InvalidInputError, nothing is sent."""
+    server = runflow_standin
+    with pytest.raises(InvalidInputError, match=field):
+        _engine(server).outpaint(image, expand)
+    with pytest.raises(InvalidInputError, match='run_id'):
+        _engine(server).collect('  ')
+    assert not server.requests
+
+
+def test_service_validation_names_the_field(runflow_standin):
+    """The stand-in's strict 422 becomes a ValidationError naming fields."""
+    server = runflow_standin
+    with (
+        RunflowClient(
+            server.api_key, base_url=server.base_url, verify=server.ca_path
+        ) as client,
+        pytest.raises(ValidationError) as info,
+    ):
+        client.create_run(
+            'runflow/outpaint',
+            {'image_url': 'https://example.test/a.png', 'expand_top': 95},
+        )
+    assert info.value.status_code == 422
+    assert info.value.errors
+    assert 'expand_top' in str(info.value)
+    assert not server.runs
+
+
+class FixedHost:
+    """An ImageHost that publishes nothing and records its lifetime."""
+
+    name = 'fixed'
+
+    def __init__(self):
+        self.open = False
+
+    @contextlib.contextmanager
+    def publish(self, data, content_type, *, filename='input.png'):
+        self.open = True
+        try:
+            yield HostedImage(url='https://images.example/input.png')
+        finally:
+            self.open = False
+
+
+def _scripted_engine(final, host):
+    """An engine whose API answers: create -> final run; output a PNG."""
+    png = encode_png(np.full((6, 8, 3), 9, np.uint8))
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        if request.method == 'POST':
+            return httpx.Response(201, json={'id': 'r1', 'status': 'queued'})
+        if request.url.path == '/v1/runs/r1':
+            return httpx.Response(200, json={'id': 'r1', **final})
+        return httpx.Response(200, content=png, headers={'X': 'y'})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    engine = RunflowEngine(
+        'key',
+        base_url='https://api.example.test',
+        host=host,
+        http_client=http,
+        poll_interval=FAST_POLL,
+    )
+    return engine, seen
+
+
+@pytest.mark.parametrize('status', ['canceled', 'cancelled', 'errored'])
+def test_other_terminal_failures_raise_run_failed(status):
+    """canceled/cancelled/errored runs raise RunFailedError with status."""
+    host = FixedHost()
+    engine, _ = _scripted_engine(
+        {'status_code': status, 'error': {'message': 'stopped by admin'}},
+        host,
+    )
+    with pytest.raises(RunFailedError, match='stopped by admin') as info:
+        engine.outpaint(_image(), EXPAND)
+    assert info.value.status == status
+    assert not host.open
+
+
+def test_partial_success_with_output_is_a_result_via_fallback_url():
+    """partial_succeeded with an image_urls output is downloaded."""
+    host = FixedHost()
+    engine, seen = _scripted_engine(
+        {
+            'status_code': 'partial_succeeded',
+            'output': {'image_urls': ['https://cdn.example/o.png?sig=1']},
+        },
+        host,
+    )
+    result = engine.outpaint(_image(), EXPAND)
+    assert result.image.shape == (6, 8, 3)
+    assert result.cost_usd == pytest.approx(0.55)
+    download = seen[-1]
+    assert download.url.host == 'cdn.example'
+    assert 'authorization' not in download.headers
+    assert not host.open
+
+
+def test_keyboard_interrupt_mid_run_still_deletes_the_asset(runflow_standin):
+    """Ctrl-C while the run is running propagates after the cleanup."""
+    server = runflow_standin
+
+    def interrupt(event):
+        if event.stage == Stage.RUNNING:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _engine(server).outpaint(_image(), EXPAND, progress=interrupt)
+    assert len(server.runs) == 1
+    _assert_assets_deleted(server)
