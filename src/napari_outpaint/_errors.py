@@ -23,13 +23,13 @@
     └── BudgetError                     a spend cap stops new runs
 
 No message, ``repr`` or attribute ever holds the API key or a presigned
-query string: callers pass URLs through :func:`redact_url` first.
+query string: callers pass URLs through
+:func:`napari_outpaint._secrets.redact_url` first.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     'APIConnectionError',
@@ -51,22 +51,7 @@ __all__ = [
     'RunTimeoutError',
     'ServiceUnavailableError',
     'ValidationError',
-    'redact_url',
 ]
-
-
-def redact_url(url: str) -> str:
-    """Return *url* without its query string and fragment.
-
-    Presigned URLs carry their credentials in the query string, so every
-    URL that may reach a message or a log line goes through here.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return '<unparsable url>'
-    query = '<redacted>' if parts.query else ''
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ''))
 
 
 class OutpaintError(Exception):

@@ -8,11 +8,11 @@ gains ``round_half_up(n * p / 100)`` pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from napari_outpaint._errors import InvalidInputError
 
-__all__ = ['MAX_PERCENT', 'Expand', 'Padding', 'pad_pixels']
+__all__ = ['MAX_PERCENT', 'Expand', 'Padding', 'check_expand', 'pad_pixels']
 
 MAX_PERCENT = 80
 _SIDES = ('top', 'bottom', 'left', 'right')
@@ -109,3 +109,14 @@ class Expand:
     def to_runflow_input(self) -> dict[str, int]:
         """The four ``expand_*`` fields of a ``runflow/outpaint`` input."""
         return {f'expand_{side}': getattr(self, side) for side in _SIDES}
+
+
+def check_expand(expand: Any) -> Expand:
+    """Return *expand* if it is an :class:`Expand`, else raise."""
+    if not isinstance(expand, Expand):
+        raise InvalidInputError(
+            'expand',
+            f'expected Expand(top, bottom, left, right), got '
+            f'{type(expand).__name__}; e.g. Expand(10, 10, 0, 0).',
+        )
+    return expand

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_outpaint._batch.planes import Plane
+from napari_outpaint._batch.selection import Plane
 
 __all__ = ['Assembly']
 

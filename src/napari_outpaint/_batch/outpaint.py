@@ -30,7 +30,6 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from napari_outpaint._batch.assembly import Assembly
-from napari_outpaint._batch.planes import Plane, planes_along, select_planes
 from napari_outpaint._batch.price import confirm_batch_price, shared_limits
 from napari_outpaint._batch.result import (
     BatchProgress,
@@ -39,6 +38,7 @@ from napari_outpaint._batch.result import (
     as_event_callback,
     batch_provenance,
 )
+from napari_outpaint._batch.selection import Plane, planes_along, select_planes
 from napari_outpaint._batch.state import (
     BatchState,
     HeavyPhase,
@@ -163,9 +163,10 @@ def outpaint_planes(
         Never raises for a plane's failure, a 402, a cap or a cancel: see
         ``outcomes`` and ``stopped_by``.
     """
+    from napari_outpaint._expand import check_expand
     from napari_outpaint._imaging.convert import as_level0, leading_ndim
     from napari_outpaint._pipeline.array import outpaint_array
-    from napari_outpaint._pipeline.validate import check_data, check_expand
+    from napari_outpaint._pipeline.validate import check_data
     from napari_outpaint.engines import resolve_engine
 
     check_expand(expand)

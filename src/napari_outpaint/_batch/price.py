@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_outpaint._batch.planes import Plane, select_planes
+from napari_outpaint._batch.selection import Plane, select_planes
 from napari_outpaint._cache.cost import (
     ConfirmCallback,
     CostEstimate,

@@ -13,8 +13,8 @@ import threading
 import time
 from collections.abc import Iterator
 
-from napari_outpaint._batch.planes import Plane
 from napari_outpaint._batch.result import BatchProgress
+from napari_outpaint._batch.selection import Plane
 from napari_outpaint._errors import OutpaintError
 from napari_outpaint._progress import CancelToken
 

@@ -13,73 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from napari_outpaint._errors import InvalidInputError, redact_url
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io.atomic import write_bytes_atomic
+from napari_outpaint._secrets import scrub
 
-__all__ = ['PendingRun', 'RunJournal', 'atomic_write', 'scrub']
-
-_URL = re.compile(r'https?://\S+', re.IGNORECASE)
-_SECRET_NAME = re.compile(
-    r'api[_-]?key|authorization|token|secret|password', re.IGNORECASE
-)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write *data* to *path* atomically (temp file + ``os.replace``).
-
-    Readers see either the old file or the complete new one, never a
-    partial write; the data is flushed to disk before the rename.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-')
-    try:
-        with os.fdopen(fd, 'wb') as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def scrub(value: Any) -> Any:
-    """A JSON-safe copy of *value* without secrets.
-
-    Keys that name a secret (``api_key``, ``authorization``, ``token``,
-    ...) are dropped, every URL loses its query string
-    (:func:`~napari_outpaint._errors.redact_url`) and the value of
-    ``RUNFLOW_API_KEY``, if set, is replaced wherever it appears.
-    """
-    key = os.environ.get('RUNFLOW_API_KEY') or ''
-    key = key if len(key) >= 8 else ''  # too short to search for safely
-
-    def clean(item: Any) -> Any:
-        if isinstance(item, Mapping):
-            return {
-                str(k): clean(v)
-                for k, v in item.items()
-                if not _SECRET_NAME.search(str(k))
-            }
-        if isinstance(item, list | tuple):
-            return [clean(v) for v in item]
-        if isinstance(item, str):
-            text = _URL.sub(lambda m: redact_url(m.group(0)), item)
-            return text.replace(key, '<redacted>') if key else text
-        if item is None or isinstance(item, bool | int | float):
-            return item
-        if hasattr(item, 'item'):  # numpy scalars
-            return clean(item.item())
-        return clean(str(item))
-
-    return clean(value)
+__all__ = ['PendingRun', 'RunJournal']
 
 
 @dataclass(frozen=True)
@@ -152,7 +96,7 @@ class RunJournal:
             'created_at': entry.created_at,
             'info': entry.info,
         }
-        atomic_write(self._path(run_id), json.dumps(body).encode())
+        write_bytes_atomic(self._path(run_id), json.dumps(body).encode())
         return entry
 
     def get(self, run_id: str) -> PendingRun | None:

@@ -40,14 +40,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_outpaint._cache.entry import CachedResult
-from napari_outpaint._cache.journal import (
-    PendingRun,
-    RunJournal,
-    atomic_write,
-    scrub,
-)
+from napari_outpaint._cache.journal import PendingRun, RunJournal
 from napari_outpaint._cache.key import KEY_PATTERN, cache_key
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io.atomic import write_bytes_atomic
+from napari_outpaint._secrets import scrub
 
 if TYPE_CHECKING:
     from napari_outpaint._expand import Expand
@@ -174,7 +171,7 @@ class ResultCache:
         ctype = ctype.strip().lower()
         ext = _EXTENSIONS.get(ctype, 'bin')
         data_path = base.with_suffix(f'.{ext}')
-        atomic_write(data_path, raw)
+        write_bytes_atomic(data_path, raw)
         meta = {
             'key': key,
             'content_type': ctype,
@@ -184,7 +181,9 @@ class ResultCache:
             'created_at': time.time(),
             'provenance': scrub(dict(provenance or {})),
         }
-        atomic_write(base.with_suffix('.json'), json.dumps(meta).encode())
+        write_bytes_atomic(
+            base.with_suffix('.json'), json.dumps(meta).encode()
+        )
         self.prune(keep=key)
         return CachedResult(
             key=key,
@@ -208,7 +207,7 @@ class ResultCache:
                 'key', f'no cache entry {key[:12]} to update.'
             ) from exc
         meta['provenance'] = scrub(dict(provenance))
-        atomic_write(meta_path, json.dumps(meta).encode())
+        write_bytes_atomic(meta_path, json.dumps(meta).encode())
         entry = CachedResult.load(meta_path)
         assert entry is not None
         return entry

@@ -17,10 +17,10 @@ from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.exit_codes import EXIT_OK, EXIT_USAGE
 from napari_outpaint._cli.outputs import (
     check_rgb8_output,
-    write_atomic,
     write_rgb8,
 )
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io.atomic import write_atomic
 from napari_outpaint._pipeline.provenance import jsonable
 
 

@@ -11,14 +11,12 @@
                             [--clear]
     napari-outpaint collect RUN_ID [-o FILE]
 
-Every plane goes through the one pipeline
-(:func:`napari_outpaint._pipeline.array.outpaint_array`; ``--plane all``
-through :func:`napari_outpaint._batch.outpaint.outpaint_planes`), like the
-widget and the Python API; paid results go through the paid-result cache. Everything
-that can be checked is checked before any byte leaves the machine: the
-inputs are read, the outputs are checked, the expansion, the plane and
-the engine's configuration are validated and a batch's price is confirmed
-first.
+Every plane goes through the one pipeline, like the widget and the Python
+API (:func:`napari_outpaint._batch.dispatch.outpaint_source`); paid
+results go through the paid-result cache. Everything that can be checked
+is checked before any byte leaves the machine: the inputs are read, the
+outputs are checked, the expansion, the plane and the engine's
+configuration are validated and a batch's price is confirmed first.
 
 Outputs, for an OUTPUT of ``out.tif``:
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import numpy as np
 
 from napari_outpaint._cli.inputs import Job
 from napari_outpaint._expand import Expand
+from napari_outpaint._io.atomic import write_atomic
 from napari_outpaint._io.files import check_writable, write_image
 from napari_outpaint._pipeline.provenance import jsonable
 
@@ -118,17 +117,6 @@ def write_outputs(
         )
     )
     return written
-
-
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    """Write through a temporary sibling, then rename: no partial files."""
-    tmp = path.with_name(f'.{path.stem}.partial{path.suffix}')
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def check_rgb8_output(path: str | Path) -> None:

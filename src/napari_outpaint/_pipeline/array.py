@@ -24,7 +24,7 @@ import numpy as np
 
 from napari_outpaint._cache.engine import CachingEngine
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._expand import Expand
+from napari_outpaint._expand import Expand, check_expand
 from napari_outpaint._imaging.convert import (
     as_level0,
     default_contrast_limits,
@@ -37,7 +37,6 @@ from napari_outpaint._pipeline.plane import PlaneResult, outpaint_plane
 from napari_outpaint._pipeline.validate import (
     affine_matrix,
     check_data,
-    check_expand,
     check_gamma,
     check_limits,
     linear_matrix,
@@ -48,7 +47,6 @@ from napari_outpaint._progress import ProgressEvent, Stage
 from napari_outpaint.engines import resolve_engine
 
 if TYPE_CHECKING:
-
     from napari_outpaint._progress import CancelToken, ProgressCallback
     from napari_outpaint.engines import Engine, EngineResult
 

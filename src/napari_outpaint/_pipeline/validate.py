@@ -12,12 +12,10 @@ from typing import Any
 import numpy as np
 
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._expand import Expand
 
 __all__ = [
     'affine_matrix',
     'check_data',
-    'check_expand',
     'check_gamma',
     'check_limits',
     'is_int',
@@ -25,17 +23,6 @@ __all__ = [
     'normalize_plane',
     'vector',
 ]
-
-
-def check_expand(expand: Any) -> Expand:
-    """Return *expand* if it is an :class:`Expand`, else raise."""
-    if not isinstance(expand, Expand):
-        raise InvalidInputError(
-            'expand',
-            f'expected Expand(top, bottom, left, right), got '
-            f'{type(expand).__name__}; e.g. Expand(10, 10, 0, 0).',
-        )
-    return expand
 
 
 def normalize_plane(

@@ -27,7 +27,7 @@ from magicgui.widgets import (
 )
 from qtpy.QtCore import QEvent, QObject, QTimer
 
-from napari_outpaint._batch.planes import Plane, planes_along
+from napari_outpaint._batch.selection import Plane, planes_along
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage

@@ -12,8 +12,9 @@ import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from napari_outpaint._errors import ConfigurationError, redact_url
+from napari_outpaint._errors import ConfigurationError
 from napari_outpaint._runflow.credentials import ENV_VAR, find_api_key
+from napari_outpaint._secrets import redact_url
 
 __all__ = [
     'BASE_URL_ENV_VAR',

@@ -22,7 +22,6 @@ from napari_outpaint._errors import (
     OutpaintError,
     RunTimeoutError,
     ServiceUnavailableError,
-    redact_url,
 )
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow.config import (
@@ -40,6 +39,7 @@ from napari_outpaint._runflow.retry import (
     is_retryable_status,
     parse_retry_after,
 )
+from napari_outpaint._secrets import redact_url
 from napari_outpaint._version import __version__
 
 __all__ = [

@@ -172,7 +172,7 @@ class AssetUpload:
     """A presigned upload session: where to ``PUT`` the bytes.
 
     ``upload_url`` carries credentials in its query string: never log it
-    without :func:`~napari_outpaint._errors.redact_url`.
+    without :func:`~napari_outpaint._secrets.redact_url`.
     """
 
     asset_id: str

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from napari_outpaint._errors import redact_url
+from napari_outpaint._secrets import redact_url
 
 __all__ = ['install_httpx_log_redaction']
 

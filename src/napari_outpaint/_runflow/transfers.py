@@ -19,7 +19,6 @@ from napari_outpaint._errors import (
     OutpaintError,
     ResultError,
     ServiceUnavailableError,
-    redact_url,
 )
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow.http import (
@@ -33,6 +32,7 @@ from napari_outpaint._runflow.retry import (
     is_retryable_status,
     parse_retry_after,
 )
+from napari_outpaint._secrets import redact_url
 
 __all__ = ['RunflowTransfers']
 

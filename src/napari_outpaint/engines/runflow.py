@@ -25,9 +25,8 @@ from napari_outpaint._errors import (
     ResultError,
     RunFailedError,
 )
-from napari_outpaint._expand import Expand
+from napari_outpaint._expand import Expand, check_expand
 from napari_outpaint._imaging.codecs import decode_image, encode_png
-from napari_outpaint._pipeline.validate import check_expand
 from napari_outpaint._progress import (
     CancelToken,
     ProgressCallback,

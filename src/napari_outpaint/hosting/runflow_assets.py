@@ -22,7 +22,6 @@ from napari_outpaint._errors import (
     HostingError,
     InvalidInputError,
     OutpaintError,
-    redact_url,
 )
 from napari_outpaint._runflow.client import RunflowClient
 from napari_outpaint._runflow.config import (
@@ -30,6 +29,7 @@ from napari_outpaint._runflow.config import (
     resolve_api_key,
     resolve_base_url,
 )
+from napari_outpaint._secrets import redact_url
 from napari_outpaint.hosting._base import HostedImage
 
 __all__ = ['MAX_UPLOAD_BYTES', 'RunflowAssetHost']

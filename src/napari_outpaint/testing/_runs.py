@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from napari_outpaint._errors import redact_url
+from napari_outpaint._secrets import redact_url
 from napari_outpaint.testing._faults import RunFailure
 from napari_outpaint.testing._images import CONTENT_TYPES, outpaint_bytes
 from napari_outpaint.testing._records import RecordedRun
