@@ -9,9 +9,12 @@ that work on napari layers (``outpaint_layer``, ``mask_layer``,
 import importlib
 from typing import Any
 
-from napari_outpaint._cache.cost import SpendCap, session_spend_cap
-from napari_outpaint._cache.engine import collect_run
-from napari_outpaint._cache.store import ResultCache
+from napari_outpaint._cache import (
+    ResultCache,
+    SpendCap,
+    collect_run,
+    session_spend_cap,
+)
 from napari_outpaint._errors import (
     APIConnectionError,
     APIStatusError,
@@ -34,7 +37,7 @@ from napari_outpaint._errors import (
     ValidationError,
 )
 from napari_outpaint._expand import Expand, Padding
-from napari_outpaint._pipeline.array import OutpaintResult, outpaint_array
+from napari_outpaint._pipeline import OutpaintResult, outpaint_array
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
 from napari_outpaint._version import __version__ as __version__
 from napari_outpaint.engines import (

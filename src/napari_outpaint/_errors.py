@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    'STOP_ALL_RUNS',
     'APIConnectionError',
     'APIStatusError',
     'AuthenticationError',
@@ -311,3 +312,17 @@ class HostingError(OutpaintError):
 
 class BudgetError(OutpaintError):
     """A spend cap, or a missing confirmation, stops new paid runs."""
+
+
+#: Errors after which no new run can succeed: the key, the account, the
+#: spend cap or the user stops every run. A batch then stops new runs
+#: (finished planes are kept; cached ones still served) and the command
+#: line does not try its next input files.
+STOP_ALL_RUNS: tuple[type[OutpaintError], ...] = (
+    AuthenticationError,
+    BudgetError,
+    ConfigurationError,
+    InsufficientCreditError,
+    OutpaintCancelled,
+    PermissionDeniedError,
+)

@@ -13,12 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from napari_outpaint._batch.outpaint import (
-    RateGate,
-    outpaint_planes,
-    planes_along,
-    select_planes,
-)
+from napari_outpaint._batch.outpaint import outpaint_planes
+from napari_outpaint._batch.selection import planes_along, select_planes
+from napari_outpaint._batch.state import RateGate
 from napari_outpaint._cache.cost import SpendCap, estimate_cost
 from napari_outpaint._cache.key import cache_model_id
 from napari_outpaint._cache.store import ResultCache
@@ -467,53 +464,6 @@ def test_planes_of_another_size_are_resampled_to_the_first_grid():
     assert (assembly.data[1] == 3000).all()
     assert assembly.mask().shape == (2, 4, 6)
     assert assembly.first[0] == (1.0, 0.5, 0.5)
-
-
-def test_layer_batch_returns_one_aligned_styled_layer(stack, engine):
-    """A 4D layer batch gives one layer over the original, styled alike."""
-    from napari.layers import Image
-
-    from napari_outpaint._layers.outpaint import outpaint_layer_planes
-
-    layer = Image(
-        stack,
-        name='cells',
-        scale=(1.0, 2.0, 0.5, 0.5),
-        translate=(0.0, 0.0, 3.0, -2.0),
-        contrast_limits=(0, 4000),
-        colormap='magma',
-        opacity=0.7,
-    )
-    events = []
-    new = outpaint_layer_planes(
-        layer, EXPAND, engine=engine, confirm=True, progress=events.append
-    )
-    pad = EXPAND.padding(*SHAPE[2:])
-    assert new.name == 'cells [outpainted]'
-    assert new.data.shape[:2] == SHAPE[:2]
-    assert new.colormap.name == 'magma'
-    assert new.opacity == pytest.approx(0.7)
-    assert tuple(new.contrast_limits) == (0, 4000)
-    # The original's first pixel centre maps to the same world point.
-    world = layer.data_to_world((1, 2, 0, 0))
-    assert new.world_to_data(world) == pytest.approx((1, 2, pad.top, pad.left))
-    assert new.metadata['outpaint']['batch']['estimate'].startswith('6 ')
-    assert events[-1].fraction == pytest.approx(1.0)
-
-
-def test_layer_batch_with_nothing_finished_raises_the_cause(
-    stack, engine, runflow_standin
-):
-    """When no plane finishes, the reason is raised, not an empty layer."""
-    from napari.layers import Image
-
-    from napari_outpaint._layers.outpaint import outpaint_layer_planes
-
-    runflow_standin.reject_creates(status=402, times=10)
-    with pytest.raises(InsufficientCreditError, match='Top up'):
-        outpaint_layer_planes(
-            Image(stack), EXPAND, engine=engine, confirm=True, concurrency=1
-        )
 
 
 # -- one spend cap for single runs and batches; the concurrency setting ------

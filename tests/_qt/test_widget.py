@@ -9,7 +9,6 @@ import pytest
 
 from napari_outpaint._expand import Expand
 from napari_outpaint._qt.preview import PREVIEW_LAYER_NAME, canvas_outline
-from napari_outpaint.engines.choice import plan_engine
 
 PLUGIN = 'napari-outpaint'
 WIDGET = 'Outpaint (expand canvas)'
@@ -51,24 +50,6 @@ def test_outline_follows_affine():
     edge = outline.corners[1] - outline.corners[0]
     assert np.linalg.norm(edge) == pytest.approx(90.0)
     assert abs(edge[0]) > 1  # not axis-aligned any more
-
-
-def test_engine_line_says_why(monkeypatch):
-    """Auto picks Runflow from RUNFLOW_API_KEY, else local, and says so."""
-    assert plan_engine('auto').summary == (
-        'Local PatchMatch (no Runflow key configured)'
-    )
-    assert plan_engine('auto').price == 'free (local)'
-    assert not plan_engine('runflow').ready
-    monkeypatch.setenv('RUNFLOW_API_KEY', 'secret-from-env')
-    plan = plan_engine('auto')
-    assert plan.summary == 'Runflow (key from RUNFLOW_API_KEY)'
-    assert plan.price == '$0.55'
-    assert 'secret' not in repr(plan)
-    assert plan_engine('auto', 'typed').summary == (
-        'Runflow (key from this widget)'
-    )
-    assert plan_engine('reflect').price == 'free (local)'
 
 
 def test_manifest_validates_and_samples_load():
@@ -188,13 +169,13 @@ def test_api_key_is_masked_and_kept_only_when_remember_is_ticked(
     from magicgui import _util as magicgui_util
     from qtpy.QtWidgets import QLineEdit
 
-    import napari_outpaint._runflow.credentials as credentials
+    import napari_outpaint._qt.widget as widget_module
 
     viewer, widget = docked
     monkeypatch.setattr(magicgui_util, 'user_cache_dir', lambda: tmp_path)
     saved = []
     monkeypatch.setattr(
-        credentials, 'save_api_key', lambda key: saved.append(key) or True
+        widget_module, 'save_api_key', lambda key: saved.append(key) or True
     )
     started = []  # the run itself is not under test: record, don't send
     widget._start_worker = started.append
@@ -209,7 +190,7 @@ def test_api_key_is_masked_and_kept_only_when_remember_is_ticked(
     assert not widget._remember_key.value
     widget._run_button.clicked.emit()
     assert len(started) == 1
-    assert started[0].plan.name == 'runflow'
+    assert started[0].engine_choice.name == 'runflow'
     assert saved == []
     widget._remember_key.value = True
     widget._run_button.clicked.emit()

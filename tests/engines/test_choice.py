@@ -9,6 +9,7 @@ from napari_outpaint import (
     default_engine,
     resolve_engine,
 )
+from napari_outpaint.engines.choice import choose_engine
 
 
 def test_no_key_means_the_local_engine():
@@ -46,3 +47,21 @@ def test_unknown_engine_names_the_field():
     assert 'runflow' in str(info.value)
     with pytest.raises(InvalidInputError, match='engine'):
         resolve_engine(42)
+
+
+def test_engine_line_says_why(monkeypatch):
+    """Auto picks Runflow from RUNFLOW_API_KEY, else local, and says so."""
+    assert choose_engine('auto').summary == (
+        'Local PatchMatch (no Runflow key configured)'
+    )
+    assert choose_engine('auto').price == 'free (local)'
+    assert not choose_engine('runflow').ready
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'secret-from-env')
+    plan = choose_engine('auto')
+    assert plan.summary == 'Runflow (key from RUNFLOW_API_KEY)'
+    assert plan.price == '$0.55'
+    assert 'secret' not in repr(plan)
+    assert choose_engine(
+        'auto', api_key='typed', key_source='this widget'
+    ).summary == ('Runflow (key from this widget)')
+    assert choose_engine('reflect').price == 'free (local)'

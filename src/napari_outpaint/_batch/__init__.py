@@ -1,1 +1,28 @@
-"""TODO: what the _batch room is for."""
+"""Many planes: one nD result, bounded concurrency, a price asked first.
+
+Which planes (:mod:`.selection`), the batch itself (:mod:`.outpaint`), its
+shared state (:mod:`.state`: rate-limit gate, stop reason, heavy-work
+slots), its price (:mod:`.price`), the assembled nD result and what it
+reports (:mod:`.assembly`, :mod:`.result`), and the one dispatcher of "one
+plane or a batch" (:mod:`.dispatch`) that ``outpaint_layer`` and the
+command line call.
+"""
+
+from napari_outpaint._batch.dispatch import outpaint_source
+from napari_outpaint._batch.outpaint import (
+    CONCURRENCY_ENV,
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+)
+from napari_outpaint._batch.result import BatchResult
+from napari_outpaint._batch.selection import Plane, planes_along
+
+__all__ = [
+    'BatchResult',
+    'CONCURRENCY_ENV',
+    'DEFAULT_CONCURRENCY',
+    'MAX_CONCURRENCY',
+    'Plane',
+    'outpaint_source',
+    'planes_along',
+]

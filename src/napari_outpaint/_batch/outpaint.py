@@ -1,10 +1,12 @@
 """Outpaint many planes of an nD array into one aligned nD result.
 
-Every selected plane goes through the pipeline's single-plane path
-(:func:`napari_outpaint._pipeline.array.outpaint_array`) with a
-:class:`~napari_outpaint._cache.engine.CachingEngine`, so each plane is
+The source is validated once; every selected plane then goes through the
+pipeline's one-plane step
+(:func:`napari_outpaint._pipeline.array.outpaint_source_plane`), whose
+paid runs are guarded by the cache
+(:class:`~napari_outpaint._cache.engine.CachingEngine`): each plane is
 answered from the cache when it can be, collected when a run of it was
-submitted earlier, and stored before it is shown. Around that:
+submitted earlier, and stored with its provenance. Around that:
 
 - bounded concurrency (a thread pool of ``concurrency`` workers);
 - one shared rate-limit gate: a 429 that outlives the engine's own retries
@@ -30,55 +32,52 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from napari_outpaint._batch.assembly import Assembly
-from napari_outpaint._batch.price import confirm_batch_price, shared_limits
+from napari_outpaint._batch.price import confirm_batch_price
 from napari_outpaint._batch.result import (
     BatchProgress,
     BatchResult,
     PlaneOutcome,
-    as_event_callback,
     batch_provenance,
 )
-from napari_outpaint._batch.selection import Plane, planes_along, select_planes
+from napari_outpaint._batch.selection import Plane, select_planes
 from napari_outpaint._batch.state import (
     BatchState,
     HeavyPhase,
     NewRunsStopped,
-    RateGate,
 )
-from napari_outpaint._cache.cost import (
+from napari_outpaint._cache import (
     ConfirmCallback,
+    PaidRuns,
+    ResultCache,
     SpendCap,
     session_spend_cap,
 )
-from napari_outpaint._cache.engine import CachingEngine
-from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._errors import (
-    AuthenticationError,
-    BudgetError,
+    STOP_ALL_RUNS,
     ConfigurationError,
-    InsufficientCreditError,
     InvalidInputError,
     OutpaintCancelled,
     OutpaintError,
-    PermissionDeniedError,
     RateLimitError,
 )
-from napari_outpaint._expand import Expand
+from napari_outpaint._expand import Expand, check_expand
+from napari_outpaint._imaging import stack_contrast_limits
+from napari_outpaint._pipeline import (
+    Source,
+    check_adds_pixels,
+    outpaint_source_plane,
+    prepare_source,
+)
 from napari_outpaint._progress import CancelToken, ProgressEvent
+from napari_outpaint.engines import Engine, resolve_engine
 
 __all__ = [
     'CONCURRENCY_ENV',
     'DEFAULT_CONCURRENCY',
     'MAX_CONCURRENCY',
-    'BatchProgress',
-    'BatchResult',
-    'PlaneOutcome',
-    'RateGate',
-    'as_event_callback',
     'default_concurrency',
     'outpaint_planes',
-    'planes_along',
-    'select_planes',
+    'outpaint_source_planes',
 ]
 
 #: Default number of planes in flight (see bench/bench_batch.py).
@@ -89,14 +88,6 @@ CONCURRENCY_ENV = 'NAPARI_OUTPAINT_CONCURRENCY'
 #: Planes converting pixels at once (the rest wait on the network).
 HEAVY_SLOTS = 1
 _RATE_LIMIT_ATTEMPTS = 5
-_STOPPING = (
-    InsufficientCreditError,
-    BudgetError,
-    AuthenticationError,
-    PermissionDeniedError,
-    ConfigurationError,
-    InvalidInputError,
-)
 
 
 def outpaint_planes(
@@ -104,7 +95,7 @@ def outpaint_planes(
     expand: Expand,
     *,
     planes: str | Iterable[Any] = 'all',
-    engine: Any = None,
+    engine: Engine | str | None = None,
     rgb: bool | None = None,
     contrast_limits: Sequence[float] | None = None,
     gamma: float = 1.0,
@@ -163,18 +154,56 @@ def outpaint_planes(
         Never raises for a plane's failure, a 402, a cap or a cancel: see
         ``outcomes`` and ``stopped_by``.
     """
-    from napari_outpaint._expand import check_expand
-    from napari_outpaint._imaging.convert import as_level0, leading_ndim
-    from napari_outpaint._pipeline.array import outpaint_array
-    from napari_outpaint._pipeline.validate import check_data
-    from napari_outpaint.engines import resolve_engine
-
     check_expand(expand)
-    data = as_level0(data)
-    shape = tuple(int(n) for n in data.shape)
-    rgb = check_data(data, rgb)
-    n_lead = leading_ndim(len(shape), rgb)
-    selected = select_planes(shape[:n_lead], planes)
+    source = prepare_source(
+        data,
+        rgb=rgb,
+        contrast_limits=contrast_limits,
+        gamma=gamma,
+        scale=scale,
+        translate=translate,
+        affine=affine,
+        rotate=rotate,
+        shear=shear,
+        name=source_name,
+    )
+    return outpaint_source_planes(
+        source,
+        expand,
+        planes=planes,
+        engine=engine,
+        keep_native_resolution=keep_native_resolution,
+        cache=cache,
+        concurrency=concurrency,
+        confirm=confirm,
+        spend_cap=spend_cap,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+def outpaint_source_planes(
+    source: Source,
+    expand: Expand,
+    *,
+    planes: str | Iterable[Any] = 'all',
+    engine: Engine | str | None = None,
+    keep_native_resolution: bool = False,
+    cache: ResultCache | None = None,
+    concurrency: int | None = None,
+    confirm: ConfirmCallback | bool | None = None,
+    spend_cap: SpendCap | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> BatchResult:
+    """:func:`outpaint_planes` for a validated source (see there).
+
+    Grayscale planes without contrast limits share limits computed over
+    every plane of the source.
+    """
+    check_expand(expand)
+    selected = select_planes(source.lead_shape, planes)
+    check_adds_pixels(expand, source.plane_shape)
     workers = default_concurrency() if concurrency is None else concurrency
     if (
         isinstance(workers, bool)
@@ -184,22 +213,19 @@ def outpaint_planes(
         raise InvalidInputError(
             'concurrency', f'must be an int 1-{MAX_CONCURRENCY}.'
         )
+    if source.contrast_limits is None and not source.rgb:
+        # computed over every plane, not only the selected ones, so that a
+        # resumed batch over another selection sends the same pixels
+        source = source.with_limits(
+            stack_contrast_limits(source.data, rgb=False)
+        )
     inner = resolve_engine(engine)
     cache = cache if cache is not None else ResultCache()
     cap = spend_cap if spend_cap is not None else session_spend_cap()
     cancel = cancel if cancel is not None else CancelToken()
-    limits = (
-        tuple(contrast_limits)
-        if contrast_limits is not None
-        else (None if rgb else shared_limits(data, rgb))
-    )
-
     estimate = confirm_batch_price(
-        data,
+        source,
         selected,
-        rgb=rgb,
-        limits=limits,
-        gamma=gamma,
         expand=expand,
         engine=inner,
         cache=cache,
@@ -207,6 +233,7 @@ def outpaint_planes(
     )
     price = estimate.price_usd
 
+    n_lead = source.n_lead
     origin = tuple(min(p[a] for p in selected) for a in range(n_lead))
     lead_shape = tuple(
         max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
@@ -227,22 +254,20 @@ def outpaint_planes(
         if cancel.cancelled:
             return PlaneOutcome(plane, 'not run', error=OutpaintCancelled())
         heavy = HeavyPhase(heavy_slots)
-        wrapped = CachingEngine(
-            inner,
-            cache,
-            info={'plane': list(plane)},
-            spend_cap=cap,
-            before_run=batch.before_run,
-            around_engine=heavy.outside,
-        )
         try:
             heavy.acquire()
-            return _attempts(plane, wrapped, heavy)
+            return _attempts(plane, heavy)
         finally:
             heavy.release()
 
-    def _attempts(plane, wrapped, heavy) -> PlaneOutcome:
+    def _attempts(plane: Plane, heavy: HeavyPhase) -> PlaneOutcome:
         run_ids: list[str] = []
+        paid = PaidRuns(
+            cache=cache,
+            spend_cap=cap,
+            before_run=batch.before_run,
+            info={'plane': list(plane)},
+        )
 
         def on_event(event: ProgressEvent) -> None:
             if event.run_id and event.run_id not in run_ids:
@@ -251,23 +276,16 @@ def outpaint_planes(
 
         for attempt in range(_RATE_LIMIT_ATTEMPTS):
             try:
-                result = outpaint_array(
-                    data,
+                result = outpaint_source_plane(
+                    source,
+                    plane,
                     expand,
-                    engine=wrapped,
-                    plane=plane,
-                    rgb=rgb,
-                    contrast_limits=limits,
-                    gamma=gamma,
-                    scale=scale,
-                    translate=translate,
-                    affine=affine,
-                    rotate=rotate,
-                    shear=shear,
+                    inner,
                     keep_native_resolution=keep_native_resolution,
                     progress=on_event,
                     cancel=cancel,
-                    source_name=source_name,
+                    paid=paid,
+                    around_engine=heavy.outside,
                 )
                 break
             except RateLimitError as exc:
@@ -285,7 +303,9 @@ def outpaint_planes(
                 return PlaneOutcome(
                     plane, 'cancelled', run_id=exc.run_id, error=exc
                 )
-            except _STOPPING as exc:
+            except (*STOP_ALL_RUNS, InvalidInputError) as exc:
+                # every plane shares the source: bad input for one is bad
+                # input for all
                 batch.stop(exc)
                 status = 'not run' if not run_ids else 'failed'
                 return PlaneOutcome(plane, status, error=exc)
@@ -297,20 +317,22 @@ def outpaint_planes(
                     error=exc,
                 )
         heavy.release()
-        source = wrapped.last_source or 'run'
-        status = {'cache': 'cached', 'collected': 'collected'}.get(
-            source, 'done'
+        details = result.engine_result.details
+        status = (
+            'cached'
+            if details.get('cached')
+            else 'collected'
+            if details.get('collected')
+            else 'done'
         )
-        er = getattr(result, 'engine_result', None)
-        prov = dict(getattr(result, 'provenance', {}) or {})
+        prov = dict(result.provenance)
         prov['cached'] = status == 'cached'
         provenances[plane] = prov
         assembly.add(plane, result, n_lead)
-        wrapped.record_provenance(prov)
         return PlaneOutcome(
             plane,
             status,
-            run_id=getattr(er, 'run_id', None),
+            run_id=result.engine_result.run_id,
             cost_usd=price if status == 'done' else 0.0,
         )
 
@@ -340,7 +362,9 @@ def outpaint_planes(
     stop = batch.stop_error
     if stop is None and cancel.cancelled:
         stop = OutpaintCancelled()
-    out_scale, out_translate, out_affine = assembly.placement(scale, translate)
+    out_scale, out_translate, out_affine = assembly.placement(
+        source.scale, source.translate
+    )
     provenance = batch_provenance(
         selected,
         origin=origin,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from napari_outpaint._batch.selection import Plane
-from napari_outpaint._cache.cost import CostEstimate
+from napari_outpaint._cache import CostEstimate
 from napari_outpaint._progress import ProgressEvent, Stage
 
 __all__ = [

@@ -1,1 +1,46 @@
-"""TODO: what the _cache room is for."""
+"""Money: never pay twice, never lose a paid result.
+
+The content-addressed store of paid results (:mod:`.store`, its entries
+:mod:`.entry` and keys :mod:`.key`), the journal of runs submitted but not
+yet collected (:mod:`.journal`), the cost guard (:mod:`.cost`: prices,
+confirmation, the session spend cap) and the engine wrapper that puts a
+paid engine behind all of it (:mod:`.engine`).
+"""
+
+from napari_outpaint._cache.cost import (
+    SPEND_CAP_ENV,
+    ConfirmCallback,
+    CostEstimate,
+    SpendCap,
+    estimate_cost,
+    price_of,
+    session_spend_cap,
+)
+from napari_outpaint._cache.engine import PaidRuns, caching_engine, collect_run
+from napari_outpaint._cache.entry import CachedResult
+from napari_outpaint._cache.key import (
+    cache_key,
+    cache_model_id,
+    provenance_model_id,
+    run_key,
+)
+from napari_outpaint._cache.store import ResultCache
+
+__all__ = [
+    'CachedResult',
+    'ConfirmCallback',
+    'CostEstimate',
+    'PaidRuns',
+    'ResultCache',
+    'SPEND_CAP_ENV',
+    'SpendCap',
+    'cache_key',
+    'cache_model_id',
+    'caching_engine',
+    'collect_run',
+    'estimate_cost',
+    'price_of',
+    'provenance_model_id',
+    'run_key',
+    'session_spend_cap',
+]

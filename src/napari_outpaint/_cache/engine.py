@@ -1,26 +1,32 @@
 """An Engine wrapper that never pays twice and never loses a paid result.
 
-:class:`CachingEngine` wraps any engine. For each plane it:
+:class:`CachingEngine` wraps a paid engine. For each request it:
 
-1. answers from the :class:`~napari_outpaint._cache.store.ResultCache` when the
-   same pixels, percentages and model, at the same endpoint
+1. answers from the :class:`~napari_outpaint._cache.store.ResultCache`
+   when the same pixels, percentages and model, at the same endpoint
    (:func:`~napari_outpaint._cache.key.cache_model_id`), were outpainted
    before (no cost, ``details['cached'] = True``);
 2. else collects a run of the same request that was submitted earlier and
    never collected (the pending journal), instead of paying again;
 3. else reserves the run's price against the spend cap (a
-   :class:`~napari_outpaint._cache.cost.SpendCap`, the session's by default:
-   ``BudgetError`` before any byte is sent when it is reached), runs the
-   wrapped engine, recording the run id in the journal as soon as the
-   engine reports it (``ProgressEvent.run_id``, before the first poll),
-   settles the price (charged, or released for a run that failed or was
-   never created), and stores the downloaded bytes in the cache *before*
-   returning, so the result is on disk before anyone shows it.
+   :class:`~napari_outpaint._cache.cost.SpendCap`, the session's by
+   default: ``BudgetError`` before any byte is sent when it is reached),
+   runs the wrapped engine, recording the run id in the journal as soon as
+   the engine reports it (``ProgressEvent.run_id``, before the first
+   poll), and settles the price (charged, or released for a run that
+   failed or was never created).
 
-Single runs (``outpaint_array``, the widget, the CLI) and batches use this
-one mechanism; cache hits and collected runs cost nothing.
+A new or collected result is written to the cache once. Used as a plain
+engine, :class:`CachingEngine` stores it before returning. Inside a
+``with`` block it waits for :meth:`CachingEngine.keep`, so that the entry
+is written once with the caller's full provenance (the pipeline keeps it
+after placing the result); leaving the block keeps whatever is not yet
+kept, so an error after the download never drops a paid result, and until
+it is stored its run stays in the journal, so ``collect`` can fetch it.
 
-Because it is an ``Engine``, the pipeline needs no change to use it.
+:func:`caching_engine` is the one place that puts an engine behind the
+cache: single runs (``outpaint_array``, the widget, the CLI) and batches
+all go through it.
 """
 
 from __future__ import annotations
@@ -30,8 +36,11 @@ import dataclasses
 import threading
 import warnings
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager as ContextManager
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
 
 from napari_outpaint._cache.cost import SpendCap, price_of, session_spend_cap
 from napari_outpaint._cache.entry import CachedResult
@@ -44,19 +53,21 @@ from napari_outpaint._errors import (
     ResultError,
     RunFailedError,
 )
-from napari_outpaint._imaging.codecs import encode_png
-from napari_outpaint._progress import ProgressEvent, Stage
+from napari_outpaint._expand import Expand
+from napari_outpaint._imaging import encode_png
+from napari_outpaint._progress import (
+    CancelToken,
+    ProgressCallback,
+    ProgressEvent,
+    Stage,
+)
+from napari_outpaint.engines import Engine, EngineResult
 from napari_outpaint.engines.runflow import RunflowEngine
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from napari_outpaint._expand import Expand
-    from napari_outpaint._progress import CancelToken, ProgressCallback
-    from napari_outpaint.engines._base import Engine, EngineResult
 
 __all__ = [
     'CachingEngine',
+    'PaidRuns',
+    'caching_engine',
     'collect_run',
     'raw_bytes_of',
     'result_provenance',
@@ -73,8 +84,68 @@ def _key_lock(key: str) -> threading.Lock:
         return _KEY_LOCKS.setdefault(key, threading.Lock())
 
 
+@dataclass(frozen=True)
+class PaidRuns:
+    """How paid runs are guarded: the cache, the spend cap, batch hooks.
+
+    Attributes
+    ----------
+    cache : ResultCache, optional
+        Default ``ResultCache()``.
+    spend_cap : SpendCap, optional
+        Default :func:`~napari_outpaint._cache.cost.session_spend_cap`.
+    before_run : callable, optional
+        Called right before a new (paid) run reserves its price; may raise
+        to stop it (a batch stops new runs after a 402, and waits at its
+        rate-limit gate here). Not called for cache hits or collected
+        runs.
+    info : mapping
+        Recorded with pending runs and cached results (e.g. ``plane``).
+    """
+
+    cache: ResultCache | None = None
+    spend_cap: SpendCap | None = None
+    before_run: Callable[[], None] | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+def caching_engine(
+    engine: Engine, paid: PaidRuns | None = None
+) -> CachingEngine | None:
+    """*engine* behind the cache and the spend cap, or None when it is free.
+
+    The one place where an engine is wrapped: free engines (the local
+    ones) are not cached, paid ones always are.
+    """
+    if price_of(engine) <= 0:
+        return None
+    if isinstance(engine, CachingEngine):
+        return engine
+    paid = paid or PaidRuns()
+    return CachingEngine(
+        engine,
+        paid.cache,
+        info=paid.info,
+        spend_cap=paid.spend_cap,
+        before_run=paid.before_run,
+    )
+
+
+@dataclass
+class _Unkept:
+    """A new or collected result not yet written to the cache."""
+
+    key: str
+    result: EngineResult
+    expand: Expand
+    collected: bool
+    run_ids: list[str]
+    #: releases the key's lock (an identical request waits on it)
+    release: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+
 class CachingEngine:
-    """Wrap *engine* with the paid-result cache and the pending journal.
+    """Wrap a paid *engine* with the paid-result cache and the journal.
 
     Parameters
     ----------
@@ -90,21 +161,21 @@ class CachingEngine:
         (off unless set; an invalid ``NAPARI_OUTPAINT_SPEND_CAP_USD``
         raises ``ConfigurationError`` here).
     before_run : callable, optional
-        Called right before a new (paid) run reserves its price; may
-        raise to stop it (stop after a 402, rate-limit gate). Not called
-        for cache hits or collected runs.
-    around_engine : callable, optional
-        Returns a context manager entered around the cache lookup and the
-        wrapped engine's call (a batch uses it to let other planes do
-        their CPU-heavy conversions while this one waits on the network).
-
+        See :class:`PaidRuns`.
 
     Attributes
     ----------
     last_key : str or None
         The cache key of the last request.
     last_source : str or None
-        ``'cache'``, ``'collected'`` or ``'run'``.
+        Where its result came from: ``'cache'``, ``'collected'`` or
+        ``'run'``.
+
+    Examples
+    --------
+    >>> with CachingEngine(RunflowEngine()) as engine:  # doctest: +SKIP
+    ...     result = engine.outpaint(rgb8, Expand(10, 0, 0, 0))
+    ...     engine.keep({'note': 'what the caller knows'})
     """
 
     def __init__(
@@ -115,7 +186,6 @@ class CachingEngine:
         info: Mapping[str, Any] | None = None,
         spend_cap: SpendCap | None = None,
         before_run: Callable[[], None] | None = None,
-        around_engine: Callable[[], ContextManager[Any]] | None = None,
     ) -> None:
         self.engine = engine
         self.cache = cache if cache is not None else ResultCache()
@@ -124,9 +194,10 @@ class CachingEngine:
             spend_cap if spend_cap is not None else session_spend_cap()
         )
         self.before_run = before_run
-        self.around_engine = around_engine
         self.last_key: str | None = None
         self.last_source: str | None = None
+        self._unkept: _Unkept | None = None
+        self._deferring = 0  # inside a with block: wait for keep()
 
     @property
     def name(self) -> str:
@@ -148,6 +219,19 @@ class CachingEngine:
         """The wrapped engine's price of one run."""
         return self.engine.price_per_image_usd
 
+    def __enter__(self) -> Self:
+        self._deferring += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._deferring -= 1
+        self.keep()
+
     def outpaint(
         self,
         image: np.ndarray,
@@ -156,37 +240,73 @@ class CachingEngine:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> EngineResult:
-        """Outpaint *image*, from the cache when possible (see module)."""
+        """Outpaint *image*, from the cache when possible (see module).
+
+        Inside a ``with`` block a new or collected result is stored by
+        :meth:`keep` (or when the block ends); until then an identical
+        request waits, and is then answered from the cache: it never pays
+        again. Outside one, it is stored before this returns.
+        """
+        self.keep()  # what the caller did not keep goes in first
         key = self.cache.key_for(image, expand, self.cache_namespace)
         self.last_key = key
-        around = self.around_engine or contextlib.nullcontext
-        with around(), _key_lock(key):
+        with contextlib.ExitStack() as held:
+            lock = _key_lock(key)
+            lock.acquire()
+            held.callback(lock.release)
             hit = self.cache.get(key)
             if hit is not None:
                 self.last_source = 'cache'
                 _report(progress, 'Answered from the local cache (free).')
                 return hit.to_engine_result()
-            collected = self._collect_pending(key, expand, progress, cancel)
-            if collected is not None:
-                self.last_source = 'collected'
-                return collected
-            self.last_source = 'run'
-            return self._run(key, image, expand, progress, cancel)
+            unkept = self._collect_pending(key, expand, progress, cancel)
+            self.last_source = 'collected'
+            if unkept is None:
+                self.last_source = 'run'
+                unkept = self._run(key, image, expand, progress, cancel)
+            unkept.release = held.pop_all()  # released once it is kept
+            self._unkept = unkept
+        if not self._deferring:
+            self.keep()
+        return unkept.result
 
-    def record_provenance(self, provenance: Mapping[str, Any]) -> None:
-        """Merge the caller's full provenance into the entry just stored.
+    def keep(self, provenance: Mapping[str, Any] | None = None) -> None:
+        """Write the last new or collected result to the cache, once.
 
-        Call after the pipeline placed the result, so the cache can later
-        re-open it as an aligned layer. Does nothing after a cache hit
-        (that entry already holds the provenance of the paid run).
+        Parameters
+        ----------
+        provenance : mapping, optional
+            The caller's full provenance, merged over the engine's own
+            (what re-opens the result as an aligned layer later).
+
+        Does nothing when there is nothing to keep (a cache hit, or
+        already kept). A write that fails is a warning, not an error: the
+        result is shown but not kept, and its run stays in the journal
+        so that ``napari-outpaint collect`` can fetch it again.
         """
-        if self.last_source in (None, 'cache') or self.last_key is None:
+        unkept, self._unkept = self._unkept, None
+        if unkept is None:
             return
-        entry = self.cache.get(self.last_key)
-        if entry is not None:
-            self.cache.update_provenance(
-                self.last_key, {**entry.provenance, **dict(provenance)}
-            )
+        record = result_provenance(unkept.result, unkept.expand)
+        record.update(self.info)
+        if unkept.collected:
+            record['collected'] = True
+        record['cache_namespace'] = self.cache_namespace
+        record.update(provenance or {})
+        raw, content_type = raw_bytes_of(unkept.result)
+        with unkept.release:
+            try:
+                self.cache.put(unkept.key, raw, content_type, record)
+            except (OSError, OutpaintError) as exc:  # never lose it
+                warnings.warn(
+                    f'Could not write the result to the cache at '
+                    f'{self.cache.root} ({exc}); it is shown but not '
+                    'kept. Free some disk space.',
+                    stacklevel=2,
+                )
+                return
+        for run_id in unkept.run_ids:
+            self.cache.resolve(run_id)
 
     # -- internals -------------------------------------------------------
     def _collect_pending(self, key, expand, progress, cancel):
@@ -203,17 +323,13 @@ class CachingEngine:
             except (NotFoundError, RunFailedError, ResultError):
                 self.cache.resolve(pending.run_id)  # gone: pay a new run
                 continue
-            store_result(
-                self.cache,
+            return _Unkept(
                 key,
-                result,
+                _mark(result, key, collected=True),
                 expand,
                 collected=True,
-                cache_namespace=self.cache_namespace,
-                **self.info,
+                run_ids=[pending.run_id],
             )
-            self.cache.resolve(pending.run_id)
-            return _mark(result, key, collected=True)
         return None
 
     def _run(self, key, image, expand, progress, cancel):
@@ -240,7 +356,6 @@ class CachingEngine:
 
         result = None
         error: BaseException | None = None
-        stored = False
         try:
             result = self.engine.outpaint(
                 image, expand, progress=on_progress, cancel=cancel
@@ -258,27 +373,13 @@ class CachingEngine:
                 for run_id in recorded:  # failed runs are not billed
                     self.cache.resolve(run_id)
             # cancelled / timed out / crashed: the run stays journalled
-        try:
-            store_result(
-                self.cache,
-                key,
-                result,
-                expand,
-                cache_namespace=self.cache_namespace,
-                **self.info,
-            )
-            stored = True
-        except (OSError, OutpaintError) as exc:  # never lose a paid result
-            warnings.warn(
-                f'Could not write the result to the cache at '
-                f'{self.cache.root} ({exc}); it is shown but not kept. '
-                'Free some disk space.',
-                stacklevel=2,
-            )
-        if stored:
-            for run_id in recorded:
-                self.cache.resolve(run_id)
-        return _mark(result, key, collected=False)
+        return _Unkept(
+            key,
+            _mark(result, key, collected=False),
+            expand,
+            collected=False,
+            run_ids=recorded,
+        )
 
 
 def _mark(result: EngineResult, key: str, *, collected: bool):

@@ -6,14 +6,13 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from napari_outpaint._errors import ResultError
-
-if TYPE_CHECKING:
-    from napari_outpaint.engines._base import EngineResult
+from napari_outpaint.engines import EngineResult
 
 __all__ = ['CachedResult']
 
@@ -78,8 +77,6 @@ class CachedResult:
 
     def image(self) -> np.ndarray:
         """The result decoded to ``(rows, cols, 3)`` uint8 RGB."""
-        from PIL import Image, UnidentifiedImageError
-
         try:
             with Image.open(io.BytesIO(self.raw)) as img:
                 return np.asarray(img.convert('RGB'))
@@ -97,8 +94,6 @@ class CachedResult:
         ``details`` holds ``cached=True``, the ``cache_key`` and the
         ``original_cost_usd`` of the run that produced it.
         """
-        from napari_outpaint.engines._base import EngineResult
-
         prov = self.provenance
         return EngineResult(
             image=self.image(),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._io.atomic import write_bytes_atomic
+from napari_outpaint._io import write_bytes_atomic
 from napari_outpaint._secrets import scrub
 
 __all__ = ['PendingRun', 'RunJournal']

@@ -22,14 +22,12 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from napari_outpaint._errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from napari_outpaint._expand import Expand
+from napari_outpaint._expand import Expand
 
 __all__ = [
     'KEY_PATTERN',

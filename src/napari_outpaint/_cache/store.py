@@ -35,19 +35,18 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import platformdirs
 
 from napari_outpaint._cache.entry import CachedResult
 from napari_outpaint._cache.journal import PendingRun, RunJournal
 from napari_outpaint._cache.key import KEY_PATTERN, cache_key
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._io.atomic import write_bytes_atomic
+from napari_outpaint._expand import Expand
+from napari_outpaint._io import write_bytes_atomic
 from napari_outpaint._secrets import scrub
-
-if TYPE_CHECKING:
-    from napari_outpaint._expand import Expand
 
 __all__ = [
     'CACHE_DIR_ENV',
@@ -72,7 +71,6 @@ def default_cache_dir() -> Path:
     override = os.environ.get(CACHE_DIR_ENV)
     if override:
         return Path(override).expanduser()
-    import platformdirs
 
     return Path(platformdirs.user_cache_dir('napari-outpaint'))
 

@@ -1,6 +1,11 @@
-"""The ``napari-outpaint`` command (see :mod:`napari_outpaint._cli.main`).
+"""The ``napari-outpaint`` command.
 
-Hands out :func:`main`, the console script's entry point.
+Parsing (:mod:`.args`), inputs and outputs (:mod:`.inputs`,
+:mod:`.outputs`), the engine line and the price (:mod:`.engine`), the run
+(:mod:`.run`), the ``history`` and ``collect`` subcommands, the console
+and Ctrl-C handling (:mod:`.console`, :mod:`.worker`), and exit codes
+(:mod:`.exit_codes`). :func:`main` is the console script's entry point.
+Nothing below this room imports it.
 """
 
 from napari_outpaint._cli.main import main

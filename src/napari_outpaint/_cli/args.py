@@ -7,12 +7,12 @@ import math
 import sys
 from typing import Any, TextIO
 
-from napari_outpaint._batch.outpaint import (
+from napari_outpaint._batch import (
     CONCURRENCY_ENV,
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
 )
-from napari_outpaint._cache.cost import SPEND_CAP_ENV
+from napari_outpaint._cache import SPEND_CAP_ENV
 from napari_outpaint._cli.exit_codes import (
     EXIT_CANCELLED,
     EXIT_CONFIG,
@@ -24,6 +24,7 @@ from napari_outpaint._cli.exit_codes import (
     EXIT_USAGE,
 )
 from napari_outpaint._expand import MAX_PERCENT
+from napari_outpaint._version import __version__
 
 EPILOG = f"""\
 examples:
@@ -303,7 +304,6 @@ def build_parser() -> argparse.ArgumentParser:
         help='confirm the price of a paid batch without asking (required '
         'when not interactive)',
     )
-    from napari_outpaint._version import __version__
 
     parser.add_argument(
         '--version', action='version', version=f'%(prog)s {__version__}'

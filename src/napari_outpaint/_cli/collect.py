@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from napari_outpaint._cache import collect_run
 from napari_outpaint._cli.args import Parser, seconds_arg
 from napari_outpaint._cli.console import Console, ProgressPrinter
-from napari_outpaint._cli.engine import runflow_engine
 from napari_outpaint._cli.exit_codes import EXIT_OK
 from napari_outpaint._cli.outputs import check_rgb8_output, write_rgb8
 from napari_outpaint._cli.worker import run_cancellable
 from napari_outpaint._errors import ConfigurationError
 from napari_outpaint._progress import CancelToken
+from napari_outpaint._runflow import find_api_key
+from napari_outpaint.engines.runflow import RunflowEngine
 
 
 def collect_command(argv: Sequence[str], console: Console) -> int:
@@ -48,17 +50,14 @@ def collect_command(argv: Sequence[str], console: Console) -> int:
     env = args.api_key_env or 'RUNFLOW_API_KEY'
     key = os.environ.get(env, '').strip() or None
     if key is None and not args.api_key_env:
-        from napari_outpaint._runflow.credentials import find_api_key
-
         key = find_api_key()
     if not key:
         raise ConfigurationError(
             f'collect needs the Runflow API key of the account that ran '
             f'{args.run_id}: set {env}.'
         )
-    from napari_outpaint._cache.engine import collect_run
 
-    engine = runflow_engine(key, args.timeout)
+    engine = RunflowEngine(api_key=key, timeout=args.timeout)
     collected = run_cancellable(
         lambda cancel: collect_run(
             args.run_id,

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, TextIO
+from typing import TextIO
 
+from napari_outpaint._cache import estimate_cost
 from napari_outpaint._cli.console import Console
 from napari_outpaint._errors import BudgetError, ConfigurationError
+from napari_outpaint._runflow import ENV_VAR
+from napari_outpaint.engines import Engine
+from napari_outpaint.engines.choice import EngineChoice, format_price
+from napari_outpaint.engines.choice import choose_engine as engine_choice
 
 
-def choose_engine(args: argparse.Namespace, console: Console) -> Any:
-    """Resolve the engine and say which one and why."""
-    from napari_outpaint.engines import resolve_engine
-
-    key = None
-    key_source = None
+def choose_engine(args: argparse.Namespace, console: Console) -> Engine:
+    """The engine of this run (:func:`engines.choice.choose_engine`),
+    said on stderr with the reason and the flag that changes it."""
+    key = key_source = None
     if args.api_key_env:
         key = os.environ.get(args.api_key_env, '').strip() or None
         if key is None and args.engine in ('auto', 'runflow'):
@@ -25,78 +28,60 @@ def choose_engine(args: argparse.Namespace, console: Console) -> Any:
                 'drop --api-key-env to use RUNFLOW_API_KEY or the keyring.'
             )
         key_source = f'${args.api_key_env}'
-    elif args.engine in ('auto', 'runflow'):
-        from napari_outpaint._runflow.credentials import find_api_key
-
-        key = find_api_key()
-        if key:
-            key_source = (
-                '$RUNFLOW_API_KEY'
-                if os.environ.get('RUNFLOW_API_KEY', '').strip()
-                else 'the system keyring'
-            )
-
-    if args.engine == 'runflow' and not key:
+    choice = engine_choice(
+        args.engine, api_key=key, key_source=key_source or 'argument'
+    )
+    if choice.name == 'runflow' and not choice.ready:
         raise ConfigurationError(
             '--engine runflow needs a Runflow API key: set RUNFLOW_API_KEY '
             '(or name another variable with --api-key-env), or save one '
             'from the napari widget; or use --engine local to stay offline.'
         )
-    if args.engine == 'auto':
-        name = 'runflow' if key else 'local'
-    else:
-        name = args.engine
-    if name == 'runflow':
-        engine = runflow_engine(key, args.timeout)
-    else:
-        engine = resolve_engine(name)
-
-    if name == 'runflow':
-        why = (
-            f'API key from {key_source}; use --engine local to stay offline'
-            if args.engine == 'auto'
-            else f'--engine runflow, API key from {key_source}'
-        )
-        price = getattr(engine, 'price_per_image_usd', 0.0)
-        console.say(
-            f'engine: Runflow {engine.model} (${price:.2f} per image; {why})'
-        )
-    elif name == 'reflect':
-        console.say(
-            'engine: local reflection padding (--engine reflect: instant '
-            'preview; nothing leaves this machine)'
-        )
-    else:
-        method = 'PatchMatch' if engine.model == 'patchmatch' else engine.model
-        why = (
-            'no Runflow key configured; set RUNFLOW_API_KEY to use Runflow'
-            if args.engine == 'auto'
-            else '--engine local; nothing leaves this machine'
-        )
-        console.say(f'engine: local {method} ({why})')
-        fallback = getattr(engine, 'fallback_reason', None)
-        if fallback:
-            console.say(f'warning: reflection padding only: {fallback}')
+    engine = choice.build(timeout=args.timeout)
+    console.say(f'engine: {_describe(choice, engine)}')
+    fallback = getattr(engine, 'fallback_reason', None)
+    if fallback:
+        console.say(f'warning: reflection padding only: {fallback}')
     return engine
 
 
-def runflow_engine(key: str | None, timeout: float) -> Any:
-    """A Runflow engine (``RUNFLOW_BASE_URL`` and ``SSL_CERT_FILE`` apply)."""
-    from napari_outpaint.engines.runflow import RunflowEngine
-
-    return RunflowEngine(api_key=key, timeout=timeout)
+def _describe(choice: EngineChoice, engine: Engine) -> str:
+    """The engine line: what runs, its price, why, and how to change it."""
+    auto = choice.asked == 'auto'
+    if choice.name == 'runflow':
+        source = choice.key_source
+        source = f'${source}' if source == ENV_VAR else source
+        why = (
+            f'API key from {source}; use --engine local to stay offline'
+            if auto
+            else f'--engine runflow, API key from {source}'
+        )
+        return (
+            f'Runflow {engine.model} ({format_price(choice.price_usd)} per '
+            f'image; {why})'
+        )
+    if choice.name == 'reflect':
+        return (
+            'local reflection padding (--engine reflect: instant preview; '
+            'nothing leaves this machine)'
+        )
+    method = 'PatchMatch' if engine.model == 'patchmatch' else engine.model
+    why = (
+        'no Runflow key configured; set RUNFLOW_API_KEY to use Runflow'
+        if auto
+        else '--engine local; nothing leaves this machine'
+    )
+    return f'local {method} ({why})'
 
 
 def confirm_cost(
-    engine: Any,
+    engine: Engine,
     runs: int,
     args: argparse.Namespace,
     console: Console,
     stdin: TextIO,
 ) -> None:
     """Show the price; a paid batch must be confirmed (or --yes)."""
-    from napari_outpaint._cache.cost import estimate_cost
-
     estimate = estimate_cost(runs, engine)
     if not estimate.needs_confirmation:
         return

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from napari_outpaint._errors import (
-    AuthenticationError,
     BudgetError,
     ConfigurationError,
-    InsufficientCreditError,
     InvalidInputError,
     OutpaintCancelled,
     OutpaintError,
-    PermissionDeniedError,
     RunTimeoutError,
 )
 
@@ -24,16 +21,6 @@ EXIT_RUN_ERROR = 4
 EXIT_CANCELLED = 5
 EXIT_NOT_CONFIRMED = 6
 EXIT_INTERRUPTED = 130
-
-# errors after which the next input files are not tried
-STOP_ALL = (
-    AuthenticationError,
-    BudgetError,
-    ConfigurationError,
-    InsufficientCreditError,
-    OutpaintCancelled,
-    PermissionDeniedError,
-)
 
 # Python argument names (as pipeline errors name them) -> command-line flags
 _FLAGS = {

@@ -10,8 +10,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import napari
 import numpy as np
 
+from napari_outpaint._cache import ResultCache
 from napari_outpaint._cli.args import Parser
 from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.exit_codes import EXIT_OK, EXIT_USAGE
@@ -20,8 +22,9 @@ from napari_outpaint._cli.outputs import (
     write_rgb8,
 )
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._io.atomic import write_atomic
-from napari_outpaint._pipeline.provenance import jsonable
+from napari_outpaint._io import write_atomic
+from napari_outpaint._layers import open_cached_result, reopen_native
+from napari_outpaint._pipeline import jsonable
 
 
 def _when(seconds: float) -> str:
@@ -68,7 +71,6 @@ def history_command(argv: Sequence[str], console: Console) -> int:
     )
     parser.out = console.out
     args = parser.parse_args(argv)
-    from napari_outpaint._cache.store import ResultCache
 
     cache = ResultCache()
     if args.clear:
@@ -164,7 +166,6 @@ def _export_cached(
 def export_placement(entry: Any) -> dict[str, Any] | None:
     """Where an exported (native-resolution) result sits in the source's
     world, or None when the entry has no placement provenance."""
-    from napari_outpaint._layers.history import reopen_native
 
     try:
         placed = reopen_native(entry)
@@ -212,11 +213,9 @@ def _open_cached(cache: Any, key: str, console: Console) -> int:
             'sidecar places it.'
         )
         return EXIT_USAGE
-    from napari_outpaint._layers.history import open_cached_result
 
     entry = _find(cache, key, '--open')
     layer = open_cached_result(entry, cache=cache)
-    import napari
 
     viewer = napari.Viewer()
     viewer.add_layer(layer)

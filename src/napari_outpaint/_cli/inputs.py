@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_outpaint import _sample_data
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._io.files import (
+from napari_outpaint._imaging import stack_contrast_limits
+from napari_outpaint._io import (
     PNG_SUFFIXES,
     TIFF_SUFFIXES,
     ImageFile,
@@ -32,10 +34,16 @@ class Job:
 
     image: ImageFile
     output: Path
-    planes: tuple[tuple[int, ...], ...] | None  # None: a 2D image
+    plane: tuple[int, ...] | None  # the one plane (None: a 2D image)
+    planes: tuple[tuple[int, ...], ...] | None  # --plane all: a batch
     contrast_limits: tuple[float, float] | None
     spec: str = ''
     deferred: bool = False
+
+    @property
+    def runs(self) -> int:
+        """How many runs the job needs (one per plane)."""
+        return len(self.planes) if self.planes is not None else 1
 
     def pixels(self) -> np.ndarray:
         """The input's pixels (read again when they were not kept)."""
@@ -60,7 +68,6 @@ def load_input(spec: str) -> ImageFile:
 
 
 def _load_sample(name: str) -> ImageFile:
-    from napari_outpaint import _sample_data
 
     makers = {
         'cells': _sample_data.make_cells_sample,
@@ -132,10 +139,10 @@ def _output_for(image: ImageFile, output: Path, batch: bool) -> Path:
     return output / f'{image.name}.outpainted{suffix}'
 
 
-def _planes(
+def _selection(
     image: ImageFile, plane: str | tuple[int, ...] | None
-) -> tuple[tuple[int, ...], ...] | None:
-    """The planes to outpaint: None for a 2D image."""
+) -> tuple[tuple[int, ...] | None, tuple[tuple[int, ...], ...] | None]:
+    """``(plane, planes)``: the one plane, or the planes of a batch."""
     lead = image.data.shape[: image.plane_axes]
     if not lead:
         if plane is not None:
@@ -143,10 +150,10 @@ def _planes(
                 '--plane',
                 f'{image.source} is a 2D image; drop --plane.',
             )
-        return None
+        return None, None
     if plane is None:
         if all(n == 1 for n in lead):
-            return ((0,) * len(lead),)
+            return (0,) * len(lead), None
         raise InvalidInputError(
             '--plane',
             f'{image.source} is a stack of shape {image.data.shape} (axes '
@@ -154,7 +161,8 @@ def _planes(
             f'{",".join("0" * len(lead))}, or use --plane all.',
         )
     if plane == 'all':
-        return tuple(np.ndindex(*lead))
+        every = tuple(np.ndindex(*lead))
+        return (every[0], None) if len(every) == 1 else (None, every)
     if len(plane) != len(lead) or any(
         i >= n for i, n in zip(plane, lead, strict=False)
     ):
@@ -164,7 +172,7 @@ def _planes(
             f'{image.source}: it needs {len(lead)} index(es) within '
             f'{tuple(lead)} (axes {image.axes[: len(lead)]}).',
         )
-    return (tuple(plane),)
+    return tuple(plane), None
 
 
 def _contrast_limits(
@@ -181,18 +189,13 @@ def _contrast_limits(
     if given is not None:
         return given
     data = image.data
-    if data.dtype == np.uint8:
-        return 0.0, 255.0  # 8-bit passes through unchanged, as in napari
-    finite = data if data.dtype.kind in 'biu' else data[np.isfinite(data)]
-    if finite.size == 0:
+    if data.dtype.kind == 'f' and not np.isfinite(data).any():
         raise InvalidInputError(
             'input',
             f'{image.source} has no finite values to outpaint.',
         )
-    low, high = float(finite.min()), float(finite.max())
-    if low == high:
-        high = low + 1.0
-    return low, high
+    # one window for every plane, as a batch of the planes would use
+    return stack_contrast_limits(data, rgb=False)
 
 
 def prepare_jobs(args: argparse.Namespace) -> list[Job]:
@@ -222,10 +225,10 @@ def prepare_jobs(args: argparse.Namespace) -> list[Job]:
                 '--output',
                 f'{target} is the input itself; choose another file name.',
             )
-        planes = _planes(image, args.plane)
+        plane, planes = _selection(image, args.plane)
         spatial = 2 + (
             sum(1 for n in image.data.shape[: image.plane_axes] if n > 1)
-            if planes is not None and len(planes) > 1
+            if planes is not None
             else 0
         )
         check_writable(
@@ -241,6 +244,7 @@ def prepare_jobs(args: argparse.Namespace) -> list[Job]:
             Job(
                 image=image,
                 output=target,
+                plane=plane,
                 planes=planes,
                 contrast_limits=limits,
                 spec=spec,

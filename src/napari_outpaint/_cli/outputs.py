@@ -11,9 +11,9 @@ import numpy as np
 
 from napari_outpaint._cli.inputs import Job
 from napari_outpaint._expand import Expand
-from napari_outpaint._io.atomic import write_atomic
-from napari_outpaint._io.files import check_writable, write_image
-from napari_outpaint._pipeline.provenance import jsonable
+from napari_outpaint._io import check_writable, write_atomic, write_image
+from napari_outpaint._pipeline import jsonable
+from napari_outpaint._version import __version__
 
 
 def _placement(job: Job, result: Any, expand: Expand) -> dict[str, Any]:
@@ -91,7 +91,6 @@ def write_outputs(
                 ),
             )
         )
-    from napari_outpaint._version import __version__
 
     sidecar = {
         'napari_outpaint': __version__,

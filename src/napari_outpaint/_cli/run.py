@@ -7,13 +7,13 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from napari_outpaint._cache.cost import SpendCap, price_of, session_spend_cap
+from napari_outpaint._batch import BatchResult, outpaint_source
+from napari_outpaint._cache import SpendCap, price_of, session_spend_cap
 from napari_outpaint._cli.args import build_parser
 from napari_outpaint._cli.console import BatchPrinter, Console, ProgressPrinter
 from napari_outpaint._cli.engine import choose_engine, confirm_cost
 from napari_outpaint._cli.exit_codes import (
     EXIT_OK,
-    STOP_ALL,
     batch_exit_code,
     exit_code,
     with_flag,
@@ -21,17 +21,15 @@ from napari_outpaint._cli.exit_codes import (
 from napari_outpaint._cli.inputs import Job, prepare_jobs
 from napari_outpaint._cli.outputs import write_outputs
 from napari_outpaint._cli.worker import Interrupted, run_cancellable
-from napari_outpaint._errors import InvalidInputError, OutpaintError
+from napari_outpaint._errors import (
+    STOP_ALL_RUNS,
+    InvalidInputError,
+    OutpaintError,
+)
 from napari_outpaint._expand import Expand
+from napari_outpaint._pipeline import OutpaintResult, prepare_source
 from napari_outpaint._progress import CancelToken
-
-
-def _paid(engine: Any) -> bool:
-    return price_of(engine) > 0
-
-
-def _is_batch(job: Job) -> bool:
-    return job.planes is not None and len(job.planes) > 1
+from napari_outpaint.engines import Engine
 
 
 def spend_cap_of(args: argparse.Namespace) -> SpendCap:
@@ -47,59 +45,38 @@ def spend_cap_of(args: argparse.Namespace) -> SpendCap:
 
 def _outpaint_job(
     job: Job,
-    engine: Any,
+    engine: Engine,
     expand: Expand,
     args: argparse.Namespace,
     console: Console,
     label: str,
     cancel: CancelToken,
     cap: SpendCap,
-) -> Any:
-    """One job through the pipeline.
-
-    One plane (a 2D image or --plane I,J) goes through ``outpaint_array``;
-    every plane (--plane all) through the batch, into one nD result. Both
-    reserve each paid run against *cap* before sending anything.
-    """
+) -> OutpaintResult | BatchResult:
+    """One job through the dispatcher ``outpaint_layer`` uses too: its
+    plane, or its planes (``--plane all``) into one nD result. Every paid
+    run is reserved against *cap* before anything is sent."""
     image = job.image
-    common: dict[str, Any] = {
-        'rgb': image.rgb,
-        'contrast_limits': job.contrast_limits,
-        'scale': image.scale,
-        'keep_native_resolution': args.native_resolution,
-        'source_name': image.name,
-        'cancel': cancel,
-    }
-    if _is_batch(job):
-        from napari_outpaint._batch.outpaint import outpaint_planes
-
-        return outpaint_planes(
-            job.pixels(),
-            expand,
-            planes=list(job.planes or ()),
-            engine=engine,
-            confirm=True,  # the price was shown and confirmed up front
-            spend_cap=cap,
-            concurrency=args.concurrency,
-            progress=BatchPrinter(console, label),
-            **common,
-        )
-    from napari_outpaint._pipeline.array import outpaint_array
-
-    if _paid(engine):
-        # a paid result is stored before it is shown, never paid twice
-        from napari_outpaint._cache.engine import CachingEngine
-
-        engine = CachingEngine(
-            engine, info={'source': image.source}, spend_cap=cap
-        )
-    return outpaint_array(
+    source = prepare_source(
         job.pixels(),
+        rgb=image.rgb,
+        contrast_limits=job.contrast_limits,
+        scale=image.scale,
+        name=image.name,
+    )
+    return outpaint_source(
+        source,
         expand,
+        plane=job.plane,
+        planes=job.planes,
         engine=engine,
-        plane=job.planes[0] if job.planes else None,
+        keep_native_resolution=args.native_resolution,
         progress=ProgressPrinter(console, label),
-        **common,
+        batch_progress=BatchPrinter(console, label),
+        cancel=cancel,
+        confirm=True,  # the price was shown and confirmed up front
+        concurrency=args.concurrency,
+        spend_cap=cap,
     )
 
 
@@ -159,9 +136,9 @@ def outpaint_command(
     jobs = prepare_jobs(args)
     engine = choose_engine(args, console)
     cap = spend_cap_of(args)
-    runs = sum(len(job.planes or (None,)) for job in jobs)
+    runs = sum(job.runs for job in jobs)
     confirm_cost(engine, runs, args, console, stdin)
-    if _paid(engine) and cap.limit_usd is not None:
+    if price_of(engine) > 0 and cap.limit_usd is not None:
         source = '--spend-cap' if args.spend_cap is not None else 'env'
         left = max(0.0, cap.limit_usd - cap.spent_usd)
         allowed = int((left + 1e-9) // price_of(engine))
@@ -186,7 +163,7 @@ def outpaint_command(
                 console,
             )
         except Interrupted as exc:
-            if _is_batch(job) and exc.value is not None:
+            if job.planes is not None and exc.value is not None:
                 _finish_job(job, exc.value, expand, args, console, label, 0)
             raise
         except OutpaintError as exc:
@@ -194,7 +171,7 @@ def outpaint_command(
                 raise
             console.error(f'{label}: {with_flag(exc)}')
             code = code or exit_code(exc)
-            if isinstance(exc, STOP_ALL):
+            if isinstance(exc, STOP_ALL_RUNS):
                 break
             continue
         code = (

@@ -1,1 +1,50 @@
-"""TODO: what the _imaging room is for."""
+"""Pixels in, pixels out: pure numpy and Pillow, no napari, no I/O.
+
+The 8-bit RGB view an engine sees and the way back to the source's dtype
+(:mod:`.convert`), PNG/WebP/JPEG codecs (:mod:`.codecs`), where a result
+sits in world coordinates (:mod:`.placement`), and two checks of a result:
+the seam score (:mod:`.quality`) and the alignment of the original inside
+it (:mod:`.alignment`).
+"""
+
+from napari_outpaint._imaging.alignment import (
+    ALIGNMENT_WARN_PX,
+    Alignment,
+    measure_alignment,
+)
+from napari_outpaint._imaging.codecs import decode_image, encode_png
+from napari_outpaint._imaging.convert import (
+    as_level0,
+    default_contrast_limits,
+    from_rgb8,
+    leading_ndim,
+    resample_rgb8,
+    select_plane,
+    stack_contrast_limits,
+    to_rgb8,
+)
+from napari_outpaint._imaging.placement import (
+    canvas_world_bounds,
+    place_result,
+)
+from napari_outpaint._imaging.quality import SEAM_WARN_THRESHOLD, seam_score
+
+__all__ = [
+    'ALIGNMENT_WARN_PX',
+    'Alignment',
+    'SEAM_WARN_THRESHOLD',
+    'as_level0',
+    'canvas_world_bounds',
+    'decode_image',
+    'default_contrast_limits',
+    'encode_png',
+    'from_rgb8',
+    'leading_ndim',
+    'measure_alignment',
+    'place_result',
+    'resample_rgb8',
+    'seam_score',
+    'select_plane',
+    'stack_contrast_limits',
+    'to_rgb8',
+]

@@ -36,6 +36,7 @@ _LUMA = (0.299, 0.587, 0.114)  # Rec. 601, as _quality.luminance
 __all__ = [
     'as_level0',
     'default_contrast_limits',
+    'stack_contrast_limits',
     'from_rgb8',
     'leading_ndim',
     'resample_rgb8',
@@ -110,6 +111,23 @@ def default_contrast_limits(plane: np.ndarray) -> tuple[float, float]:
     lo, hi = float(finite.min()), float(finite.max())
     if hi <= lo:
         hi = lo + 1.0
+    return lo, hi
+
+
+def stack_contrast_limits(data: Any, *, rgb: bool) -> tuple[float, float]:
+    """One window for every plane of *data*, so that the planes match.
+
+    The smallest low and the largest high of every plane's
+    :func:`default_contrast_limits`, read plane by plane (lazy arrays are
+    never loaded whole). uint8 data gives ``(0, 255)``.
+    """
+    if np.dtype(data.dtype) == np.uint8:
+        return 0.0, 255.0
+    lo, hi = np.inf, -np.inf
+    lead = leading_ndim(len(data.shape), rgb)
+    for index in np.ndindex(*data.shape[:lead]):
+        a, b = default_contrast_limits(select_plane(data, index, rgb=rgb))
+        lo, hi = min(lo, a), max(hi, b)
     return lo, hi
 
 

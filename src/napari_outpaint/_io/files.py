@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tifffile
+from PIL import Image
 
 from napari_outpaint._errors import InvalidInputError
 
@@ -190,7 +192,6 @@ def read_image(path: str | Path) -> ImageFile:
 
 
 def _read_pillow(path: Path, family: str) -> ImageFile:
-    from PIL import Image
 
     with Image.open(path) as img:
         img.load()
@@ -222,7 +223,6 @@ def _read_pillow(path: Path, family: str) -> ImageFile:
 
 
 def _read_tiff(path: Path) -> ImageFile:
-    import tifffile
 
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
@@ -418,7 +418,6 @@ def write_image(
 
 
 def _write_png(path: Path, data: np.ndarray, *, rgb: bool) -> None:
-    from PIL import Image
 
     keep = 3 if rgb else 2
     plane = data.reshape(data.shape[-keep:])
@@ -434,7 +433,6 @@ def _write_tiff(
     scale: Sequence[float] | None,
     unit: str | None,
 ) -> None:
-    import tifffile
 
     layer_ndim = data.ndim - (1 if rgb else 0)
     axes = _output_axes(axes, layer_ndim, rgb)

@@ -3,18 +3,19 @@ the plane a viewer shows, and the mask layer."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import napari.layers
 import numpy as np
+from napari.layers import Image, Labels, Layer
+from napari.layers.utils._slice_input import _SliceInput, _ThickNDSlice
 
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._pipeline.array import RESULT_SUFFIX
-
-if TYPE_CHECKING:
-    import napari.layers
+from napari_outpaint._pipeline import RESULT_SUFFIX, Source, prepare_source
 
 __all__ = [
     'RESULT_SUFFIX',
+    'layer_source',
     'mask_layer',
     'plane_shown',
     'require_image_layer',
@@ -26,8 +27,6 @@ __all__ = [
 
 def require_image_layer(layer: Any) -> None:
     """Raise :class:`InvalidInputError` unless *layer* is an Image layer."""
-    from napari.layers import Image, Layer
-
     if isinstance(layer, Image):
         return
     kind = (
@@ -45,6 +44,14 @@ def require_image_layer(layer: Any) -> None:
 def source_data(layer: napari.layers.Image) -> Any:
     """The layer's pixels: its data, or the list of levels if multiscale."""
     return list(layer.data) if layer.multiscale else layer.data
+
+
+def layer_source(layer: napari.layers.Image) -> Source:
+    """The layer's pixels, display mapping and world transform, validated."""
+    kwargs = source_kwargs(layer)
+    return prepare_source(
+        source_data(layer), name=kwargs.pop('source_name'), **kwargs
+    )
 
 
 def source_kwargs(layer: napari.layers.Image) -> dict[str, Any]:
@@ -70,8 +77,6 @@ def result_layer(layer: napari.layers.Image, result: Any) -> Any:
     a batch result); blending, opacity, interpolation, the colormap (for
     greyscale), units and axis labels come from *layer*.
     """
-    from napari.layers import Image
-
     kwargs = result.layer_kwargs()
     kwargs.update(
         blending=layer.blending,
@@ -91,8 +96,6 @@ def mask_layer(image_layer: napari.layers.Image) -> napari.layers.Labels:
 
     Aligned with *image_layer* (same transform); label 0 = original.
     """
-    from napari.layers import Labels
-
     metadata = getattr(image_layer, 'metadata', None) or {}
     mask = metadata.get('outpaint_mask')
     if mask is None:
@@ -123,8 +126,6 @@ def plane_shown(layer: napari.layers.Layer) -> tuple[int, ...] | None:
     None when the layer has never been sliced by a viewer, when a leading
     axis is displayed (3D view, transposed axes) or out of range.
     """
-    from napari.layers.utils._slice_input import _SliceInput, _ThickNDSlice
-
     try:
         ndim = layer.ndim
         default = _SliceInput(

@@ -19,25 +19,36 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import napari.layers
 import numpy as np
+from napari.layers import Image
 
-from napari_outpaint._cache.entry import CachedResult
-from napari_outpaint._cache.key import provenance_model_id, run_key
+from napari_outpaint._cache import (
+    CachedResult,
+    ResultCache,
+    cache_key,
+    cache_model_id,
+    provenance_model_id,
+    run_key,
+)
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
-from napari_outpaint._imaging.convert import from_rgb8
-from napari_outpaint._imaging.placement import place_result
-from napari_outpaint._layers.convert import RESULT_SUFFIX
-from napari_outpaint._pipeline.plane import _native_mask
-from napari_outpaint._pipeline.validate import affine_matrix, linear_matrix
-
-if TYPE_CHECKING:
-    import napari.layers
-
-    from napari_outpaint._cache.store import ResultCache
-    from napari_outpaint._pipeline.array import OutpaintResult
+from napari_outpaint._imaging import from_rgb8, place_result
+from napari_outpaint._layers.convert import (
+    RESULT_SUFFIX,
+    result_layer,
+    source_data,
+    source_kwargs,
+)
+from napari_outpaint._pipeline import (
+    OutpaintResult,
+    _native_mask,
+    affine_matrix,
+    linear_matrix,
+    outpaint_array,
+)
 
 __all__ = [
     'describe_entry',
@@ -69,7 +80,6 @@ def find_entry(
         raise InvalidInputError(
             _FIELD, 'must be a CachedResult or a cache key (prefix).'
         )
-    from napari_outpaint._cache.store import ResultCache
 
     cache = cache if cache is not None else ResultCache()
     prefix = entry_or_key.strip().lower()
@@ -131,8 +141,6 @@ def reopen_native(
     keep_native_resolution=True)`` gave for that request; no source data
     is needed.
     """
-    from napari_outpaint._pipeline.array import OutpaintResult
-
     entry = find_entry(entry_or_key, cache)
     source = _source(entry)
     engine_result = entry.to_engine_result()
@@ -214,9 +222,6 @@ def reopen_entry(
         Naming ``source_layer`` when it is not the entry's source (shape,
         dtype, colour, or the pixels sent differ).
     """
-    from napari_outpaint._layers.convert import source_data, source_kwargs
-    from napari_outpaint._pipeline.array import outpaint_array
-
     entry = find_entry(entry_or_key, cache)
     source = _source(entry)
     _check_source(source, source_layer)
@@ -274,11 +279,8 @@ def open_cached_result(
         placement provenance, or a *source_layer* that is not its source.
     """
     if source_layer is None:
-        from napari.layers import Image
-
         result = reopen_native(entry_or_key, cache=cache)
         return Image(result.data, **result.layer_kwargs())
-    from napari_outpaint._layers.convert import result_layer
 
     result = reopen_entry(
         entry_or_key,
@@ -305,8 +307,6 @@ class _ReplayEngine:
 
     def outpaint(self, image, expand, *, progress=None, cancel=None):
         """The cached result, if *image* is what produced it."""
-        from napari_outpaint._cache.key import cache_key, cache_model_id
-
         if cancel is not None:
             cancel.raise_if_cancelled()
         run_id = self.entry.provenance.get('run_id')
@@ -374,7 +374,6 @@ def _source(entry: CachedResult) -> dict[str, Any]:
 
 
 def _check_source(source: Mapping[str, Any], layer: Any) -> None:
-    from napari.layers import Image
 
     if not isinstance(layer, Image):
         raise InvalidInputError(
@@ -417,8 +416,6 @@ def history_choices(
 
     Only entries that can be re-opened (with placement provenance).
     """
-    from napari_outpaint._cache.store import ResultCache
-
     cache = cache if cache is not None else ResultCache()
     choices = []
     for entry in cache.entries():

@@ -1,41 +1,33 @@
 """``outpaint_layer``: a napari Image layer in, a new aligned layer out.
 
 The napari-facing twin of the array pipeline: the layer's data, display
-mapping and world transform go in (:func:`~._layers.convert.source_kwargs`),
-one plane goes through :func:`napari_outpaint._pipeline.outpaint_array`,
-several through :func:`napari_outpaint._batch.outpaint_planes`, and one new
-Image layer (not added to any viewer) comes out, styled like the original.
+mapping and world transform become a validated source
+(:func:`~napari_outpaint._layers.convert.layer_source`), the dispatcher
+(:func:`napari_outpaint._batch.dispatch.outpaint_source`) outpaints one
+plane or a batch of planes, and one new Image layer (not added to any
+viewer) comes out, styled like the original.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
 
-from napari_outpaint._batch.outpaint import outpaint_planes
-from napari_outpaint._batch.result import as_event_callback
+import napari.layers
+
+from napari_outpaint._batch import BatchResult, outpaint_source
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._expand import Expand
 from napari_outpaint._layers.convert import (
+    layer_source,
     plane_shown,
     require_image_layer,
     result_layer,
-    source_data,
-    source_kwargs,
 )
-from napari_outpaint._pipeline.array import outpaint_array
+from napari_outpaint._progress import CancelToken, ProgressCallback
+from napari_outpaint.engines import Engine
 
-if TYPE_CHECKING:
-    import napari.layers
-
-    from napari_outpaint._batch.result import BatchProgress
-    from napari_outpaint._cache.cost import ConfirmCallback, SpendCap
-    from napari_outpaint._cache.store import ResultCache
-    from napari_outpaint._expand import Expand
-    from napari_outpaint._progress import CancelToken, ProgressCallback
-    from napari_outpaint.engines import Engine
-
-__all__ = ['outpaint_layer', 'outpaint_layer_planes']
+__all__ = ['outpaint_layer']
 
 
 def outpaint_layer(
@@ -68,7 +60,10 @@ def outpaint_layer(
         Outpaint several planes of an nD layer (``'all'``, or a list of
         plane indices) into one nD layer; see
         :func:`napari_outpaint._batch.outpaint_planes`. Paid batches need
-        *confirm* (True, or a callable shown the price text).
+        *confirm* (True, or a callable shown the price text). When some
+        planes do not finish, they are 0 and a ``UserWarning`` says which
+        and how to finish (run again: the finished planes come from the
+        cache).
     confirm, concurrency
         For *planes*: price confirmation and the number of runs in flight
         (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``, else 4).
@@ -81,22 +76,21 @@ def outpaint_layer(
         ``metadata['outpaint']`` holds the provenance and
         ``metadata['outpaint_mask']`` the generated-pixel mask (see
         :func:`~napari_outpaint.mask_layer`).
+
+    Raises
+    ------
+    OutpaintError
+        For a batch: what stopped it, when no plane finished at all.
     """
     require_image_layer(layer)
-    if planes is not None:
-        return outpaint_layer_planes(
-            layer,
-            expand,
-            planes=planes,
-            engine=engine,
-            keep_native_resolution=keep_native_resolution,
-            progress=progress,
-            cancel=cancel,
-            confirm=confirm,
-            concurrency=concurrency,
-        )
     lead = layer.ndim - 2
-    if plane is None and lead > 0:
+    if planes is not None and lead < 1:
+        raise InvalidInputError(
+            'planes',
+            f'layer {layer.name!r} is 2D: there is one plane; call '
+            'outpaint_layer without planes=.',
+        )
+    if planes is None and plane is None and lead > 0:
         plane = plane_shown(layer)
         if plane is None:
             raise InvalidInputError(
@@ -105,100 +99,20 @@ def outpaint_layer(
                 'plane shown in a 2D view; pass plane= with one index per '
                 f'leading axis, e.g. plane={(0,) * lead}.',
             )
-    result = outpaint_array(
-        source_data(layer),
+    result = outpaint_source(
+        layer_source(layer),
         expand,
-        engine=engine,
         plane=plane,
-        keep_native_resolution=keep_native_resolution,
-        progress=progress,
-        cancel=cancel,
-        **source_kwargs(layer),
-    )
-    return result_layer(layer, result)
-
-
-def outpaint_layer_planes(
-    layer: napari.layers.Image,
-    expand: Expand,
-    *,
-    planes: str | Iterable[Any] = 'all',
-    engine: Any = None,
-    keep_native_resolution: bool = False,
-    progress: ProgressCallback | None = None,
-    batch_progress: Callable[[BatchProgress], None] | None = None,
-    cancel: CancelToken | None = None,
-    confirm: ConfirmCallback | bool | None = None,
-    concurrency: int | None = None,
-    spend_cap: SpendCap | None = None,
-    cache: ResultCache | None = None,
-) -> napari.layers.Image:
-    """Outpaint several planes of *layer* into one new aligned layer.
-
-    Parameters
-    ----------
-    layer : napari.layers.Image
-        Never modified; nD (the planes are along its non-spatial axes).
-    expand : Expand
-    planes : 'all' or list
-        See :func:`napari_outpaint._batch.select_planes`.
-    engine, keep_native_resolution, cancel
-        As for ``outpaint_layer``.
-    progress : callable, optional
-        A single-plane style ``ProgressEvent`` callback; its fraction is
-        the batch's overall progress.
-    batch_progress : callable, optional
-        Receives every :class:`BatchProgress` (per plane and overall).
-    confirm, concurrency, spend_cap, cache
-        As for :func:`~napari_outpaint._batch.outpaint_planes`; a paid
-        batch needs ``confirm``.
-
-    Returns
-    -------
-    napari.layers.Image
-        ``metadata['outpaint']`` holds the batch provenance (per-plane
-        outcomes included) and ``metadata['outpaint_mask']`` the mask.
-        When some planes did not finish, they are 0 and a ``UserWarning``
-        says which and how to finish (run again: the finished planes come
-        from the cache).
-
-    Raises
-    ------
-    OutpaintError
-        What stopped the batch, when no plane finished at all.
-    """
-    require_image_layer(layer)
-    if layer.ndim < 3:
-        raise InvalidInputError(
-            'planes',
-            f'layer {layer.name!r} is 2D: there is one plane; call '
-            'outpaint_layer without planes=.',
-        )
-    reports = []
-    if progress is not None:
-        reports.append(as_event_callback(progress))
-    if batch_progress is not None:
-        reports.append(batch_progress)
-
-    def report(item: BatchProgress) -> None:
-        for callback in reports:
-            callback(item)
-
-    result = outpaint_planes(
-        source_data(layer),
-        expand,
         planes=planes,
         engine=engine,
         keep_native_resolution=keep_native_resolution,
-        cache=cache,
-        concurrency=concurrency,
-        confirm=confirm,
-        spend_cap=spend_cap,
-        progress=report if reports else None,
+        progress=progress,
         cancel=cancel,
-        **source_kwargs(layer),
+        confirm=confirm,
+        concurrency=concurrency,
     )
-    result.raise_if_nothing_finished()
-    if not result.complete:
-        warnings.warn(result.summary(), UserWarning, stacklevel=2)
+    if isinstance(result, BatchResult):
+        result.raise_if_nothing_finished()
+        if not result.complete:
+            warnings.warn(result.summary(), UserWarning, stacklevel=2)
     return result_layer(layer, result)

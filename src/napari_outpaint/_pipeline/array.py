@@ -1,8 +1,13 @@
-"""outpaint_array / outpaint_layer: one path for the widget, API and CLI.
+"""One plane of an array, outpainted and placed in world.
 
-Validate everything -> pick the plane -> :func:`outpaint_plane` (8-bit
-view, engine, back to the dtype, alignment check, seam score) -> place
-the result in world -> provenance. The original is never modified.
+:func:`outpaint_array` validates its arguments into a
+:class:`~napari_outpaint._pipeline.source.Source` and hands one plane to
+:func:`outpaint_source_plane`, the step every caller shares (a batch calls
+it for each of its planes with the same source): pick the plane -> put a
+paid engine behind the cache -> :func:`outpaint_plane` (8-bit view,
+engine, back to the dtype, alignment check, seam score) -> place the
+result in world -> provenance -> the cache entry, written once. The
+original is never modified.
 
 The result keeps the input's ndim: the non-spatial axes of the plane are
 kept as length-1 axes placed at that plane, so ``napari.layers.Image(
@@ -11,51 +16,44 @@ result.data, **result.layer_kwargs())`` sits exactly over the original.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from napari_outpaint._cache.engine import CachingEngine
+from napari_outpaint._cache import PaidRuns, caching_engine
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand, check_expand
-from napari_outpaint._imaging.convert import (
-    as_level0,
-    default_contrast_limits,
-    leading_ndim,
-    select_plane,
-)
-from napari_outpaint._imaging.placement import place_result
+from napari_outpaint._imaging import place_result
 from napari_outpaint._pipeline import provenance as _provenance
 from napari_outpaint._pipeline.plane import PlaneResult, outpaint_plane
-from napari_outpaint._pipeline.validate import (
-    affine_matrix,
-    check_data,
-    check_gamma,
-    check_limits,
-    linear_matrix,
-    normalize_plane,
-    vector,
+from napari_outpaint._pipeline.source import Source, prepare_source
+from napari_outpaint._pipeline.validate import normalize_plane
+from napari_outpaint._progress import (
+    CancelToken,
+    ProgressCallback,
+    ProgressEvent,
+    Stage,
 )
-from napari_outpaint._progress import ProgressEvent, Stage
-from napari_outpaint.engines import resolve_engine
-
-if TYPE_CHECKING:
-    from napari_outpaint._progress import CancelToken, ProgressCallback
-    from napari_outpaint.engines import Engine, EngineResult
+from napari_outpaint.engines import Engine, EngineResult, resolve_engine
 
 __all__ = [
     'RESULT_SUFFIX',
     'OutpaintResult',
     'PlaneResult',
+    'check_adds_pixels',
+    'emit_warnings',
     'outpaint_array',
     'outpaint_plane',
+    'outpaint_source_plane',
 ]
 
 logger = logging.getLogger(__name__)
@@ -198,107 +196,138 @@ def outpaint_array(
     """
     started = time.perf_counter()
     check_expand(expand)
-    multiscale = isinstance(data, list | tuple)
-    level0 = as_level0(data)
-    rgb = check_data(level0, rgb)
-    shape = tuple(int(n) for n in level0.shape)
-    ndim = len(shape) - int(rgb)
-    lead = leading_ndim(len(shape), rgb)
-    index = normalize_plane(plane, shape[:lead])
-    rows, cols = shape[lead : lead + 2]
+    source = prepare_source(
+        data,
+        rgb=rgb,
+        contrast_limits=contrast_limits,
+        gamma=gamma,
+        scale=scale,
+        translate=translate,
+        affine=affine,
+        rotate=rotate,
+        shear=shear,
+        name=source_name,
+    )
+    index = normalize_plane(plane, source.lead_shape)
+    check_adds_pixels(expand, source.plane_shape)
+    return outpaint_source_plane(
+        source,
+        index,
+        expand,
+        resolve_engine(engine),
+        keep_native_resolution=keep_native_resolution,
+        progress=progress,
+        cancel=cancel,
+        started=started,
+    )
+
+
+def check_adds_pixels(expand: Expand, plane_shape: tuple[int, int]) -> None:
+    """Refuse an expansion that rounds to no pixel at all on this plane."""
+    rows, cols = plane_shape
     if sum(expand.padding(rows, cols)) == 0:
         raise InvalidInputError(
             'expand',
             f'{expand.as_dict()} adds 0 pixels to a {rows}x{cols} plane '
             '(the percentages round to 0); use larger percentages.',
         )
-    scale_v = vector('scale', scale, ndim, 1.0)
-    translate_v = vector('translate', translate, ndim, 0.0)
-    affine_m = affine_matrix(affine, ndim)
-    linear = linear_matrix(scale_v, rotate, shear, ndim)
-    gamma = check_gamma(gamma)
-    if contrast_limits is not None:
-        contrast_limits = check_limits(contrast_limits)
-    resolved = _cached(resolve_engine(engine))
 
-    values = select_plane(level0, index, rgb=rgb)
-    limits = contrast_limits or default_contrast_limits(values)
-    result = outpaint_plane(
-        values,
-        expand,
-        resolved,
-        rgb=rgb,
-        contrast_limits=limits,
-        gamma=gamma,
-        keep_native_resolution=keep_native_resolution,
-        progress=progress,
-        cancel=cancel,
-    )
-    placement = place_result(
-        scale=scale_v,
-        translate=translate_v,
-        pad_before=(result.padding.top, result.padding.left),
-        canvas_shape=result.canvas_shape,
-        result_shape=result.data.shape[:2],
-        plane=index,
-        linear=linear,
-    )
-    prefix = (1,) * lead
-    provenance = _provenance.build(
-        result,
-        source={
-            'layer': source_name,
-            'shape': list(shape),
-            'dtype': str(level0.dtype),
-            'rgb': rgb,
-            'multiscale': multiscale,
-            'contrast_limits': list(limits),
-            'gamma': gamma,
-            'scale': list(scale_v),
-            'translate': list(translate_v),
-            'rotate': None if rotate is None else np.asarray(rotate),
-            'shear': None if shear is None else np.asarray(shear),
-            'affine': affine_m,
-        },
-        plane=index if lead else None,
-        expand=expand,
-        translate=translate_v,
-        linear=linear,
-        affine=affine_m,
-        total_seconds=time.perf_counter() - started,
-    )
-    if isinstance(resolved, CachingEngine):
-        resolved.record_provenance(provenance)
+
+def outpaint_source_plane(
+    source: Source,
+    index: tuple[int, ...],
+    expand: Expand,
+    engine: Engine,
+    *,
+    keep_native_resolution: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    paid: PaidRuns | None = None,
+    around_engine: Callable[[], AbstractContextManager[Any]] | None = None,
+    started: float | None = None,
+) -> OutpaintResult:
+    """Outpaint the plane *index* of a validated *source*; place it.
+
+    Parameters
+    ----------
+    source : Source
+        From :func:`~napari_outpaint._pipeline.source.prepare_source`.
+    index : tuple of int
+        The plane, validated (one index per non-spatial axis).
+    expand : Expand
+    engine : Engine
+        A resolved engine; a paid one is put behind the cache and the
+        spend cap here (:func:`~napari_outpaint._cache.engine.caching_engine`).
+    keep_native_resolution, progress, cancel
+        As for :func:`outpaint_array`.
+    paid : PaidRuns, optional
+        How paid runs are guarded (cache, spend cap, a batch's hooks).
+    around_engine : callable, optional
+        Returns a context manager entered around the engine call (a batch
+        lets other planes convert pixels while this one waits).
+    started : float, optional
+        ``time.perf_counter()`` when the caller started (for timings).
+    """
+    started = time.perf_counter() if started is None else started
+    values = source.plane(index)
+    limits = source.limits_for(values)
+    caching = caching_engine(engine, paid)
+    with caching or contextlib.nullcontext():
+        result = outpaint_plane(
+            values,
+            expand,
+            caching or engine,
+            rgb=source.rgb,
+            contrast_limits=limits,
+            gamma=source.gamma,
+            keep_native_resolution=keep_native_resolution,
+            progress=progress,
+            cancel=cancel,
+            around_engine=around_engine,
+        )
+        placement = place_result(
+            scale=source.scale,
+            translate=source.translate,
+            pad_before=(result.padding.top, result.padding.left),
+            canvas_shape=result.canvas_shape,
+            result_shape=result.data.shape[:2],
+            plane=index,
+            linear=source.linear,
+        )
+        provenance = _provenance.build(
+            result,
+            source=source.record(limits),
+            plane=index if source.n_lead else None,
+            expand=expand,
+            translate=source.translate,
+            linear=source.linear,
+            affine=source.affine,
+            total_seconds=time.perf_counter() - started,
+        )
+        if caching is not None:
+            caching.keep(provenance)  # the one write, with all of it
     emit_warnings(result.warnings)
     if progress is not None:
         progress(
             ProgressEvent(Stage.DONE, 'Done', 1.0, result.engine_result.run_id)
         )
+    prefix = (1,) * source.n_lead
     return OutpaintResult(
         data=result.data.reshape(prefix + result.data.shape),
         mask=result.mask.reshape(prefix + result.mask.shape),
         scale=placement.scale,
         translate=placement.translate,
-        affine=affine_m,
+        affine=source.affine,
         provenance=provenance,
         engine_result=result.engine_result,
-        rotate=None if rotate is None else np.asarray(rotate),
-        shear=None if shear is None else np.asarray(shear),
-        rgb=rgb,
+        rotate=source.rotate,
+        shear=source.shear,
+        rgb=source.rgb,
         contrast_limits=(float(limits[0]), float(limits[1])),
-        gamma=gamma,
-        name=f'{source_name or "image"}{RESULT_SUFFIX}',
+        gamma=source.gamma,
+        name=f'{source.name or "image"}{RESULT_SUFFIX}',
         warnings=result.warnings,
     )
-
-
-def _cached(engine: Engine) -> Engine:
-    """Put a paid engine behind the result cache and the spend cap."""
-    if engine.price_per_image_usd > 0 and not isinstance(
-        engine, CachingEngine
-    ):
-        return CachingEngine(engine)
-    return engine
 
 
 def emit_warnings(messages: Sequence[str]) -> None:

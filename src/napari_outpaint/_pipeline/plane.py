@@ -11,26 +11,34 @@ assemble the planes (see :mod:`napari_outpaint._pipeline.array`).
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from napari_outpaint._errors import ResultError
-from napari_outpaint._imaging.alignment import (
+from napari_outpaint._expand import Expand, Padding
+from napari_outpaint._imaging import (
     ALIGNMENT_WARN_PX,
+    SEAM_WARN_THRESHOLD,
     Alignment,
+    from_rgb8,
     measure_alignment,
+    resample_rgb8,
+    seam_score,
+    to_rgb8,
 )
-from napari_outpaint._imaging.convert import from_rgb8, resample_rgb8, to_rgb8
-from napari_outpaint._imaging.quality import SEAM_WARN_THRESHOLD, seam_score
-from napari_outpaint._progress import ProgressEvent, Stage
-
-if TYPE_CHECKING:
-    from napari_outpaint._expand import Expand, Padding
-    from napari_outpaint._progress import CancelToken, ProgressCallback
-    from napari_outpaint.engines import Engine, EngineResult
+from napari_outpaint._progress import (
+    CancelToken,
+    ProgressCallback,
+    ProgressEvent,
+    Stage,
+)
+from napari_outpaint.engines import Engine, EngineResult
 
 __all__ = ['PlaneResult', 'outpaint_plane']
 
@@ -96,6 +104,7 @@ def outpaint_plane(
     keep_native_resolution: bool = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    around_engine: Callable[[], AbstractContextManager[Any]] | None = None,
 ) -> PlaneResult:
     """Outpaint one plane with *engine* and bring it back to its dtype.
 
@@ -120,6 +129,8 @@ def outpaint_plane(
         Passed to the engine. A cancel is honoured before the engine is
         called and by the engine; once the engine has returned, the
         (possibly paid) result is always finished.
+    around_engine : callable, optional
+        Returns a context manager entered around the engine call.
 
     Returns
     -------
@@ -141,7 +152,10 @@ def outpaint_plane(
         cancel.raise_if_cancelled()
     prepared = time.perf_counter()
 
-    result = engine.outpaint(sent, expand, progress=progress, cancel=cancel)
+    with (around_engine or contextlib.nullcontext)():
+        result = engine.outpaint(
+            sent, expand, progress=progress, cancel=cancel
+        )
     returned = _check_engine_image(result)
     engine_done = time.perf_counter()
 

@@ -28,16 +28,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from napari_outpaint._imaging.placement import canvas_world_bounds
+from napari_outpaint._expand import Expand
+from napari_outpaint._imaging import canvas_world_bounds
+from napari_outpaint._pipeline.plane import PlaneResult
 from napari_outpaint._version import __version__
-
-if TYPE_CHECKING:
-    from napari_outpaint._expand import Expand
-    from napari_outpaint._pipeline.plane import PlaneResult
 
 __all__ = ['build', 'jsonable']
 

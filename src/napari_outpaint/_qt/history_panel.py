@@ -9,8 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, PushButton
+from napari.utils.notifications import show_error, show_info
 
 from napari_outpaint._errors import OutpaintError
+from napari_outpaint._layers import history_choices, open_for_viewer
 
 __all__ = ['HistoryPanel']
 
@@ -61,7 +63,6 @@ class HistoryPanel(Container):
     def _choices(self, _widget=None) -> list:
         if not self.toggle.value:
             return []
-        from napari_outpaint._layers.history import history_choices
 
         try:
             return history_choices()
@@ -74,9 +75,6 @@ class HistoryPanel(Container):
         self.refresh()
 
     def _on_open(self, _value=None) -> None:
-        from napari.utils.notifications import show_error, show_info
-
-        from napari_outpaint._layers.history import open_for_viewer
 
         key = self.entries.value
         if key is None:

@@ -11,15 +11,13 @@ widget owns one and clears it whenever the preview no longer applies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import napari
+import napari.layers
 import numpy as np
+from napari.layers import Shapes
 
-if TYPE_CHECKING:
-    import napari
-    import napari.layers
-
-    from napari_outpaint._expand import Expand
+from napari_outpaint._expand import Expand
 
 __all__ = [
     'PREVIEW_LAYER_NAME',
@@ -175,7 +173,6 @@ class CanvasPreview:
             self._layer.edge_width = [width]
             self._layer.current_edge_width = width
             return
-        from napari.layers import Shapes
 
         self._layer = Shapes(
             [outline.corners],

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING
 
+import napari
+import napari.layers
 import numpy as np
 from magicgui.widgets import (
     CheckBox,
@@ -25,11 +26,18 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
+from napari.layers import Image
+from napari.qt.threading import create_worker
+from napari.utils import cancelable_progress
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtWidgets import QMessageBox
 
-from napari_outpaint._batch.selection import Plane, planes_along
+from napari_outpaint._batch import Plane, planes_along
+from napari_outpaint._cache import estimate_cost
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
+from napari_outpaint._imaging import SEAM_WARN_THRESHOLD
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
 from napari_outpaint._qt.history_panel import HistoryPanel
 from napari_outpaint._qt.preview import CanvasPreview, canvas_outline
@@ -39,17 +47,13 @@ from napari_outpaint._qt.worker import (
     RunRequest,
     run_outpaint,
 )
+from napari_outpaint._runflow import save_api_key
+from napari_outpaint.engines import Engine
 from napari_outpaint.engines.choice import (
     ENGINE_CHOICES,
-    EnginePlan,
-    plan_engine,
+    EngineChoice,
+    choose_engine,
 )
-
-if TYPE_CHECKING:
-    import napari
-    import napari.layers
-
-    from napari_outpaint.engines import Engine
 
 __all__ = ['OutpaintWidget']
 
@@ -205,7 +209,6 @@ class OutpaintWidget(Container):
         self.native.installEventFilter(self._visibility)
 
     def _image_layer_choices(self, _widget=None) -> list:
-        from napari.layers import Image
 
         return [
             (layer.name, layer)
@@ -219,8 +222,6 @@ class OutpaintWidget(Container):
     # -- handlers --------------------------------------------------------
     def _on_active_layer(self, _event=None) -> None:
         """Follow the active layer when it is an image layer."""
-        from napari.layers import Image
-
         active = self._viewer.layers.selection.active
         if isinstance(active, Image) and self._worker is None:
             self._image.reset_choices()
@@ -275,8 +276,6 @@ class OutpaintWidget(Container):
     def _on_run(self, _value=None) -> None:
         layer, expand = self._image.value, self.expand()
         if layer is None or expand is None:
-            from napari.utils.notifications import show_error
-
             show_error(
                 'Outpaint: choose an image layer and set at least one side '
                 'above 0 percent first.'
@@ -341,7 +340,6 @@ class OutpaintWidget(Container):
                 bar.refresh()
 
     def _on_returned(self, outcome: RunOutcome) -> None:
-        from napari.utils.notifications import show_error
 
         self._outcome = outcome
         self._stop_progress()
@@ -382,7 +380,6 @@ class OutpaintWidget(Container):
             QTimer.singleShot(1, partial(self._run_steps, rest))
 
     def _add_result(self, outcome: RunOutcome) -> None:
-        from napari.utils.notifications import show_info, show_warning
 
         self._add_layer(outcome.layer)
         self._status.value = f'added "{outcome.layer.name}"'
@@ -465,15 +462,12 @@ class OutpaintWidget(Container):
         n_planes = self._plane_count()
         if plan.price_usd <= 0:
             return f'{n_planes} planes, {plan.price}'
-        from napari_outpaint._cache.cost import estimate_cost
 
         estimate = estimate_cost(n_planes, plan)
         return f'{estimate.text} at most (cached planes are free)'
 
     def _confirm_cost(self, price: str) -> bool:
         """Ask before a paid batch (a modal question on the GUI thread)."""
-        from qtpy.QtWidgets import QMessageBox
-
         answer = QMessageBox.question(
             self.native,
             'Outpaint: confirm the price',
@@ -482,10 +476,11 @@ class OutpaintWidget(Container):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def _plan(self) -> EnginePlan:
-        return plan_engine(
+    def _plan(self) -> EngineChoice:
+        return choose_engine(
             self._engine_choice.value,
-            self._api_key.value or '',
+            api_key=self._api_key.value or None,
+            key_source='this widget',
             engine=self._given_engine,
         )
 
@@ -496,8 +491,6 @@ class OutpaintWidget(Container):
         self._refresh()
 
     def _start_worker(self, request: RunRequest) -> None:
-        from napari.qt.threading import create_worker
-        from napari.utils import cancelable_progress
 
         self._cancel_token = CancelToken()
         self._run_id = None
@@ -520,7 +513,7 @@ class OutpaintWidget(Container):
         )
         self._worker = worker
         self._set_inputs_enabled(False)
-        self._status.value = f'starting ({request.plan.summary})'
+        self._status.value = f'starting ({request.engine_choice.summary})'
         worker.start()
 
     def _set_inputs_enabled(self, enabled: bool) -> None:
@@ -555,9 +548,6 @@ class OutpaintWidget(Container):
         key = (self._api_key.value or '').strip()
         if not (self._remember_key.value and key and plan.name == 'runflow'):
             return
-        from napari.utils.notifications import show_warning
-
-        from napari_outpaint._runflow.credentials import save_api_key
 
         try:
             saved = save_api_key(key)
@@ -571,7 +561,6 @@ class OutpaintWidget(Container):
             )
 
     def _report_cancel(self, exc: OutpaintCancelled) -> None:
-        from napari.utils.notifications import show_info, show_warning
 
         run_id = exc.run_id or self._run_id
         self._status.value = 'cancelled'
@@ -586,9 +575,6 @@ class OutpaintWidget(Container):
             show_info('Outpaint cancelled before any run was submitted.')
 
     def _warn_if_seam_is_poor(self, layer: napari.layers.Image) -> None:
-        from napari.utils.notifications import show_warning
-
-        from napari_outpaint._imaging.quality import SEAM_WARN_THRESHOLD
 
         provenance = layer.metadata.get('outpaint', {})
         score = provenance.get('seam_score')

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import napari.layers
 from qtpy.QtCore import QObject, Signal
 
 from napari_outpaint._errors import OutpaintError
-
-if TYPE_CHECKING:
-    import napari.layers
-
-    from napari_outpaint._expand import Expand
-    from napari_outpaint._progress import CancelToken, ProgressCallback
-    from napari_outpaint.engines.choice import EnginePlan
+from napari_outpaint._expand import Expand
+from napari_outpaint._layers import mask_layer, outpaint_layer
+from napari_outpaint._progress import CancelToken, ProgressCallback
+from napari_outpaint.engines.choice import EngineChoice
 
 __all__ = ['ProgressRelay', 'RunOutcome', 'RunRequest', 'run_outpaint']
 
@@ -34,7 +31,7 @@ class RunRequest:
 
     layer: napari.layers.Image
     expand: Expand
-    plan: EnginePlan
+    engine_choice: EngineChoice
     plane: tuple[int, ...] | None = None
     # 'all' or the plane indices of a batch (price confirmed), else None
     planes: str | tuple[tuple[int, ...], ...] | None = None
@@ -77,11 +74,8 @@ def run_outpaint(
     engine built here from the plan is closed here, whatever happens; an
     engine given by the caller is left open for its owner.
     """
-    from napari_outpaint._layers.convert import mask_layer
-    from napari_outpaint._layers.outpaint import outpaint_layer
-
     try:
-        engine = request.plan.build()
+        engine = request.engine_choice.build()
     except OutpaintError as exc:
         return RunOutcome(error=exc)
     try:
@@ -101,7 +95,7 @@ def run_outpaint(
         return RunOutcome(error=exc)
     finally:
         close = getattr(engine, 'close', None)
-        if request.plan.engine is None and callable(close):
+        if request.engine_choice.engine is None and callable(close):
             close()
     messages = tuple(
         str(w.message) for w in caught if issubclass(w.category, UserWarning)

@@ -14,20 +14,26 @@ from __future__ import annotations
 import logging
 import os
 
+import keyring
+
 from napari_outpaint._errors import InvalidInputError
 
 __all__ = [
     'ENV_VAR',
     'KEYRING_SERVICE',
+    'KEYRING_SOURCE',
     'KEYRING_USERNAME',
     'find_api_key',
     'forget_api_key',
+    'locate_api_key',
     'save_api_key',
 ]
 
 ENV_VAR = 'RUNFLOW_API_KEY'
 KEYRING_SERVICE = 'napari-outpaint'
 KEYRING_USERNAME = 'runflow-api-key'
+#: How :func:`locate_api_key` names a key found in the keyring.
+KEYRING_SOURCE = 'the system keyring'
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +52,36 @@ def find_api_key(explicit: str | None = None) -> str | None:
         The first non-blank key among *explicit*, ``RUNFLOW_API_KEY`` and
         the system keyring, stripped of surrounding whitespace.
     """
-    for candidate in (explicit, os.environ.get(ENV_VAR)):
+    return locate_api_key(explicit)[0]
+
+
+def locate_api_key(
+    explicit: str | None = None, *, explicit_source: str = 'argument'
+) -> tuple[str | None, str | None]:
+    """The Runflow API key and where it was found, in lookup order.
+
+    Parameters
+    ----------
+    explicit : str, optional
+        A key passed by the caller; wins over every other source.
+    explicit_source : str
+        How to name where *explicit* came from (e.g. ``'this widget'``).
+
+    Returns
+    -------
+    (str or None, str or None)
+        The key (stripped) and its source: *explicit_source*,
+        ``'RUNFLOW_API_KEY'`` or ``'the system keyring'``; ``(None,
+        None)`` when there is no key.
+    """
+    sources = ((explicit, explicit_source), (os.environ.get(ENV_VAR), ENV_VAR))
+    for candidate, source in sources:
         if isinstance(candidate, str) and candidate.strip():
-            return candidate.strip()
+            return candidate.strip(), source
     _, stored = _keyring_call('read the API key from', 'get_password')
     if isinstance(stored, str) and stored.strip():
-        return stored.strip()
-    return None
+        return stored.strip(), KEYRING_SOURCE
+    return None, None
 
 
 def save_api_key(key: str) -> bool:
@@ -116,8 +145,6 @@ def _keyring_call(
     only: the exception text might quote the secret.
     """
     try:
-        import keyring
-
         result = getattr(keyring, name)(
             KEYRING_SERVICE, KEYRING_USERNAME, *args
         )

@@ -1,13 +1,19 @@
 """Outpainting engines behind one small :class:`Engine` protocol.
 
-Runflow when an API key is configured, else the local engine: the choice
-is made here, once, for the widget, the Python API and the CLI alike.
+Hands out the protocol (:class:`Engine`, :class:`EngineResult`) and the
+engine choice: :func:`default_engine` (Runflow when an API key is
+configured, else local) and :func:`resolve_engine` (an engine, a name or
+None). The choice itself is made once, in :mod:`.choice`, for the widget,
+the Python API and the CLI alike. The engines are
+:class:`~.local.LocalEngine` (PatchMatch, offline, free) and
+:class:`~.runflow.RunflowEngine` (Runflow's cloud API, paid).
 """
 
 from __future__ import annotations
 
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint.engines._base import Engine, EngineResult
+from napari_outpaint.engines.choice import ENGINE_NAMES, choose_engine
 
 __all__ = [
     'ENGINE_NAMES',
@@ -16,8 +22,6 @@ __all__ = [
     'default_engine',
     'resolve_engine',
 ]
-
-ENGINE_NAMES = ('runflow', 'local', 'reflect')
 
 
 def default_engine(api_key: str | None = None) -> Engine:
@@ -29,16 +33,7 @@ def default_engine(api_key: str | None = None) -> Engine:
         An explicit Runflow API key; otherwise ``RUNFLOW_API_KEY`` or the
         system keyring is consulted.
     """
-    from napari_outpaint._runflow.credentials import find_api_key
-
-    key = find_api_key(api_key)
-    if key:
-        from napari_outpaint.engines.runflow import RunflowEngine
-
-        return RunflowEngine(api_key=key)
-    from napari_outpaint.engines.local import LocalEngine
-
-    return LocalEngine()
+    return choose_engine('auto', api_key=api_key).build()
 
 
 def resolve_engine(
@@ -54,24 +49,17 @@ def resolve_engine(
         for :func:`default_engine`.
     api_key : str, optional
         Passed to the Runflow engine.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``engine``, for an unknown name or type.
+    ConfigurationError
+        For ``'runflow'`` without a configured key.
     """
-    if engine is None:
-        return default_engine(api_key)
-    if isinstance(engine, str):
-        if engine == 'runflow':
-            from napari_outpaint.engines.runflow import RunflowEngine
-
-            return RunflowEngine(api_key=api_key)
-        if engine in ('local', 'reflect'):
-            from napari_outpaint.engines.local import LocalEngine
-
-            method = 'reflect' if engine == 'reflect' else 'patchmatch'
-            return LocalEngine(method=method)
-        raise InvalidInputError(
-            'engine',
-            f'unknown engine {engine!r}; use one of '
-            f'{", ".join(ENGINE_NAMES)} or an Engine instance.',
-        )
+    if engine is None or isinstance(engine, str):
+        choice = 'auto' if engine is None else engine
+        return choose_engine(choice, api_key=api_key).build()
     if isinstance(engine, Engine):
         return engine
     raise InvalidInputError(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
-    from napari_outpaint._expand import Expand
-    from napari_outpaint._progress import CancelToken, ProgressCallback
+from napari_outpaint._expand import Expand
+from napari_outpaint._progress import CancelToken, ProgressCallback
 
 __all__ = ['Engine', 'EngineResult']
 

@@ -1,25 +1,35 @@
-"""Which engine the widget will run, why, and at what price.
+"""Which engine runs, why, and at what price: the one engine choice.
 
-The widget shows this line at all times, so the choice between the paid
-cloud engine and the local one is never silent. The engines themselves
-come from :func:`napari_outpaint.engines.resolve_engine`; this module only
-says in words what that call will do with the widget's inputs.
+``'auto'`` means Runflow when a Runflow API key is configured (given by
+the caller, ``RUNFLOW_API_KEY`` or the system keyring), else the local
+PatchMatch engine. The widget shows this choice at all times, the command
+line prints it and the Python API builds it: all three ask
+:func:`choose_engine`, so the choice between the paid cloud engine and
+the free local one is made, and explained, in one place.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from napari_outpaint.engines import Engine
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._runflow import ENV_VAR, locate_api_key
+from napari_outpaint.engines._base import Engine
+from napari_outpaint.engines.local import LocalEngine
+from napari_outpaint.engines.runflow import RunflowEngine
 
-__all__ = ['ENGINE_CHOICES', 'EnginePlan', 'format_price', 'plan_engine']
+__all__ = [
+    'ENGINE_CHOICES',
+    'ENGINE_NAMES',
+    'EngineChoice',
+    'choose_engine',
+    'format_price',
+]
 
-ENGINE_CHOICES = ('auto', 'runflow', 'local', 'reflect')
-_ENV_VAR = 'RUNFLOW_API_KEY'
-_RUNFLOW_PRICE_USD = 0.55  # shown before the engine module is imported
+#: The engines by name.
+ENGINE_NAMES = ('runflow', 'local', 'reflect')
+#: What a user may ask for: an engine by name, or ``'auto'``.
+ENGINE_CHOICES = ('auto', *ENGINE_NAMES)
 _LOCAL_TITLES = {
     'local': 'Local PatchMatch',
     'reflect': 'Local reflection padding (instant preview)',
@@ -27,20 +37,27 @@ _LOCAL_TITLES = {
 
 
 @dataclass(frozen=True)
-class EnginePlan:
-    """The engine a click on Run will use.
+class EngineChoice:
+    """The engine a run will use, and why.
 
     Attributes
     ----------
     name : str
-        ``'runflow'``, ``'local'`` or ``'reflect'`` (for
-        ``resolve_engine``), or the given engine's name.
-    summary : str
-        What runs and why, e.g. ``'Runflow (key from RUNFLOW_API_KEY)'``.
+        ``'runflow'``, ``'local'`` or ``'reflect'``, or a given engine's
+        name.
+    asked : str
+        What was asked for: one of :data:`ENGINE_CHOICES`, or ``'given'``
+        for an engine instance.
+    reason : str
+        Why, in words: ``'key from RUNFLOW_API_KEY'``, ``'no Runflow key
+        configured'``, ``'chosen'``, ...
     price_usd : float
         Price of one run.
     ready : bool
-        False when Runflow is chosen but no key is configured.
+        False when Runflow is asked for but no key is configured.
+    key_source : str or None
+        Where the Runflow key comes from (``'RUNFLOW_API_KEY'``, ``'the
+        system keyring'``, or what the caller named).
     api_key : str or None
         The key Runflow will use (never shown, never repr'd).
     engine : Engine or None
@@ -48,15 +65,17 @@ class EnginePlan:
     """
 
     name: str
-    summary: str
+    asked: str
+    reason: str
     price_usd: float
     ready: bool = True
+    key_source: str | None = None
     api_key: str | None = field(default=None, repr=False)
     engine: Engine | None = field(default=None, repr=False)
 
     @property
     def price_per_image_usd(self) -> float:
-        """Same as ``price_usd``, so cost estimates accept a plan."""
+        """Same as ``price_usd``, so cost estimates accept a choice."""
         return self.price_usd
 
     @property
@@ -64,78 +83,109 @@ class EnginePlan:
         """``'$0.55'`` or ``'free (local)'``."""
         return format_price(self.price_usd)
 
-    def build(self) -> Engine:
-        """The engine itself (raises ``ConfigurationError`` if not ready)."""
+    @property
+    def summary(self) -> str:
+        """What runs and why, e.g. ``'Runflow (key from RUNFLOW_API_KEY)'``."""
+        if self.engine is not None:
+            return f'{_title(self.engine)} ({self.reason})'
+        if self.name == 'runflow':
+            if not self.ready:
+                return f'Runflow: {self.reason}'
+            return f'Runflow ({self.reason})'
+        return f'{_LOCAL_TITLES[self.name]} ({self.reason})'
+
+    def build(self, *, timeout: float | None = None) -> Engine:
+        """The engine itself.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            The overall deadline of one Runflow call, in seconds.
+
+        Raises
+        ------
+        ConfigurationError
+            When Runflow is chosen and no key is configured (naming
+            ``RUNFLOW_API_KEY``).
+        """
         if self.engine is not None:
             return self.engine
-        from napari_outpaint.engines import resolve_engine
-
-        return resolve_engine(self.name, api_key=self.api_key)
-
-
-def format_price(price_usd: float) -> str:
-    """``'$0.55'`` for a paid run, ``'free (local)'`` for a free one."""
-    return f'${price_usd:.2f}' if price_usd > 0 else 'free (local)'
+        if self.name == 'runflow':
+            options = {} if timeout is None else {'timeout': timeout}
+            return RunflowEngine(api_key=self.api_key, **options)
+        method = 'reflect' if self.name == 'reflect' else 'patchmatch'
+        return LocalEngine(method=method)
 
 
-def plan_engine(
-    choice: str, typed_key: str = '', *, engine: Engine | None = None
-) -> EnginePlan:
-    """Say which engine runs for *choice* and the key typed in the widget.
+def choose_engine(
+    choice: str = 'auto',
+    *,
+    api_key: str | None = None,
+    key_source: str = 'argument',
+    engine: Engine | None = None,
+) -> EngineChoice:
+    """Say which engine runs for *choice*, and why.
 
     Parameters
     ----------
     choice : str
         One of :data:`ENGINE_CHOICES`; ``'auto'`` means Runflow when a key
-        is configured (typed, ``RUNFLOW_API_KEY`` or system keyring), else
-        the local PatchMatch engine.
-    typed_key : str
-        The content of the widget's key field ('' when empty).
+        is configured, else the local PatchMatch engine.
+    api_key : str, optional
+        A key given by the caller (typed in the widget, read from the
+        variable named by ``--api-key-env``); else ``RUNFLOW_API_KEY``,
+        then the system keyring.
+    key_source : str
+        How to name where *api_key* comes from.
     engine : Engine, optional
         An engine given by the caller: wins over *choice*.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``engine``, for an unknown choice.
     """
     if engine is not None:
-        return EnginePlan(
+        return EngineChoice(
             name=engine.name,
-            summary=f'{_title(engine)} (given by the caller)',
+            asked='given',
+            reason='given by the caller',
             price_usd=float(engine.price_per_image_usd),
             engine=engine,
         )
+    if choice not in ENGINE_CHOICES:
+        raise InvalidInputError(
+            'engine',
+            f'unknown engine {choice!r}; use one of '
+            f'{", ".join(ENGINE_NAMES)} or an Engine instance.',
+        )
     if choice in _LOCAL_TITLES:
-        return EnginePlan(choice, f'{_LOCAL_TITLES[choice]} (chosen)', 0.0)
-    key, source = _find_key(typed_key)
+        return EngineChoice(choice, choice, 'chosen', 0.0)
+    key, source = locate_api_key(api_key, explicit_source=key_source)
+    price = RunflowEngine.price_per_image_usd
     if key:
-        summary = f'Runflow (key from {source})'
-        return EnginePlan('runflow', summary, _runflow_price(), api_key=key)
-    if choice == 'runflow':
-        return EnginePlan(
+        return EngineChoice(
             'runflow',
-            f'Runflow: no API key; paste one below or set {_ENV_VAR}',
-            _runflow_price(),
+            choice,
+            f'key from {source}',
+            price,
+            key_source=source,
+            api_key=key,
+        )
+    if choice == 'runflow':
+        return EngineChoice(
+            'runflow',
+            choice,
+            f'no API key; paste one below or set {ENV_VAR}',
+            price,
             ready=False,
         )
-    return EnginePlan(
-        'local', 'Local PatchMatch (no Runflow key configured)', 0.0
-    )
+    return EngineChoice('local', choice, 'no Runflow key configured', 0.0)
 
 
-def _find_key(typed_key: str) -> tuple[str | None, str]:
-    """The Runflow key and where it comes from, in lookup order."""
-    from napari_outpaint._runflow.credentials import find_api_key
-
-    if typed_key.strip():
-        return typed_key.strip(), 'this widget'
-    if os.environ.get(_ENV_VAR, '').strip():
-        return find_api_key(), _ENV_VAR
-    return find_api_key(), 'the system keyring'
-
-
-def _runflow_price() -> float:
-    try:
-        from napari_outpaint.engines.runflow import RunflowEngine
-    except ImportError:  # pragma: no cover - engine not installed yet
-        return _RUNFLOW_PRICE_USD
-    return float(RunflowEngine.price_per_image_usd)
+def format_price(price_usd: float) -> str:
+    """``'$0.55'`` for a paid run, ``'free (local)'`` for a free one."""
+    return f'${price_usd:.2f}' if price_usd > 0 else 'free (local)'
 
 
 def _title(engine: Engine) -> str:

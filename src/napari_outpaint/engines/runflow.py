@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,31 +25,29 @@ from napari_outpaint._errors import (
     RunFailedError,
 )
 from napari_outpaint._expand import Expand, check_expand
-from napari_outpaint._imaging.codecs import decode_image, encode_png
+from napari_outpaint._imaging import decode_image, encode_png
 from napari_outpaint._progress import (
     CancelToken,
     ProgressCallback,
     ProgressEvent,
     Stage,
 )
-from napari_outpaint._runflow.client import RunflowClient
-from napari_outpaint._runflow.config import (
+from napari_outpaint._runflow import (
     DEFAULT_BASE_URL,
+    DEFAULT_POLL_SCHEDULE,
+    Deadline,
+    PollSchedule,
+    Run,
+    RunflowClient,
+    RunStatus,
     VerifyTypes,
     resolve_api_key,
     resolve_base_url,
     ssl_verify,
 )
-from napari_outpaint._runflow.models import Run, RunStatus
-from napari_outpaint._runflow.retry import (
-    DEFAULT_POLL_SCHEDULE,
-    Deadline,
-    PollSchedule,
-)
-from napari_outpaint.engines._base import EngineResult
-
-if TYPE_CHECKING:
-    from napari_outpaint.hosting._base import ImageHost
+from napari_outpaint.engines import EngineResult
+from napari_outpaint.hosting import ImageHost
+from napari_outpaint.hosting.runflow_assets import RunflowAssetHost
 
 __all__ = ['RunflowEngine']
 
@@ -357,7 +354,6 @@ class RunflowEngine:
 
 
 def _default_host(client: RunflowClient) -> ImageHost:
-    from napari_outpaint.hosting.runflow_assets import RunflowAssetHost
 
     return RunflowAssetHost(client=client)
 

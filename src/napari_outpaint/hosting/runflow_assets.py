@@ -23,8 +23,8 @@ from napari_outpaint._errors import (
     InvalidInputError,
     OutpaintError,
 )
-from napari_outpaint._runflow.client import RunflowClient
-from napari_outpaint._runflow.config import (
+from napari_outpaint._runflow import (
+    RunflowClient,
     VerifyTypes,
     resolve_api_key,
     resolve_base_url,
