@@ -124,7 +124,7 @@ def _resample(plane: np.ndarray, shape, *, nearest=False) -> np.ndarray:
     Pixel edges span the same extent on both grids (``grid_mode``), as
     napari's pixel-centre convention needs; extra axes are kept.
     """
-    from scipy import ndimage
+    from scipy import ndimage  # heavy; only when planes differ in size
 
     target = tuple(shape) + plane.shape[len(shape) :]
     factors = [t / n for t, n in zip(target, plane.shape, strict=True)]

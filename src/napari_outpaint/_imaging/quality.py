@@ -137,6 +137,7 @@ def masked_ssim(
     The SSIM map of Wang et al. (2004), K1 = 0.01, K2 = 0.03, L = 255,
     computed on the whole image and averaged over the masked pixels.
     """
+    # scipy is heavy: loaded by the benchmarks' metrics only
     from scipy.ndimage import gaussian_filter
 
     x, y = luminance(output), luminance(truth)
@@ -156,7 +157,7 @@ def masked_ssim(
 
 
 def _sobel_magnitude(lum: np.ndarray) -> np.ndarray:
-    from scipy.ndimage import sobel
+    from scipy.ndimage import sobel  # heavy: the benchmarks' metrics only
 
     return np.hypot(sobel(lum, axis=0), sobel(lum, axis=1))
 

@@ -129,6 +129,8 @@ def linear_matrix(scale: np.ndarray, rotate: Any, shear: Any, ndim: int):
     """napari's data-to-physical linear matrix ``rotate @ shear @ scale``."""
     if rotate is None and shear is None:
         return np.diag(scale)
+    # napari is heavy and import napari_outpaint must not load it: its
+    # transform maths is loaded only for rotated or sheared layers
     from napari.utils.transforms.transform_utils import (
         compose_linear_matrix,
     )

@@ -47,7 +47,7 @@ class FillJob:
 
 def patchmatch_importable() -> bool:
     """Whether PyPatchMatch imports and its native library loaded."""
-    try:
+    try:  # loading it loads OpenCV, and it may be missing on a platform
         import patchmatch
     except ImportError:
         return False
@@ -55,7 +55,7 @@ def patchmatch_importable() -> bool:
 
 
 def _fill_in_process(job: FillJob) -> np.ndarray:
-    import patchmatch
+    import patchmatch  # heavy (OpenCV); only when no worker process runs
 
     with _IN_PROCESS_LOCK:
         patchmatch.set_random_seed(job.seed)

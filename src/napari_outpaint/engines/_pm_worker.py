@@ -23,7 +23,7 @@ def main() -> None:
     os.environ['OPENCV_FOR_THREADS_NUM'] = '1'  # before the library loads
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
-    try:
+    try:  # after the thread setting above, which OpenCV reads on load
         import patchmatch
 
         available = bool(patchmatch.patchmatch_available)
