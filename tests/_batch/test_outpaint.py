@@ -571,3 +571,47 @@ def test_planes_cached_at_another_endpoint_are_not_free(
     assert len(runflow_standin.runs) == 2
     again = _batch(stack, engine, planes=planes)
     assert set(_statuses(again).values()) == {'cached'}
+
+
+# -- a batch validates and converts its source once ----------------------
+
+
+def test_a_batch_validates_its_source_once_and_converts_each_plane_once(
+    monkeypatch,
+):
+    """One validation for the whole batch; one 8-bit view per plane."""
+    from fakes import PaidFakeEngine
+
+    from napari_outpaint._batch import price as price_module
+    from napari_outpaint._pipeline import plane as plane_module
+    from napari_outpaint._pipeline import source as source_module
+
+    counts = {'check_data': 0, 'to_rgb8': 0}
+
+    def counting(name, real):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        source_module,
+        'check_data',
+        counting('check_data', source_module.check_data),
+    )
+    for module in (plane_module, price_module):
+        monkeypatch.setattr(
+            module, 'to_rgb8', counting('to_rgb8', module.to_rgb8)
+        )
+    stack = np.random.default_rng(1).integers(0, 4000, (4, 10, 12), np.uint16)
+    result = outpaint_planes(
+        stack,
+        EXPAND,
+        engine=PaidFakeEngine(),
+        confirm=True,
+        cache=ResultCache(),
+        spend_cap=SpendCap(),
+    )
+    assert result.complete
+    assert counts == {'check_data': 1, 'to_rgb8': 4}  # empty cache: no count

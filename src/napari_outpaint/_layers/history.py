@@ -44,9 +44,9 @@ from napari_outpaint._layers.convert import (
 )
 from napari_outpaint._pipeline import (
     OutpaintResult,
-    _native_mask,
     affine_matrix,
     linear_matrix,
+    native_mask,
     outpaint_array,
 )
 
@@ -165,7 +165,7 @@ def reopen_native(
         contrast_limits=limits,
         gamma=source['gamma'],
     )
-    mask, data_inner = _native_mask(image.shape[:2], canvas_shape, inner)
+    mask, data_inner = native_mask(image.shape[:2], canvas_shape, inner)
     scale = _vector(source.get('scale'), ndim, 1.0)
     translate = _vector(source.get('translate'), ndim, 0.0)
     rotate, shear = source.get('rotate'), source.get('shear')

@@ -13,7 +13,7 @@ from napari_outpaint._pipeline.array import (
     outpaint_array,
     outpaint_source_plane,
 )
-from napari_outpaint._pipeline.plane import _native_mask
+from napari_outpaint._pipeline.plane import native_mask
 from napari_outpaint._pipeline.provenance import jsonable
 from napari_outpaint._pipeline.source import Source, prepare_source
 from napari_outpaint._pipeline.validate import (
@@ -26,7 +26,7 @@ __all__ = [
     'OutpaintResult',
     'RESULT_SUFFIX',
     'Source',
-    '_native_mask',
+    'native_mask',
     'affine_matrix',
     'check_adds_pixels',
     'jsonable',

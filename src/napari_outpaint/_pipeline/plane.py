@@ -40,7 +40,7 @@ from napari_outpaint._progress import (
 )
 from napari_outpaint.engines import Engine, EngineResult
 
-__all__ = ['PlaneResult', 'outpaint_plane']
+__all__ = ['PlaneResult', 'native_mask', 'outpaint_plane']
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,9 +172,7 @@ def outpaint_plane(
     }
     if keep_native_resolution:
         data = from_rgb8(returned, **back)
-        mask, data_inner = _native_mask(
-            returned.shape[:2], canvas_shape, inner
-        )
+        mask, data_inner = native_mask(returned.shape[:2], canvas_shape, inner)
         final8 = returned
     else:
         final8 = on_grid.copy()
@@ -230,7 +228,7 @@ def _check_engine_image(result: EngineResult) -> np.ndarray:
     return np.ascontiguousarray(image[..., :3])
 
 
-def _native_mask(
+def native_mask(
     shape: tuple[int, int],
     canvas_shape: tuple[int, int],
     inner: tuple[slice, slice],
