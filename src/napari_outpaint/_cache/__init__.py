@@ -16,7 +16,12 @@ from napari_outpaint._cache.cost import (
     price_of,
     session_spend_cap,
 )
-from napari_outpaint._cache.engine import PaidRuns, caching_engine, collect_run
+from napari_outpaint._cache.engine import (
+    CachingEngine,
+    PaidRuns,
+    caching_engine,
+    collect_run,
+)
 from napari_outpaint._cache.entry import CachedResult
 from napari_outpaint._cache.key import (
     cache_key,
@@ -28,6 +33,7 @@ from napari_outpaint._cache.store import ResultCache
 
 __all__ = [
     'CachedResult',
+    'CachingEngine',
     'ConfirmCallback',
     'CostEstimate',
     'PaidRuns',
