@@ -1,6 +1,8 @@
-"""Shared fixtures: a clean environment, and the Runflow stand-in."""
+"""Shared fixtures: a clean environment, a fresh spend cap, the stand-in."""
 
 import pytest
+
+from napari_outpaint._cache import cost as _cost
 
 pytest_plugins = ['napari_outpaint.testing.pytest_plugin']
 
@@ -20,3 +22,11 @@ def clean_environ(monkeypatch, tmp_path):
     monkeypatch.setenv(
         'PYTHON_KEYRING_BACKEND', 'keyring.backends.null.Keyring'
     )
+
+
+@pytest.fixture
+def fresh_session_cap(monkeypatch):
+    """A new session spend cap for this test; the previous one comes back."""
+    monkeypatch.delenv(_cost.SPEND_CAP_ENV, raising=False)
+    monkeypatch.setattr(_cost, '_SESSION_CAP', None)
+    return monkeypatch

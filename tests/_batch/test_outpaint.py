@@ -16,7 +16,7 @@ import pytest
 from napari_outpaint._batch.outpaint import outpaint_planes
 from napari_outpaint._batch.selection import planes_along, select_planes
 from napari_outpaint._batch.state import RateGate
-from napari_outpaint._cache.cost import SpendCap, estimate_cost
+from napari_outpaint._cache.cost import SpendCap
 from napari_outpaint._cache.key import cache_model_id
 from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._errors import (
@@ -161,18 +161,6 @@ def test_bad_input_raises_before_any_request(engine, runflow_standin):
     with pytest.raises(InvalidInputError, match='expand'):
         outpaint_planes(data, Expand(1, 0, 0, 0), engine=engine, confirm=True)
     assert runflow_standin.requests == []
-
-
-def test_estimate_says_cached_planes_are_free():
-    """The cost text counts only new runs and names the free ones."""
-
-    class Paid:
-        price_per_image_usd = 0.55
-
-    assert estimate_cost(12, Paid()).text == '12 planes x $0.55 = $6.60'
-    est = estimate_cost(12, Paid(), n_cached=3)
-    assert est.text == '9 planes x $0.55 = $4.95 (3 cached: free)'
-    assert not estimate_cost(4, Paid(), n_cached=4).needs_confirmation
 
 
 def test_resumed_batch_creates_no_run_for_cached_planes(
@@ -581,7 +569,6 @@ def test_a_batch_validates_its_source_once_and_converts_each_plane_once(
 ):
     """One validation for the whole batch; one 8-bit view per plane."""
     from fakes import PaidFakeEngine
-
     from napari_outpaint._batch import price as price_module
     from napari_outpaint._pipeline import plane as plane_module
     from napari_outpaint._pipeline import source as source_module

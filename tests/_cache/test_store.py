@@ -260,28 +260,6 @@ def test_no_secret_or_presigned_query_is_written(monkeypatch):
     }
 
 
-def test_journal_records_lists_and_resolves_runs():
-    """Pending runs persist across instances until resolved."""
-    cache = ResultCache()
-    key = cache.key_for(_rgb(11), Expand(10, 0, 0, 0), MODEL)
-    info = {
-        'expand': Expand(10, 0, 0, 0).as_dict(),
-        'model': MODEL,
-        'plane': [2, 0],
-    }
-    cache.record_pending('run-a', key, info)
-    cache.record_pending('run/b', key, {'plane': [3, 0]})
-    reopened = ResultCache()
-    pending = reopened.pending()
-    assert [p.run_id for p in pending] == ['run-a', 'run/b']
-    assert pending[0].key == key
-    assert pending[0].info == info
-    assert pending[0].created_at <= pending[1].created_at
-    assert reopened.resolve('run-a') is True
-    assert reopened.resolve('run-a') is False
-    assert [p.run_id for p in cache.pending()] == ['run/b']
-
-
 class _CollectingEngine:
     """A narrow stand-in for RunflowEngine.collect (unit test only)."""
 

@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-from napari_outpaint._expand import Padding
 from napari_outpaint.testing import RunflowStandIn
-from napari_outpaint.testing._images import reflect_fill
 
 KEY = 'test-key'
 RUNS = '/v1/models/runflow/outpaint/runs'
@@ -388,22 +386,6 @@ def test_upscale_beyond_4096_is_refused():
     """The service never returns more than 4096 px on the long side."""
     with pytest.raises(ValueError, match='4096'):
         RunflowStandIn(upscale_long_side=5000)
-
-
-def test_reflection_keeps_mirroring_past_the_image_size():
-    """A pad wider than the image loops the mirror pattern."""
-    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    padded = reflect_fill(image, Padding(top=5, bottom=0, left=0, right=7))
-    assert padded.shape == (7, 10, 3)
-
-    def mirror(k: int, n: int) -> int:
-        k %= 2 * n
-        return k if k < n else 2 * n - 1 - k
-
-    for row in range(7):
-        for col in range(10):
-            expected = image[mirror(row - 5, 2), mirror(col, 3)]
-            np.testing.assert_array_equal(padded[row, col], expected)
 
 
 def test_unfetchable_image_url_fails_the_run(runflow_standin, client):

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from napari_outpaint.testing._faults import Rejection
@@ -21,13 +21,11 @@ from napari_outpaint.testing._replies import (
     storage_error,
 )
 from napari_outpaint.testing._runs import iso, run_json
+from napari_outpaint.testing._state import StandInState
 from napari_outpaint.testing._validation import (
     validate_run_body,
     validate_upload_body,
 )
-
-if TYPE_CHECKING:
-    from napari_outpaint.testing._standin import RunflowStandIn
 
 __all__ = ['route']
 
@@ -37,7 +35,7 @@ _UUID = r'[0-9a-fA-F-]{36}'
 # -- /v1 routes --------------------------------------------------------------
 
 
-def health(standin: RunflowStandIn, request: Request, match: re.Match):
+def health(standin: StandInState, request: Request, match: re.Match):
     return json_reply(200, {'status': 'ok', 'ok': True})
 
 
@@ -63,7 +61,7 @@ def _validation_failed(errors: list[dict[str, Any]]) -> Reply:
     )
 
 
-def create_upload(standin: RunflowStandIn, request: Request, match):
+def create_upload(standin: StandInState, request: Request, match):
     body, problem = _json_body(request)
     if problem:
         return problem
@@ -77,7 +75,7 @@ def create_upload(standin: RunflowStandIn, request: Request, match):
     return json_reply(201, {'asset_id': asset.id, 'upload_url': upload_url})
 
 
-def _asset_json(standin: RunflowStandIn, asset, folder_id=None) -> dict:
+def _asset_json(standin: StandInState, asset, folder_id=None) -> dict:
     return {
         'id': asset.id,
         'org_id': '0195a6f0-0000-7000-8000-00000000a0a2',
@@ -100,7 +98,7 @@ def _asset_json(standin: RunflowStandIn, asset, folder_id=None) -> dict:
     }
 
 
-def confirm_upload(standin: RunflowStandIn, request: Request, match):
+def confirm_upload(standin: StandInState, request: Request, match):
     with standin._lock:
         asset = standin.assets.get(match['id'])
     if asset is None or asset.deleted:
@@ -122,7 +120,7 @@ def confirm_upload(standin: RunflowStandIn, request: Request, match):
     return json_reply(201, _asset_json(standin, asset, folder_id))
 
 
-def _live_asset(standin: RunflowStandIn, asset_id: str):
+def _live_asset(standin: StandInState, asset_id: str):
     with standin._lock:
         asset = standin.assets.get(asset_id)
     if asset is None or asset.deleted or not asset.confirmed:
@@ -130,14 +128,14 @@ def _live_asset(standin: RunflowStandIn, asset_id: str):
     return asset
 
 
-def get_asset(standin: RunflowStandIn, request: Request, match):
+def get_asset(standin: StandInState, request: Request, match):
     asset = _live_asset(standin, match['id'])
     if asset is None:
         return error_reply(404, 'ASSET_NOT_FOUND', 'No such asset.')
     return json_reply(200, _asset_json(standin, asset))
 
 
-def delete_asset(standin: RunflowStandIn, request: Request, match):
+def delete_asset(standin: StandInState, request: Request, match):
     rejection = standin._faults.take_asset_delete_failure()
     if rejection is not None:
         return rejection_reply(rejection, 'DELETE /v1/assets/{id}')
@@ -149,7 +147,7 @@ def delete_asset(standin: RunflowStandIn, request: Request, match):
     return Reply(204)
 
 
-def create_run(standin: RunflowStandIn, request: Request, match):
+def create_run(standin: StandInState, request: Request, match):
     body, problem = _json_body(request)
     if problem:
         return problem
@@ -185,7 +183,7 @@ def create_run(standin: RunflowStandIn, request: Request, match):
 _CLIENT_REF_QUERY = re.compile(r'^\s*client_ref\s*[:=]\s*"?(?P<ref>.*?)"?\s*$')
 
 
-def list_runs(standin: RunflowStandIn, request: Request, match):
+def list_runs(standin: StandInState, request: Request, match):
     query = parse_qs(request.query)
     now = time.monotonic()
     with standin._lock:
@@ -204,7 +202,7 @@ def list_runs(standin: RunflowStandIn, request: Request, match):
     return json_reply(200, {'items': items, 'next_pq': None, 'prev_pq': None})
 
 
-def get_run(standin: RunflowStandIn, request: Request, match):
+def get_run(standin: StandInState, request: Request, match):
     fault = standin._faults.take_poll()
     if isinstance(fault, Rejection):
         return rejection_reply(fault, 'GET /v1/runs/{id}')
@@ -227,7 +225,7 @@ def get_run(standin: RunflowStandIn, request: Request, match):
 # -- storage routes -------------------------------------------------------
 
 
-def put_upload(standin: RunflowStandIn, request: Request, match):
+def put_upload(standin: StandInState, request: Request, match):
     with standin._lock:
         asset = standin.assets.get(match['id'])
     if asset is None or asset.confirmed or asset.deleted:
@@ -250,14 +248,14 @@ def put_upload(standin: RunflowStandIn, request: Request, match):
     return Reply(200, headers={'ETag': f'"{etag}"'})
 
 
-def get_stored_asset(standin: RunflowStandIn, request: Request, match):
+def get_stored_asset(standin: StandInState, request: Request, match):
     asset = _live_asset(standin, match['id'])
     if asset is None:
         return storage_error(404, 'NoSuchKey', 'The key does not exist.')
     return Reply(200, asset.data, asset.content_type)
 
 
-def get_output(standin: RunflowStandIn, request: Request, match):
+def get_output(standin: StandInState, request: Request, match):
     try:
         run = standin.get_run(match['id'])
     except KeyError:
@@ -300,7 +298,7 @@ STORAGE_ROUTES: list[tuple[str, re.Pattern, Route]] = [
 
 def _dispatch(
     routes: list[tuple[str, re.Pattern, Route]],
-    standin: RunflowStandIn,
+    standin: StandInState,
     request: Request,
     not_found: Reply,
     not_allowed: Reply,
@@ -317,7 +315,7 @@ def _dispatch(
     return not_allowed if path_matched else not_found
 
 
-def route(standin: RunflowStandIn, request: Request) -> Reply:
+def route(standin: StandInState, request: Request) -> Reply:
     """The reply to *request*."""
     if request.path.startswith('/storage/'):
         if 'authorization' in request.headers:

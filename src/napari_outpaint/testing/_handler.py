@@ -6,7 +6,7 @@ import contextlib
 import socket
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from napari_outpaint.testing._api import route
@@ -18,9 +18,7 @@ from napari_outpaint.testing._replies import (
     error_reply,
     storage_error,
 )
-
-if TYPE_CHECKING:
-    from napari_outpaint.testing._standin import RunflowStandIn
+from napari_outpaint.testing._state import StandInState
 
 __all__ = ['StandInHandler']
 
@@ -43,7 +41,7 @@ class StandInHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET
 
     def _handle(self) -> None:
-        standin: RunflowStandIn = self.server.app
+        standin: StandInState = self.server.app
         split = urlsplit(self.path)
         headers = {name.lower(): value for name, value in self.headers.items()}
         too_big = self._unreadable_body(headers)

@@ -6,12 +6,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from napari_outpaint.testing._faults import Rejection
-
-if TYPE_CHECKING:
-    from napari_outpaint.testing._standin import RunflowStandIn
+from napari_outpaint.testing._state import StandInState
 
 __all__ = [
     'DROP',
@@ -89,7 +87,5 @@ class Request:
     body: bytes
 
 
-Route = Callable[['RunflowStandIn', Request, re.Match], Reply]
-
-
-Route = Callable[['RunflowStandIn', Request, re.Match], Reply]
+#: A route: the reply to a request whose path matched the route's pattern.
+Route = Callable[[StandInState, Request, re.Match], Reply]

@@ -26,6 +26,7 @@ from napari_outpaint.testing._faults import (
     RunFailure,
     check_times,
 )
+from napari_outpaint.testing._handler import StandInHandler
 from napari_outpaint.testing._images import MAX_LONG_SIDE
 from napari_outpaint.testing._records import (
     RecordedAsset,
@@ -147,8 +148,6 @@ class RunflowStandIn:
         """Issue the certificate and start serving (``with`` does this)."""
         if self._server is not None:
             raise RuntimeError('the stand-in is already running')
-        from napari_outpaint.testing._handler import StandInHandler
-
         self._tempdir = tempfile.mkdtemp(prefix='runflow-standin-')
         try:
             server_context, self._ca_path = make_server_certificate(
@@ -365,7 +364,9 @@ class RunflowStandIn:
     def _output_url(self, run: RecordedRun) -> str:
         return self._presign(self._output_path(run))
 
-    def _new_asset(self, filename: str, mime_type: str, size: int) -> Any:
+    def _new_asset(
+        self, filename: str, mime_type: str, size: int
+    ) -> RecordedAsset:
         asset = RecordedAsset(
             id=str(uuid.uuid4()),
             filename=filename,

@@ -21,7 +21,7 @@ def make_server_certificate(directory: str) -> tuple[ssl.SSLContext, str]:
     tuple of (ssl.SSLContext, str)
         A server-side TLS context, and the path of the CA's PEM file.
     """
-    try:
+    try:  # trustme is a testing extra: say how to install it when missing
         import trustme
     except ImportError as exc:  # pragma: no cover - depends on the env
         raise ImportError(

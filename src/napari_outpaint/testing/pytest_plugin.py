@@ -8,12 +8,10 @@ Enable it in a ``conftest.py`` with::
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from napari_outpaint.testing import RunflowStandIn
+from napari_outpaint.testing._standin import RunflowStandIn
 
 __all__ = ['runflow_standin']
 
@@ -28,8 +26,6 @@ def runflow_standin() -> Iterator[RunflowStandIn]:
         The running server; pass ``server.ca_path`` as ``verify=`` and
         ``server.base_url`` as the base URL. It is stopped afterwards.
     """
-    from napari_outpaint.testing import RunflowStandIn
-
     with RunflowStandIn(
         api_key='test-key', processing_delay=0.05, queue_delay=0.0
     ) as server:

@@ -1,0 +1,63 @@
+"""``napari-outpaint history``: list, export and clear the result cache.
+
+What this file checks
+---------------------
+- An empty cache says so and exits 0.
+- A cached result is listed (text and ``--json``) with its run id,
+  exported with ``--export KEY -o FILE``, and removed by ``--clear``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from cli_runner import run
+from napari_outpaint._cache.engine import store_result
+from napari_outpaint._cache.store import ResultCache
+from napari_outpaint._expand import Expand
+from napari_outpaint.engines import EngineResult
+
+
+def test_history_empty_cache():
+    """history on an empty cache exits 0 and says where it looked."""
+    ran = run('history')
+    assert ran.code == 0
+    assert 'no cached results' in ran.err
+
+
+def test_history_lists_and_exports_a_cached_result(tmp_path):
+    """A cached result is listed with its run id and can be exported."""
+
+    image = np.full((12, 16, 3), 77, np.uint8)
+    result = EngineResult(
+        image=image, engine='runflow', model='runflow/outpaint',
+        run_id='run_abc', cost_usd=0.55,
+    )  # fmt: skip
+    expand = Expand(10, 0, 0, 0)
+    cache = ResultCache()
+    key = cache.key_for(image, expand, 'runflow/outpaint')
+    store_result(cache, key, result, expand)
+
+    ran = run('history')
+    assert ran.code == 0
+    assert key[:12] in ran.out
+    assert 'run_abc' in ran.out
+
+    listed = [
+        json.loads(line)
+        for line in run('history', '--json').out.split('\n')
+        if line
+    ]  # noqa: E501
+    assert listed[0]['key'] == key
+    assert listed[0]['provenance']['run_id'] == 'run_abc'
+
+    out = tmp_path / 'exported.png'
+    ran = run('history', '--export', key[:10], '-o', str(out))
+    assert ran.code == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), image)
+
+    assert run('history', '--clear').code == 0
+    assert cache.entries() == []

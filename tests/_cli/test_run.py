@@ -1,0 +1,222 @@
+"""The main command end to end: every input through the one pipeline.
+
+What this file checks
+---------------------
+- A repeated command is answered from the paid-result cache.
+- ``--plane all`` outpaints a stack into one aligned stack; a failed
+  plane or file does not stop the others, and a rerun only pays for
+  what failed.
+- The spend cap (``--spend-cap`` or ``NAPARI_OUTPAINT_SPEND_CAP_USD``)
+  refuses the run that would exceed it, before any request, and keeps
+  what finished.
+- ``--concurrency`` sets the number of batch workers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from cli_runner import SIDES, run, two_pngs
+from napari_outpaint._batch import outpaint as _batch
+from napari_outpaint._cli import exit_codes as _cli
+
+
+def test_runflow_repeat_is_answered_from_the_cache(
+    runflow_env, rgb_png, tmp_path
+):
+    """The same command twice creates one run: the second is free."""
+    path, _ = rgb_png
+    args = [str(path), *SIDES, '--engine', 'runflow']
+    assert run(*args, '-o', str(tmp_path / 'a.png')).code == 0
+    ran = run(*args, '-o', str(tmp_path / 'b.png'))
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1
+    assert 'cache' in ran.err
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / 'a.png')),
+        np.asarray(Image.open(tmp_path / 'b.png')),
+    )
+    history = run('history')
+    assert runflow_env.runs[0].id in history.out
+
+
+def test_stack_batch_through_runflow(runflow_env, zstack, tmp_path):
+    """--plane all --yes outpaints every plane into one aligned stack."""
+    path, data = zstack
+    out = tmp_path / 'out.tif'
+    ran = run(
+        str(path), '-o', str(out), *SIDES, '--engine', 'runflow',
+        '--plane', 'all', '--yes',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert '3 planes x $0.55 = $1.65' in ran.err
+    assert len(runflow_env.runs) == 3
+    written = tifffile.imread(out)
+    assert written.dtype == np.uint16
+    # 24 x 32 planes: top 10% = 2 rows, left 20% = 6 columns
+    assert written.shape == (3, 26, 38)
+    np.testing.assert_array_equal(written[:, 2:, 6:], data)
+    sidecar = json.loads(out.with_name('out.tif.json').read_text())
+    assert sidecar['placement']['scale'] == [2.0, 0.5, 0.5]
+    assert sidecar['placement']['translate'] == [0.0, -1.0, -3.0]
+    statuses = [
+        o['status'] for o in sidecar['provenance']['batch']['outcomes']
+    ]
+    assert statuses == ['done'] * 3
+
+
+def test_batch_with_a_failed_plane_keeps_the_others(
+    runflow_env, zstack, tmp_path
+):
+    """One failed plane: the others are written, exit 4, rerun is cheap."""
+    path, data = zstack
+    runflow_env.fail_next_run(failure_code='PROVIDER_ERROR')
+    out = tmp_path / 'out.tif'
+    args = [str(path), *SIDES, '--engine', 'runflow', '--plane', 'all', '-y']
+    ran = run(*args, '-o', str(out))
+    assert ran.code == _cli.EXIT_RUN_ERROR, ran.err
+    assert 'partial result written (2 of 3 planes' in ran.err
+    sidecar = json.loads(out.with_name('out.tif.json').read_text())
+    outcomes = sidecar['provenance']['batch']['outcomes']
+    assert sorted(o['status'] for o in outcomes) == ['done', 'done', 'failed']
+    written = tifffile.imread(out)
+    for outcome in outcomes:
+        (z,) = outcome['plane']
+        if outcome['status'] == 'done':
+            np.testing.assert_array_equal(written[z, 2:, 6:], data[z])
+        else:
+            assert not written[z].any()
+
+    ran = run(*args, '-o', str(tmp_path / 'again.tif'))
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 4  # only the failed plane ran again
+
+
+def test_a_failed_file_does_not_stop_the_next(runflow_env, tmp_path):
+    """In a batch of files, one failed run is reported and the rest done."""
+    a, b = two_pngs(tmp_path)
+    runflow_env.fail_next_run(failure_code='PROVIDER_ERROR')
+    out = tmp_path / 'out'
+    ran = run(a, b, '-o', str(out), *SIDES, '--engine', 'runflow', '--yes')
+    assert ran.code == _cli.EXIT_RUN_ERROR
+    assert '[1/2] a: Run' in ran.err
+    assert 'PROVIDER_ERROR' in ran.err
+    assert not (out / 'a.outpainted.png').exists()
+    assert (out / 'b.outpainted.png').exists()
+    assert len(runflow_env.runs) == 2
+
+
+def _distinct_pngs(tmp_path, n=2):
+    paths = []
+    for i in range(n):
+        data = np.random.default_rng(i).integers(0, 255, (8, 10, 3), np.uint8)
+        Image.fromarray(data).save(tmp_path / f'{"abc"[i]}.png')
+        paths.append(str(tmp_path / f'{"abc"[i]}.png'))
+    return paths
+
+
+def test_spend_cap_refuses_the_run_that_would_exceed_it(
+    runflow_env, tmp_path, fresh_session_cap
+):
+    """--spend-cap 1: the first $0.55 file runs, the second is refused (6)."""
+    out = tmp_path / 'out'
+    ran = run(
+        *_distinct_pngs(tmp_path), '-o', str(out), *SIDES,
+        '--engine', 'runflow', '--yes', '--spend-cap', '1',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert len(runflow_env.runs) == 1
+    assert (out / 'a.outpainted.png').exists()
+    assert not (out / 'b.outpainted.png').exists()
+    assert 'spend cap: $1.00' in ran.err
+    assert 'room for 1 more paid run' in ran.err
+    assert '[2/2] b: The session spend cap of $1.00 is reached' in ran.err
+    assert '--spend-cap' in ran.err.split('cap of $1.00 is reached')[1]
+
+
+def test_spend_cap_below_one_run_sends_nothing(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """--spend-cap 0.5 refuses a single $0.55 run before any request."""
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow', '--spend-cap', '0.5',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert runflow_env.requests == []
+    assert not (tmp_path / 'o.png').exists()
+    assert 'NAPARI_OUTPAINT_SPEND_CAP_USD' in ran.err
+
+
+def test_spend_cap_stops_a_stack_batch_and_keeps_finished_planes(
+    runflow_env, zstack, tmp_path, fresh_session_cap
+):
+    """--plane all under a $1.20 cap: two planes written, the third not run."""
+    path, data = zstack
+    out = tmp_path / 'out.tif'
+    ran = run(
+        str(path), '-o', str(out), *SIDES, '--engine', 'runflow',
+        '--plane', 'all', '--yes', '--spend-cap', '1.20',
+        '--concurrency', '1',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert len(runflow_env.runs) == 2
+    assert 'partial result written (2 of 3 planes' in ran.err
+    written = tifffile.imread(out)
+    np.testing.assert_array_equal(written[:2, 2:, 6:], data[:2])
+    assert not written[2].any()
+
+
+def test_env_spend_cap_applies_to_the_cli(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """NAPARI_OUTPAINT_SPEND_CAP_USD caps a run without the flag."""
+    path, _ = rgb_png
+    fresh_session_cap.setenv('NAPARI_OUTPAINT_SPEND_CAP_USD', '0.5')
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert 'spend cap: $0.50 (env' in ran.err
+    assert runflow_env.runs == []
+
+
+def test_bad_env_spend_cap_exits_3_naming_it(
+    rgb_png, tmp_path, fresh_session_cap
+):
+    """An invalid NAPARI_OUTPAINT_SPEND_CAP_USD is a configuration error."""
+    path, _ = rgb_png
+    fresh_session_cap.setenv('NAPARI_OUTPAINT_SPEND_CAP_USD', 'lots')
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '--engine', 'reflect'
+    )
+    assert ran.code == _cli.EXIT_CONFIG
+    assert 'NAPARI_OUTPAINT_SPEND_CAP_USD' in ran.err
+    assert not (tmp_path / 'o.png').exists()
+
+
+@pytest.mark.filterwarnings('ignore:The seam around the original')
+def test_concurrency_flag_sets_the_batch_workers(
+    zstack, tmp_path, monkeypatch
+):
+    """--plane all --concurrency 3 runs the batch with three workers."""
+
+    sizes = []
+
+    class Pool(_batch.ThreadPoolExecutor):
+        def __init__(self, workers, **kw):
+            sizes.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', Pool)
+    path, _ = zstack
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.tif'), *SIDES,
+        '--engine', 'reflect', '--plane', 'all', '--concurrency', '3',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert sizes == [3]
