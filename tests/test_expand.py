@@ -1,5 +1,6 @@
 """Expand: validation before any I/O, and the one padding rule."""
 
+import numpy as np
 import pytest
 
 from napari_outpaint import Expand, InvalidInputError, Padding
@@ -33,10 +34,34 @@ def test_all_zero_is_refused():
         Expand(0, 0, 0, 0)
 
 
-def test_all_four_are_required():
-    """No side has a default."""
-    with pytest.raises(TypeError):
-        Expand(top=10)  # type: ignore[call-arg]
+def test_a_side_left_out_is_zero():
+    """``Expand(top=20)`` expands the top only; ``Expand()`` pays nothing."""
+    assert Expand(top=20).as_dict() == {
+        'top': 20, 'bottom': 0, 'left': 0, 'right': 0,
+    }  # fmt: skip
+    with pytest.raises(InvalidInputError, match='at least one'):
+        Expand()
+
+
+@pytest.mark.parametrize(
+    'value', [np.int64(10), np.int32(10), np.uint8(10), np.int16(10)]
+)
+def test_numpy_integers_are_accepted_and_kept_as_int(value):
+    """A percentage computed with numpy (``np.int64(10)``) is an integer."""
+    expand = Expand(top=value)
+    assert expand.top == 10
+    assert type(expand.top) is int
+    assert expand.to_runflow_input()['expand_top'] == 10
+
+
+@pytest.mark.parametrize(
+    'value', [np.float64(10.0), np.bool_(True), np.int64(81), np.int8(-1)]
+)
+def test_numpy_non_integers_and_out_of_range_are_refused(value):
+    """numpy floats and bools are not percentages; the range still holds."""
+    with pytest.raises(InvalidInputError) as info:
+        Expand(left=value)
+    assert info.value.field == 'left'
 
 
 def test_limits_are_accepted():

@@ -140,7 +140,8 @@ class APIStatusError(OutpaintError):
         text = f'{head}: {self.api_message}' if self.api_message else head
         if self.run_id:
             text += f' (run {self.run_id})'
-        return f'{text}. {self.hint}'
+        stop = '' if text.endswith(('.', '!', '?')) else '.'
+        return f'{text}{stop} {self.hint}'
 
 
 class AuthenticationError(APIStatusError):

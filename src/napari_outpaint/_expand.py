@@ -7,8 +7,11 @@ gains ``round_half_up(n * p / 100)`` pixels.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from napari_outpaint._errors import InvalidInputError
 
@@ -40,8 +43,9 @@ class Padding(NamedTuple):
 class Expand:
     """How far to expand each side, in integer percent of that axis (0-80).
 
-    All four are required and at least one must be above 0, so that no
-    call spends money by accident.
+    A side left out is 0; at least one must be above 0, so that no call
+    spends money by accident. Any integer type is accepted (``int``,
+    ``numpy.int64``, ...) and kept as ``int``.
 
     Parameters
     ----------
@@ -54,23 +58,25 @@ class Expand:
     ------
     InvalidInputError
         (also a ``ValueError``) naming the field, for a value that is not
-        an ``int`` in 0-80, or when all four are 0.
+        an integer in 0-80, or when all four are 0.
 
     Examples
     --------
-    >>> Expand(top=10, bottom=30, left=70, right=0).padding(100, 200)
+    >>> Expand(top=10, bottom=30, left=70).padding(100, 200)
     Padding(top=10, bottom=30, left=140, right=0)
     """
 
-    top: int
-    bottom: int
-    left: int
-    right: int
+    top: int = 0
+    bottom: int = 0
+    left: int = 0
+    right: int = 0
 
     def __post_init__(self) -> None:
         for side in _SIDES:
             value = getattr(self, side)
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool | np.bool_) or not isinstance(
+                value, numbers.Integral
+            ):
                 raise InvalidInputError(
                     side,
                     f'must be an integer percent 0-{MAX_PERCENT}, got '
@@ -82,6 +88,7 @@ class Expand:
                     f'must be between 0 and {MAX_PERCENT} percent, got '
                     f'{value}; Runflow accepts 0-{MAX_PERCENT} per side.',
                 )
+            object.__setattr__(self, side, int(value))
         if not any(getattr(self, side) for side in _SIDES):
             raise InvalidInputError(
                 'expand',

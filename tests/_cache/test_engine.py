@@ -12,6 +12,7 @@ from napari_outpaint._cache import engine as caching_module
 from napari_outpaint._cache.cost import SpendCap
 from napari_outpaint._cache.engine import CachingEngine, caching_engine
 from napari_outpaint._cache.store import ResultCache
+from napari_outpaint._errors import ConfigurationError
 from napari_outpaint._expand import Expand
 from napari_outpaint._pipeline import array as array_module
 from napari_outpaint._pipeline.array import outpaint_array
@@ -165,3 +166,18 @@ def test_leaving_the_with_block_keeps_what_was_not_kept():
         assert ResultCache().entries() == []  # waits for keep()
     (entry,) = ResultCache().entries()
     assert entry.provenance['engine'] == 'paid-fake'
+
+
+def test_an_unwritable_cache_stops_a_paid_run_before_the_engine(tmp_path):
+    """No home for the paid result: ConfigurationError, the engine unused,
+    nothing reserved against the cap."""
+    (tmp_path / 'file').write_text('x')
+    engine = PaidFakeEngine()
+    cap = SpendCap(5.0)
+    cached = CachingEngine(
+        engine, ResultCache(tmp_path / 'file' / 'cache'), spend_cap=cap
+    )
+    with pytest.raises(ConfigurationError, match='cannot be written'):
+        cached.outpaint(np.zeros((8, 8, 3), np.uint8), Expand(10, 0, 0, 0))
+    assert engine.calls == []
+    assert cap.spent_usd == 0

@@ -16,8 +16,12 @@ from PIL import Image
 
 from napari_outpaint._cache.engine import collect_run, store_result
 from napari_outpaint._cache.entry import CachedResult
-from napari_outpaint._cache.store import ResultCache, default_cache_dir
-from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._cache.store import (
+    CACHE_DIR_ENV,
+    ResultCache,
+    default_cache_dir,
+)
+from napari_outpaint._errors import ConfigurationError, InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint.engines._base import EngineResult
 
@@ -506,3 +510,26 @@ def test_pending_run_records_the_namespace_and_is_collected(
     wrapped = CachingEngine(engine, cache)
     assert wrapped.outpaint(rgb, expand).details['cached'] is True
     assert len(runflow_standin.runs) == 1
+
+
+def test_check_writable_creates_the_folders(tmp_path):
+    """A fresh location is created and probed; no probe file is left."""
+    cache = ResultCache(tmp_path / 'new')
+    cache.check_writable()
+    assert sorted(p.name for p in (tmp_path / 'new').iterdir()) == [
+        'pending',
+        'results',
+    ]
+    assert not list((tmp_path / 'new').rglob('.tmp-*'))
+
+
+@pytest.mark.parametrize('where', ['file-as-folder', 'proc'])
+def test_check_writable_names_the_setting(tmp_path, where):
+    """A location that takes no files: ConfigurationError naming the env."""
+    if where == 'proc':
+        root = '/proc/napari-outpaint-cache'
+    else:
+        (tmp_path / 'file').write_text('x')
+        root = tmp_path / 'file' / 'cache'
+    with pytest.raises(ConfigurationError, match=CACHE_DIR_ENV):
+        ResultCache(root).check_writable()

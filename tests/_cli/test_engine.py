@@ -16,6 +16,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from cli_runner import SIDES, TTY, run, two_pngs
@@ -101,3 +102,45 @@ def test_paid_batch_declined_interactively(tmp_path, monkeypatch):
     assert code == _cli.EXIT_NOT_CONFIRMED
     assert 'Spend up to 2 planes x $0.55 = $1.10? [y/N]' in err.getvalue()
     assert 'nothing was spent' in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    'bad',
+    ['first-half\nsecond-half', 'first-half\rsecond-half', 'clé-secrète'],
+)
+@pytest.mark.parametrize('how', ['env', 'api-key-env'])
+def test_an_unsendable_key_exits_3_unechoed(
+    runflow_env, rgb_png, tmp_path, monkeypatch, bad, how
+):
+    """A two-line paste or a non-ASCII key: exit 3, no request, not echoed."""
+    path, _ = rgb_png
+    extra = []
+    if how == 'env':
+        monkeypatch.setenv('RUNFLOW_API_KEY', bad)
+    else:
+        monkeypatch.setenv('MY_KEY', bad)
+        extra = ['--api-key-env', 'MY_KEY']
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow', *extra,
+    )  # fmt: skip
+    assert ran.code == 3, ran.err
+    assert 'first-half' not in ran.err + ran.out
+    assert 'secr' not in ran.err + ran.out
+    assert runflow_env.requests == []
+
+
+def test_a_key_runflow_refuses_exits_3(
+    runflow_env, rgb_png, tmp_path, monkeypatch
+):
+    """401 is a configuration problem (exit 3), said once, one full stop."""
+    path, _ = rgb_png
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'not-the-key')
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 3, ran.err
+    assert '401' in ran.err
+    assert '..' not in ran.err
+    assert runflow_env.runs == []

@@ -24,6 +24,7 @@ from PIL import Image
 from cli_runner import SIDES, run, two_pngs
 from napari_outpaint._batch import outpaint as _batch
 from napari_outpaint._cli import exit_codes as _cli
+from napari_outpaint._cli import outputs as _cli_outputs
 
 
 def test_runflow_repeat_is_answered_from_the_cache(
@@ -220,3 +221,112 @@ def test_concurrency_flag_sets_the_batch_workers(
     )  # fmt: skip
     assert ran.code == 0, ran.err
     assert sizes == [3]
+
+
+# --------------------------------------------- preconditions before paying
+
+
+@pytest.mark.parametrize('dtype', ['int64', 'uint64', 'float16'])
+def test_dtypes_ome_cannot_describe_are_written_as_plain_tiff(
+    runflow_env, tmp_path, dtype
+):
+    """int64/uint64/float16 results keep their dtype (a plain TIFF)."""
+    data = (np.arange(24 * 32).reshape(24, 32) % 200).astype(dtype)
+    source = tmp_path / 'in.tif'
+    tifffile.imwrite(source, data)
+    out = tmp_path / 'out.tif'
+    ran = run(str(source), '-o', str(out), *SIDES, '--engine', 'runflow')
+    assert ran.code == 0, ran.err
+    written = tifffile.imread(out)
+    assert written.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(written[2:, 6:], data)
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_request(
+    runflow_env, rgb_png
+):
+    """/proc takes no new files: refused (exit 2), nothing uploaded."""
+    path, _ = rgb_png
+    ran = run(str(path), '-o', '/proc/out.png', *SIDES, '--engine', 'runflow')
+    assert ran.code == 2, ran.err
+    assert 'cannot write in the folder /proc' in ran.err
+    assert runflow_env.requests == []
+
+
+def test_an_unwritable_cache_is_refused_before_any_request(
+    runflow_env, rgb_png, tmp_path, monkeypatch
+):
+    """A file where the cache folder should be: exit 3, nothing sent."""
+    path, _ = rgb_png
+    (tmp_path / 'not-a-folder').write_text('x')
+    monkeypatch.setenv(
+        'NAPARI_OUTPAINT_CACHE_DIR', str(tmp_path / 'not-a-folder' / 'c')
+    )
+    ran = run(
+        str(path), '-o', str(tmp_path / 'out.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 3, ran.err
+    assert 'NAPARI_OUTPAINT_CACHE_DIR' in ran.err
+    assert 'nothing was sent' in ran.err
+    assert runflow_env.requests == []
+
+
+def test_a_result_that_cannot_be_written_after_paying_is_kept(
+    runflow_env, rgb_png, tmp_path, monkeypatch
+):
+    """The write fails after the run: the run id is printed, the result is
+    in the cache, and the same command again is free."""
+    path, _ = rgb_png
+    out = tmp_path / 'out.png'
+    real_write = _cli_outputs.write_image
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(_cli_outputs, 'write_image', disk_full)
+    args = [str(path), '-o', str(out), *SIDES, '--engine', 'runflow']
+    ran = run(*args)
+    assert ran.code == _cli.EXIT_RUN_ERROR
+    run_id = runflow_env.runs[0].id
+    assert run_id in ran.err
+    assert 'kept in the paid-result cache' in ran.err
+    assert 'unexpected' not in ran.err
+    assert not out.exists()
+    monkeypatch.setattr(_cli_outputs, 'write_image', real_write)
+    ran = run(*args)
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1  # answered from the cache
+
+
+def test_channels_as_samples_are_refused_before_any_request(
+    runflow_env, tmp_path
+):
+    """A (Y, X, 2) TIFF is two channels, not 30 planes of 40 x 2."""
+    source = tmp_path / 'two.tif'
+    tifffile.imwrite(
+        source, np.zeros((30, 40, 2), np.uint8), photometric='minisblack',
+        planarconfig='contig', extrasamples=[0],
+    )  # fmt: skip
+    ran = run(
+        str(source), '-o', str(tmp_path / 'o.tif'), *SIDES,
+        '--engine', 'runflow', '--plane', 'all', '--yes',
+    )  # fmt: skip
+    assert ran.code == 2, ran.err
+    assert '2 samples per pixel' in ran.err
+    assert runflow_env.requests == []
+
+
+def test_plane_all_never_runs_over_a_channel_axis(runflow_env, tmp_path):
+    """--plane all on a CYX stack is refused; one channel may be named."""
+    source = tmp_path / 'cyx.tif'
+    data = np.random.default_rng(0).integers(0, 255, (3, 24, 32), np.uint8)
+    tifffile.imwrite(source, data, metadata={'axes': 'CYX'})
+    args = [str(source), *SIDES, '--engine', 'runflow']
+    ran = run(*args, '-o', str(tmp_path / 'a.tif'), '--plane', 'all', '-y')
+    assert ran.code == 2, ran.err
+    assert 'channels on axis C' in ran.err
+    assert runflow_env.requests == []
+    ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--plane', '1')
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1

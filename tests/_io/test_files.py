@@ -189,3 +189,67 @@ def test_check_writable_missing_folder(tmp_path):
         check_writable(
             tmp_path / 'no' / 'o.tif', dtype=np.uint8, rgb=False, ndim=2
         )
+
+
+# ----------------------------------------------- samples, dtypes, probes
+
+
+def test_planar_rgb_samples_are_moved_last(tmp_path):
+    """An SYX (planar) RGB TIFF reads as YXS RGB, not 3 planes."""
+    data = np.random.default_rng(0).integers(0, 255, (3, 8, 9), np.uint8)
+    path = tmp_path / 'planar.tif'
+    tifffile.imwrite(path, data, photometric='rgb', planarconfig='separate')
+    image = read_image(path)
+    assert image.rgb
+    assert image.axes.endswith('S')
+    np.testing.assert_array_equal(image.data, np.moveaxis(data, 0, -1))
+
+
+def test_two_samples_per_pixel_are_refused(tmp_path):
+    """(Y, X, 2) samples are channels: refused, naming the count."""
+    path = tmp_path / 'two.tif'
+    tifffile.imwrite(
+        path, np.zeros((30, 40, 2), np.uint8), photometric='minisblack',
+        planarconfig='contig', extrasamples=[0],
+    )  # fmt: skip
+    with pytest.raises(InvalidInputError, match='2 samples per pixel'):
+        read_image(path)
+
+
+def test_complex_pixels_are_refused_clearly(tmp_path, recwarn):
+    """A complex TIFF: a clear refusal, no raw ComplexWarning."""
+    path = tmp_path / 'c.tif'
+    tifffile.imwrite(path, np.zeros((8, 8), np.complex64))
+    with pytest.raises(InvalidInputError, match='complex64 pixels'):
+        read_image(path)
+    assert not [w for w in recwarn if 'Complex' in type(w.message).__name__]
+
+
+@pytest.mark.parametrize('dtype', ['int64', 'uint64', 'float16', 'int8'])
+def test_every_numeric_dtype_round_trips_through_tiff(tmp_path, dtype):
+    """Dtypes OME-XML cannot describe still keep dtype, axes, pixel size."""
+    data = (np.arange(2 * 6 * 7).reshape(2, 6, 7) % 100).astype(dtype)
+    path = tmp_path / 'out.tif'
+    check_writable(path, dtype=data.dtype, rgb=False, ndim=3)
+    write_image(path, data, rgb=False, axes='ZYX', scale=(1, 0.5, 0.5),
+                unit='µm')  # fmt: skip
+    back = read_image(path)
+    assert back.data.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(back.data, data)
+    assert back.scale[-2:] == pytest.approx((0.5, 0.5))
+
+
+def test_check_writable_probes_the_folder(tmp_path):
+    """A folder that takes no files is found before any work."""
+    with pytest.raises(InvalidInputError, match='cannot write in the folder'):
+        check_writable('/proc/out.tif', dtype=np.uint8, rgb=False, ndim=2)
+    check_writable(tmp_path / 'ok.png', dtype=np.uint8, rgb=True, ndim=2)
+    assert list(tmp_path.iterdir()) == []  # the probe is gone
+
+
+def test_an_unwritable_suffix_recommends_only_what_is_written(tmp_path):
+    """``.bmp`` output: the advice names .tif/.png, never .jpg."""
+    with pytest.raises(InvalidInputError) as info:
+        check_writable(tmp_path / 'o.bmp', dtype=np.uint8, rgb=True, ndim=2)
+    assert '.jpg' not in str(info.value)
+    assert '.png' in str(info.value)

@@ -332,3 +332,11 @@ def test_limits_refuse_anything_but_an_ordered_finite_pair(limits):
     """Refusals name contrast_limits and say what is expected."""
     message = _refused('contrast_limits', check_limits, limits)
     assert 'high > low' in message
+
+
+def test_planes_too_small_to_be_images_are_refused():
+    """(30, 40, 2) is two channels, not 30 planes of 40 x 2: refused."""
+    with pytest.raises(InvalidInputError, match='not an image') as info:
+        check_data(np.zeros((30, 40, 2), np.uint8), rgb=False)
+    assert info.value.field == 'data'
+    assert check_data(np.zeros((2, 3, 3), np.uint8), rgb=False) is False

@@ -7,10 +7,11 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError
 
-from napari_outpaint import InvalidInputError
+from napari_outpaint import ConfigurationError, InvalidInputError
 from napari_outpaint._runflow.credentials import (
     KEYRING_SERVICE,
     KEYRING_USERNAME,
+    api_key_problem,
     find_api_key,
     forget_api_key,
     save_api_key,
@@ -123,3 +124,55 @@ def test_save_rejects_non_keys(bad):
     """Saving nothing or a non-string fails naming the api_key field."""
     with pytest.raises(InvalidInputError, match='api_key'):
         save_api_key(bad)
+
+
+BAD_KEYS = {
+    'line break': SECRET[:10] + '\n' + SECRET[10:],
+    'carriage return': SECRET + '\r\nsecond-line',
+    'non-ASCII': SECRET[:5] + 'é' + SECRET[5:],
+    'control': SECRET[:5] + '\x1b' + SECRET[5:],
+    'inner space': SECRET[:5] + ' ' + SECRET[5:],
+}
+
+
+@pytest.mark.parametrize('what', sorted(BAD_KEYS))
+@pytest.mark.parametrize('where', ['argument', 'environment', 'keyring'])
+def test_unsendable_keys_are_refused_where_they_enter(
+    what, where, memory_keyring, monkeypatch
+):
+    """A key no HTTP header can carry is refused naming its source, and
+    never quoted (not even a part of it)."""
+    bad = BAD_KEYS[what]
+    explicit = None
+    if where == 'argument':
+        explicit = bad
+    elif where == 'environment':
+        monkeypatch.setenv('RUNFLOW_API_KEY', bad)
+    else:
+        memory_keyring.store[(KEYRING_SERVICE, KEYRING_USERNAME)] = bad
+    with pytest.raises(ConfigurationError) as info:
+        find_api_key(explicit)
+    text = str(info.value)
+    source = {
+        'argument': 'argument',
+        'environment': 'RUNFLOW_API_KEY',
+        'keyring': 'keyring',
+    }[where]
+    assert source in text
+    assert SECRET[:8] not in text
+    assert SECRET[-8:] not in text
+    assert api_key_problem(bad) is not None
+
+
+def test_save_refuses_an_unsendable_key(memory_keyring):
+    """The widget's save path refuses a two-line paste, unquoted."""
+    with pytest.raises(InvalidInputError) as info:
+        save_api_key(BAD_KEYS['line break'])
+    assert 'line break' in str(info.value)
+    assert SECRET[:8] not in str(info.value)
+    assert memory_keyring.store == {}
+
+
+def test_a_normal_key_has_no_problem():
+    """Printable ASCII keys (with - _ . ~ and digits) pass."""
+    assert api_key_problem('rf_live-0123.abc~XYZ') is None

@@ -65,3 +65,14 @@ def test_engine_line_says_why(monkeypatch):
         'auto', api_key='typed', key_source='this widget'
     ).summary == ('Runflow (key from this widget)')
     assert choose_engine('reflect').price == 'free (local)'
+
+
+def test_an_unsendable_key_makes_runflow_not_ready_never_local():
+    """A two-line paste is not silently traded for the local engine: the
+    choice stays Runflow, not ready, with the reason (key unquoted)."""
+    choice = choose_engine('auto', api_key='rf-first\nrf-second')
+    assert choice.name == 'runflow'
+    assert not choice.ready
+    assert choice.key_problem is not None
+    assert 'line break' in choice.reason
+    assert 'rf-first' not in choice.reason

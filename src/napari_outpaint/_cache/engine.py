@@ -333,6 +333,7 @@ class CachingEngine:
         return None
 
     def _run(self, key, image, expand, progress, cancel):
+        self.cache.check_writable()  # a paid result must have a home
         if self.before_run is not None:
             self.before_run()
         price = price_of(self.engine)

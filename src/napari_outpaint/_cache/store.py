@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,7 +44,7 @@ import platformdirs
 from napari_outpaint._cache.entry import CachedResult
 from napari_outpaint._cache.journal import PendingRun, RunJournal
 from napari_outpaint._cache.key import KEY_PATTERN, cache_key
-from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._errors import ConfigurationError, InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._io import write_bytes_atomic
 from napari_outpaint._secrets import scrub
@@ -109,6 +110,33 @@ class ResultCache:
 
     def __repr__(self) -> str:
         return f'ResultCache({str(self.root)!r}, max_bytes={self.max_bytes})'
+
+    def check_writable(self) -> None:
+        """Make sure results and pending runs can be stored, before paying.
+
+        Creates the folders and writes (then removes) a probe file in
+        each, so a read-only or full location, or a file where a folder
+        should be, fails now, before any request is sent, rather than
+        after a run was paid.
+
+        Raises
+        ------
+        ConfigurationError
+            Naming ``NAPARI_OUTPAINT_CACHE_DIR``, the folder and the reason.
+        """
+        for folder in (self.root / 'results', self.journal.root):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(dir=folder, prefix='.tmp-probe-')
+                os.close(fd)
+                os.unlink(name)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f'The paid-result cache at {self.root} cannot be written '
+                    f'({exc.strerror or type(exc).__name__}: {folder}), so a '
+                    'paid result could not be kept; nothing was sent. Set '
+                    f'{CACHE_DIR_ENV} to a folder you can write to.'
+                ) from exc
 
     # -- keys ------------------------------------------------------------
     @staticmethod

@@ -63,15 +63,18 @@ exit codes:
   {EXIT_OK}    success
   {EXIT_UNEXPECTED}    unexpected error (a bug: please report it)
   {EXIT_USAGE}    invalid usage or input (bad flag, file, plane, output)
-  {EXIT_CONFIG}    configuration (e.g. no API key for --engine runflow)
+  {EXIT_CONFIG}    configuration: no API key for --engine runflow, a key
+       Runflow refuses (401) or that cannot be sent (a line break),
+       an unwritable cache folder
   {EXIT_RUN_ERROR}    the run failed (API error, failed run, bad result)
   {EXIT_CANCELLED}    cancelled or timed out (the run id is printed:
        collect it later with `napari-outpaint collect RUN_ID`)
   {EXIT_NOT_CONFIRMED}    the price of a batch was not confirmed (--yes), or
        the spend cap (--spend-cap, NAPARI_OUTPAINT_SPEND_CAP_USD)
        stopped new runs (finished results are written and cached)
-  {EXIT_INTERRUPTED}  interrupted with Ctrl-C (the run was cancelled and
-       cleaned up)
+  {EXIT_INTERRUPTED}  interrupted with Ctrl-C, SIGTERM or SIGHUP (the run
+       was cancelled and cleaned up; a run that may still be billed is
+       named with the command that collects it)
 
 cost guard (paid engines only):
   The price is printed before any run; a batch needs --yes (or a y at the
@@ -275,6 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
         help='read the Runflow API key from this environment variable '
         'instead of RUNFLOW_API_KEY (the key is never a command-line '
         'argument)',
+    )
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace outputs that already exist (never an input); '
+        'without it an existing output is refused, or asked about on a '
+        'terminal',
     )
     parser.add_argument(
         '--no-mask',

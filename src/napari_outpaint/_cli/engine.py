@@ -31,6 +31,8 @@ def choose_engine(args: argparse.Namespace, console: Console) -> Engine:
     choice = engine_choice(
         args.engine, api_key=key, key_source=key_source or 'argument'
     )
+    if choice.key_problem is not None:
+        raise choice.key_problem
     if choice.name == 'runflow' and not choice.ready:
         raise ConfigurationError(
             '--engine runflow needs a Runflow API key: set RUNFLOW_API_KEY '

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from napari_outpaint._errors import (
+    AuthenticationError,
     BudgetError,
     ConfigurationError,
     InvalidInputError,
@@ -52,8 +53,8 @@ def exit_code(exc: OutpaintError) -> int:
     """The exit code for a typed error."""
     if isinstance(exc, InvalidInputError):
         return EXIT_USAGE
-    if isinstance(exc, ConfigurationError):
-        return EXIT_CONFIG
+    if isinstance(exc, ConfigurationError | AuthenticationError):
+        return EXIT_CONFIG  # a key Runflow refuses is configuration too
     if isinstance(exc, BudgetError):
         return EXIT_NOT_CONFIRMED
     if isinstance(exc, OutpaintCancelled | RunTimeoutError):

@@ -8,7 +8,8 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import napari
 import numpy as np
@@ -21,17 +22,21 @@ from napari_outpaint._cli.outputs import (
     check_rgb8_output,
     write_rgb8,
 )
+from napari_outpaint._cli.overwrite import check_outputs
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._io import write_atomic
 from napari_outpaint._layers import open_cached_result, reopen_native
 from napari_outpaint._pipeline import jsonable
+from napari_outpaint._version import __version__
 
 
 def _when(seconds: float) -> str:
     return time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(seconds))
 
 
-def history_command(argv: Sequence[str], console: Console) -> int:
+def history_command(
+    argv: Sequence[str], console: Console, stdin: TextIO
+) -> int:
     """List, export, open or clear the paid-result cache."""
     parser = Parser(
         prog='napari-outpaint history',
@@ -65,6 +70,12 @@ def history_command(argv: Sequence[str], console: Console) -> int:
         '-o', '--output', metavar='FILE', help='where --export writes'
     )
     parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='let --export replace an existing FILE (without it: refused, '
+        'or asked about on a terminal)',
+    )
+    parser.add_argument(
         '--clear',
         action='store_true',
         help='delete every cached result (pending runs are kept)',
@@ -78,7 +89,7 @@ def history_command(argv: Sequence[str], console: Console) -> int:
         console.say(f'deleted {count} cached result(s) from {cache.root}')
         return EXIT_OK
     if args.export:
-        return _export_cached(cache, args, console)
+        return _export_cached(cache, args, console, stdin)
     if args.open:
         return _open_cached(cache, args.open, console)
     entries = cache.entries()
@@ -139,7 +150,7 @@ def _source_name(source: Any) -> str:
 
 
 def _export_cached(
-    cache: Any, args: argparse.Namespace, console: Console
+    cache: Any, args: argparse.Namespace, console: Console, stdin: TextIO
 ) -> int:
     if not args.output:
         raise InvalidInputError(
@@ -147,9 +158,18 @@ def _export_cached(
         )
     check_rgb8_output(args.output)
     entry = _find(cache, args.export, '--export')
+    output = Path(args.output)
+    check_outputs(
+        [output, output.with_name(output.name + '.json')],
+        [entry.path],  # the cached file itself is never replaced
+        overwrite=args.overwrite,
+        console=console,
+        stdin=stdin,
+    )
     image = entry.image()
     path = write_rgb8(args.output, image)
     sidecar = {
+        'napari_outpaint': __version__,
         'cache_key': entry.key,
         'output': {'path': str(path), 'shape': list(image.shape)},
         'placement': export_placement(entry),

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
 from napari_outpaint import _sample_data
+from napari_outpaint._cli.console import Console
+from napari_outpaint._cli.overwrite import check_outputs
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._imaging import stack_contrast_limits
 from napari_outpaint._io import (
@@ -39,6 +43,22 @@ class Job:
     contrast_limits: tuple[float, float] | None
     spec: str = ''
     deferred: bool = False
+
+    @property
+    def mask_path(self) -> Path:
+        """Where the mask of generated pixels goes: ``out.mask.tif``."""
+        out = self.output
+        return out.with_name(f'{out.stem}.mask{out.suffix}')
+
+    @property
+    def sidecar_path(self) -> Path:
+        """Where the sidecar JSON goes: ``out.tif.json``."""
+        return self.output.with_name(self.output.name + '.json')
+
+    def written_paths(self, *, mask: bool) -> list[Path]:
+        """Every file the job writes (the mask only when *mask*)."""
+        paths = [self.output, self.sidecar_path]
+        return [*paths, self.mask_path] if mask else paths
 
     @property
     def runs(self) -> int:
@@ -94,27 +114,68 @@ def _load_sample(name: str) -> ImageFile:
     )
 
 
-def _expand_inputs(specs: Sequence[str]) -> list[str]:
-    """Folders become their image files, sorted; the rest stays."""
+def _expand_inputs(specs: Sequence[str]) -> tuple[list[str], list[Path]]:
+    """Folders become their image files, sorted; the rest stays.
+
+    Returns the inputs and the files of the folders that were skipped
+    because napari-outpaint wrote them (results and masks: their
+    sidecar says so), so that running a folder into itself twice never
+    pays for outpainting its own outputs.
+    """
     found: list[str] = []
+    skipped: list[Path] = []
     suffixes = (*TIFF_SUFFIXES, *PNG_SUFFIXES, '.jpg', '.jpeg')
     for spec in specs:
         path = Path(spec)
         if not spec.startswith(SAMPLE_PREFIX) and path.is_dir():
+            ours = written_by_us(path)
             files = sorted(
                 p
                 for p in path.iterdir()
                 if p.is_file() and p.suffix.lower() in suffixes
             )
+            skipped.extend(p for p in files if p.name in ours)
+            files = [p for p in files if p.name not in ours]
             if not files:
                 raise InvalidInputError(
                     'input',
-                    f'the folder {path} holds no .tif/.png/.jpg image.',
+                    f'the folder {path} holds no .tif/.png/.jpg image'
+                    + (
+                        f' other than {len(skipped)} file(s) napari-outpaint '
+                        'wrote'
+                        if skipped
+                        else ''
+                    )
+                    + '.',
                 )
             found.extend(str(p) for p in files)
         else:
             found.append(spec)
-    return found
+    return found, skipped
+
+
+def written_by_us(folder: Path) -> set[str]:
+    """Names of the files in *folder* that napari-outpaint wrote.
+
+    A result ``out.tif`` has the sidecar ``out.tif.json`` (with a
+    ``napari_outpaint`` version, or the ``cache_key`` of an export); the
+    sidecar also names its mask.
+    """
+    names: set[str] = set()
+    for sidecar in folder.glob('*.json'):
+        try:
+            body = json.loads(sidecar.read_text('utf-8'))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(body, dict) or not (
+            'napari_outpaint' in body or 'cache_key' in body
+        ):
+            continue
+        names.add(sidecar.name[: -len('.json')])
+        mask = (body.get('output') or {}).get('mask')
+        if isinstance(mask, str) and mask:
+            names.add(Path(mask).name)
+    return names
 
 
 def _output_for(image: ImageFile, output: Path, batch: bool) -> Path:
@@ -161,6 +222,7 @@ def _selection(
             f'{",".join("0" * len(lead))}, or use --plane all.',
         )
     if plane == 'all':
+        _refuse_channel_planes(image, lead)
         every = tuple(np.ndindex(*lead))
         return (every[0], None) if len(every) == 1 else (None, every)
     if len(plane) != len(lead) or any(
@@ -173,6 +235,27 @@ def _selection(
             f'{tuple(lead)} (axes {image.axes[: len(lead)]}).',
         )
     return tuple(plane), None
+
+
+def _refuse_channel_planes(image: ImageFile, lead: tuple[int, ...]) -> None:
+    """A channel axis is never a plane axis of ``--plane all``.
+
+    Outpainting each channel on its own invents different structure in
+    each (and pays once per channel); refused before any run.
+    """
+    for letter, size in zip(image.axes, lead, strict=False):
+        if letter in 'CS' and size > 1:
+            example = ','.join(
+                '0' if a != letter else '1' for a in image.axes[: len(lead)]
+            )
+            raise InvalidInputError(
+                '--plane',
+                f'{image.source} has {size} channels on axis {letter} (axes '
+                f'{image.axes}); --plane all would outpaint each channel on '
+                'its own, so the channels would no longer agree. '
+                'Outpainting channels together is not supported yet: pick '
+                f'one channel with --plane (e.g. --plane {example}).',
+            )
 
 
 def _contrast_limits(
@@ -198,9 +281,23 @@ def _contrast_limits(
     return stack_contrast_limits(data, rgb=False)
 
 
-def prepare_jobs(args: argparse.Namespace) -> list[Job]:
-    """Read and check every input and its output before any run."""
-    specs = _expand_inputs(args.inputs)
+def prepare_jobs(
+    args: argparse.Namespace, console: Console, stdin: TextIO
+) -> list[Job]:
+    """Read and check every input and its output before any run.
+
+    Files napari-outpaint wrote are skipped when a folder is expanded
+    (said on *console*); no output may replace an input, and an existing
+    output is replaced only with ``--overwrite`` or a yes on a terminal
+    (see :mod:`napari_outpaint._cli.overwrite`).
+    """
+    specs, skipped = _expand_inputs(args.inputs)
+    if skipped:
+        console.say(
+            f'skipped {len(skipped)} file(s) napari-outpaint wrote (their '
+            f'sidecar says so): {", ".join(p.name for p in skipped[:3])}'
+            + (' ...' if len(skipped) > 3 else '')
+        )
     batch = len(specs) > 1
     output = Path(args.output)
     if batch:
@@ -217,14 +314,6 @@ def prepare_jobs(args: argparse.Namespace) -> list[Job]:
                 'or run them separately.',
             )
         outputs.add(target.resolve())
-        if (
-            image.family != 'sample'
-            and target.resolve() == Path(image.source).resolve()
-        ):
-            raise InvalidInputError(
-                '--output',
-                f'{target} is the input itself; choose another file name.',
-            )
         plane, planes = _selection(image, args.plane)
         spatial = 2 + (
             sum(1 for n in image.data.shape[: image.plane_axes] if n > 1)
@@ -251,6 +340,13 @@ def prepare_jobs(args: argparse.Namespace) -> list[Job]:
                 deferred=batch,
             )
         )
+    check_outputs(
+        [p for job in jobs for p in job.written_paths(mask=not args.no_mask)],
+        [job.spec for job in jobs if not job.spec.startswith(SAMPLE_PREFIX)],
+        overwrite=args.overwrite,
+        console=console,
+        stdin=stdin,
+    )
     return jobs
 
 

@@ -57,6 +57,7 @@ from napari_outpaint._cli.exit_codes import (
 )
 from napari_outpaint._cli.history import history_command
 from napari_outpaint._cli.run import outpaint_command
+from napari_outpaint._cli.submitted import collect_hint
 from napari_outpaint._cli.worker import Interrupted
 from napari_outpaint._errors import OutpaintError
 
@@ -99,7 +100,7 @@ def main(
     stdin = stdin or sys.stdin
     try:
         if argv and argv[0] == 'history':
-            return history_command(argv[1:], console)
+            return history_command(argv[1:], console, stdin)
         if argv and argv[0] == 'collect':
             return collect_command(argv[1:], console)
         return outpaint_command(argv, console, stdin)
@@ -110,25 +111,19 @@ def main(
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     except Interrupted as exc:
-        run_id = getattr(exc.cause, 'run_id', None)
-        note = (
-            f' Run {run_id} was already submitted and may still be billed: '
-            f'collect it with `napari-outpaint collect {run_id}`.'
-            if run_id
-            else ''
-        )
-        console.error(f'interrupted: cancelled.{note}')
+        console.error(f'interrupted: cancelled.{collect_hint(exc)}')
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         console.error('interrupted before any run started.')
         return EXIT_INTERRUPTED
     except OutpaintError as exc:
-        console.error(with_flag(exc))
+        text = with_flag(exc)
+        console.error(text + collect_hint(exc, already_said=text))
         return exit_code(exc)
     except Exception as exc:  # noqa: BLE001 - last resort, no traceback
         console.error(
             f'unexpected {type(exc).__name__}: {exc}. This is a bug: please '
-            'report it with the command you ran.'
+            f'report it with the command you ran.{collect_hint(exc)}'
         )
         if os.environ.get('NAPARI_OUTPAINT_DEBUG'):
             raise

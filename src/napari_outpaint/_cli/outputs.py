@@ -46,10 +46,6 @@ def _placement(job: Job, result: Any, expand: Expand) -> dict[str, Any]:
     }
 
 
-def _stem_path(output: Path, tag: str) -> Path:
-    return output.with_name(f'{output.stem}.{tag}{output.suffix}')
-
-
 def write_outputs(
     job: Job,
     result: Any,
@@ -75,7 +71,7 @@ def write_outputs(
     ]
     mask_path = None
     if not args.no_mask and result.mask is not None:
-        mask_path = _stem_path(output, 'mask')
+        mask_path = job.mask_path
         mask = np.asarray(result.mask).astype(np.uint8) * 255
         mask_axes = image.axes[:-1] if image.rgb else image.axes
         written.append(
@@ -108,7 +104,7 @@ def write_outputs(
         'placement': _placement(job, result, expand),
         'provenance': result.provenance,
     }
-    sidecar_path = output.with_name(output.name + '.json')
+    sidecar_path = job.sidecar_path
     text = json.dumps(jsonable(sidecar), indent=2, ensure_ascii=False)
     written.append(
         write_atomic(

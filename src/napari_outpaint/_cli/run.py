@@ -8,18 +8,25 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from napari_outpaint._batch import BatchResult, outpaint_source
-from napari_outpaint._cache import SpendCap, price_of, session_spend_cap
+from napari_outpaint._cache import (
+    ResultCache,
+    SpendCap,
+    price_of,
+    session_spend_cap,
+)
 from napari_outpaint._cli.args import build_parser
 from napari_outpaint._cli.console import BatchPrinter, Console, ProgressPrinter
 from napari_outpaint._cli.engine import choose_engine, confirm_cost
 from napari_outpaint._cli.exit_codes import (
     EXIT_OK,
+    EXIT_RUN_ERROR,
     batch_exit_code,
     exit_code,
     with_flag,
 )
 from napari_outpaint._cli.inputs import Job, prepare_jobs
 from napari_outpaint._cli.outputs import write_outputs
+from napari_outpaint._cli.submitted import SubmittedRuns
 from napari_outpaint._cli.worker import Interrupted, run_cancellable
 from napari_outpaint._errors import (
     STOP_ALL_RUNS,
@@ -52,6 +59,7 @@ def _outpaint_job(
     label: str,
     cancel: CancelToken,
     cap: SpendCap,
+    submitted: SubmittedRuns,
 ) -> OutpaintResult | BatchResult:
     """One job through the dispatcher ``outpaint_layer`` uses too: its
     plane, or its planes (``--plane all``) into one nD result. Every paid
@@ -71,8 +79,8 @@ def _outpaint_job(
         planes=job.planes,
         engine=engine,
         keep_native_resolution=args.native_resolution,
-        progress=ProgressPrinter(console, label),
-        batch_progress=BatchPrinter(console, label),
+        progress=submitted.watch(ProgressPrinter(console, label)),
+        batch_progress=submitted.watch_batch(BatchPrinter(console, label)),
         cancel=cancel,
         confirm=True,  # the price was shown and confirmed up front
         concurrency=args.concurrency,
@@ -96,7 +104,12 @@ def _finish_job(
             console.say(f'{label}: {result.summary()}')
         console.error(f'{label}: no plane finished; nothing was written.')
         return batch_exit_code(result)
-    for path in write_outputs(job, result, expand, args):
+    try:
+        written = write_outputs(job, result, expand, args)
+    except Exception as exc:  # noqa: BLE001 - the result must not be lost
+        console.error(f'{label}: {_not_written(job, result, exc)}')
+        return EXIT_RUN_ERROR
+    for path in written:
         console.result(str(path))
     seconds = time.monotonic() - started
     if outcomes is not None:
@@ -105,8 +118,8 @@ def _finish_job(
             console.error(
                 f'{label}: partial result written ({len(result.finished)} '
                 f'of {len(outcomes)} planes; unfinished planes are 0). '
-                'Run the same command again to finish: finished planes '
-                'come from the cache at no cost.'
+                'Run the same command again with --overwrite to finish: '
+                'finished planes come from the cache at no cost.'
             )
             return batch_exit_code(result)
     for message in getattr(result, 'warnings', ()) or ():
@@ -115,6 +128,26 @@ def _finish_job(
     note = f', seam score {seam:.2f}' if isinstance(seam, float) else ''
     console.say(f'{label}: done in {seconds:.1f} s{note}')
     return EXIT_OK
+
+
+def _not_written(job: Job, result: Any, exc: BaseException) -> str:
+    """What is known when the outputs could not be written after a run."""
+    reason = f'{type(exc).__name__}: {exc}'
+    prov = getattr(result, 'provenance', None) or {}
+    outcomes = (prov.get('batch') or {}).get('outcomes') or [prov]
+    runs = list(
+        dict.fromkeys(o['run_id'] for o in outcomes if o.get('run_id'))
+    )
+    text = f'writing {job.output} failed ({reason}); nothing was written.'
+    if not runs:
+        return f'{text} Fix it and run the same command again.'
+    listed = ', '.join(runs[:5]) + (' ...' if len(runs) > 5 else '')
+    return (
+        f'{text} The paid result is kept in the paid-result cache (run '
+        f'{listed}): fix it and run the same command again (answered from '
+        'the cache, free), or export it with `napari-outpaint history '
+        '--export KEY -o FILE` (keys: `napari-outpaint history`).'
+    )
 
 
 def outpaint_command(
@@ -133,8 +166,10 @@ def outpaint_command(
             'all four are 0, so there is nothing to outpaint; set at least '
             'one above 0 (e.g. --left 30).',
         ) from exc
-    jobs = prepare_jobs(args)
+    jobs = prepare_jobs(args, console, stdin)
     engine = choose_engine(args, console)
+    if price_of(engine) > 0:
+        ResultCache().check_writable()  # a paid result must have a home
     cap = spend_cap_of(args)
     runs = sum(job.runs for job in jobs)
     confirm_cost(engine, runs, args, console, stdin)
@@ -148,6 +183,24 @@ def outpaint_command(
             f'{allowed} more paid run{"" if allowed == 1 else "s"}'
         )
 
+    submitted = SubmittedRuns()
+    try:
+        return _run_jobs(jobs, engine, expand, args, console, cap, submitted)
+    except Exception as exc:  # every way out names the unsettled runs
+        submitted.mark(exc)
+        raise
+
+
+def _run_jobs(
+    jobs: list[Job],
+    engine: Engine,
+    expand: Expand,
+    args: argparse.Namespace,
+    console: Console,
+    cap: SpendCap,
+    submitted: SubmittedRuns,
+) -> int:
+    """Outpaint job by job; a failed file does not stop the others."""
     code = EXIT_OK
     for number, job in enumerate(jobs, start=1):
         label = job.image.name
@@ -157,8 +210,16 @@ def outpaint_command(
         try:
             result = run_cancellable(
                 lambda cancel, job=job, label=label: _outpaint_job(
-                    job, engine, expand, args, console, label, cancel, cap
-                ),
+                    job,
+                    engine,
+                    expand,
+                    args,
+                    console,
+                    label,
+                    cancel,
+                    cap,
+                    submitted,
+                ),  # fmt: skip
                 CancelToken(),
                 console,
             )

@@ -25,6 +25,8 @@ Writing (:func:`write_image`) keeps the input's format family:
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +70,15 @@ _UM_PER_UNIT = {
 # micrometres per unit for the TIFF ResolutionUnit tag (1=none, 2=inch)
 _UM_PER_RESUNIT = {3: 1e4, 4: 1e3, 5: 1.0}
 _OME_AXES = 'TZC'
+# pixel types OME-XML can describe; others (int64, uint64, float16) are
+# written as a plain TIFF with the same axes and resolution tags
+_OME_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (
+        'bool', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32',
+        'float32', 'float64', 'complex64', 'complex128',
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,13 +140,16 @@ class ImageFile:
         }
 
 
-def format_family(path: str | Path, *, field: str = 'input') -> str:
+def format_family(
+    path: str | Path, *, field: str = 'input', writing: bool = False
+) -> str:
     """``'tiff'``, ``'png'`` or ``'jpeg'`` from a file's suffix.
 
     Raises
     ------
     InvalidInputError
-        Naming *field*, for any other suffix.
+        Naming *field*, for any other suffix; the advice names only what
+        can be written when *writing* (JPEG is read, never written).
     """
     suffix = Path(path).suffix.lower()
     if suffix in TIFF_SUFFIXES:
@@ -144,10 +158,15 @@ def format_family(path: str | Path, *, field: str = 'input') -> str:
         return 'png'
     if suffix in JPEG_SUFFIXES:
         return 'jpeg'
+    accepted = (
+        '.tif/.tiff (any dtype, stacks) or .png (2D 8/16-bit)'
+        if writing
+        else 'a .tif/.tiff, .png or .jpg/.jpeg image'
+    )
     raise InvalidInputError(
         field,
         f'unsupported file type {suffix or "(no suffix)"!r} for {path}; '
-        'use a .tif/.tiff, .png or .jpg/.jpeg image.',
+        f'use {accepted}.',
     )
 
 
@@ -182,6 +201,13 @@ def read_image(path: str | Path) -> ImageFile:
             f'{type(exc).__name__}: {exc}. Check that the file is a '
             'valid image.',
         ) from exc
+    if image.data.dtype.kind not in 'uifb':
+        raise InvalidInputError(
+            'input',
+            f'{path} holds {image.data.dtype} pixels, which are not an image '
+            'napari-outpaint can outpaint; convert them to a real type (e.g. '
+            'the magnitude as float32) first.',
+        )
     if image.layer_ndim < 2 or min(image.data.shape[:2]) == 0:
         raise InvalidInputError(
             'input',
@@ -230,9 +256,8 @@ def _read_tiff(path: Path) -> ImageFile:
         axes = series.axes
         if len(axes) != data.ndim:  # pragma: no cover - defensive
             axes = 'Q' * (data.ndim - 2) + 'YX'
-        rgb = (
-            axes.endswith('S') and data.ndim >= 3 and data.shape[-1] in (3, 4)
-        )
+        data, axes = _samples_last(path, data, axes)
+        rgb = axes.endswith('S')
         sizes = _tiff_pixel_sizes(tif, series)
     layer_axes = axes[:-1] if rgb else axes
     unit = 'µm' if sizes else None
@@ -247,6 +272,35 @@ def _read_tiff(path: Path) -> ImageFile:
         source=str(path),
         name=path.stem,
     )
+
+
+def _samples_last(
+    path: Path, data: np.ndarray, axes: str
+) -> tuple[np.ndarray, str]:
+    """RGB(A) samples as the trailing axis; other samples refused.
+
+    A sample axis (``S``) is never a plane axis: 3 or 4 samples are
+    RGB(A), moved last when stored planar (``SYX``); any other number
+    (e.g. 2 channels stored as samples) is refused before any work,
+    since outpainting it plane by plane would pay for rows of pixels.
+    """
+    if 'S' not in axes:
+        return data, axes
+    where = axes.index('S')
+    count = data.shape[where]
+    if axes.count('S') > 1 or count not in (3, 4):
+        raise InvalidInputError(
+            'input',
+            f'{path} stores {count} samples per pixel (axes {axes}, shape '
+            f'{data.shape}); only RGB (3) or RGBA (4) samples can be '
+            'outpainted. Outpainting several channels together is not '
+            'supported yet: save each channel as its own greyscale image, '
+            'or as a C-axis stack and pick one channel with --plane.',
+        )
+    if where != len(axes) - 1:
+        data = np.moveaxis(data, where, -1)
+        axes = axes[:where] + axes[where + 1 :] + 'S'
+    return data, axes
 
 
 def _tiff_pixel_sizes(tif: Any, series: Any) -> dict[str, float]:
@@ -322,7 +376,11 @@ def check_writable(
 ) -> str:
     """Check that *path* can hold a result of this kind; return its family.
 
-    Called before any work, so a bad output fails before a run is paid.
+    Called before any work, so a bad output fails before a run is paid:
+    the format must hold the dtype, and a tiny image of the same kind is
+    written next to *path* (then removed), so an unwritable folder, a
+    full disk or a writer that refuses the dtype is found now, not after
+    paying. Whether *path* already exists is the caller's rule.
 
     Parameters
     ----------
@@ -340,20 +398,31 @@ def check_writable(
     Raises
     ------
     InvalidInputError
-        Naming *field*, with the format to use instead.
+        Naming *field*, with the format or folder to use instead.
     """
     path = Path(path)
-    family = format_family(path, field=field)
+    family = _check_format(path, dtype=dtype, rgb=rgb, ndim=ndim, field=field)
+    if not path.parent.is_dir():
+        raise InvalidInputError(
+            field,
+            f'the folder {path.parent} does not exist; create it first.',
+        )
+    _probe_write(
+        path, family, np.dtype(dtype), rgb=rgb, ndim=ndim, field=field
+    )
+    return family
+
+
+def _check_format(
+    path: Path, *, dtype: np.dtype, rgb: bool, ndim: int, field: str
+) -> str:
+    """The format family of *path*, if it can hold such a result."""
+    family = format_family(path, field=field, writing=True)
     if family == 'jpeg':
         raise InvalidInputError(
             field,
             'JPEG is lossy and would alter the original pixels; write a '
             '.png or .tif instead.',
-        )
-    if not path.parent.is_dir():
-        raise InvalidInputError(
-            field,
-            f'the folder {path.parent} does not exist; create it first.',
         )
     if family == 'png':
         dtype = np.dtype(dtype)
@@ -367,6 +436,54 @@ def check_writable(
                 'uint8/uint16 grey or uint8 RGB/RGBA); use a .tif output.',
             )
     return family
+
+
+def _probe_write(
+    path: Path,
+    family: str,
+    dtype: np.dtype,
+    *,
+    rgb: bool,
+    ndim: int,
+    field: str,
+) -> None:
+    """Write a tiny image of this kind beside *path*, then remove it."""
+    shape = (1,) * max(ndim - 2, 0) + (2, 2) + ((3,) if rgb else ())
+    try:
+        fd, name = tempfile.mkstemp(
+            dir=path.parent, prefix='.tmp-probe-', suffix=path.suffix
+        )
+    except OSError as exc:
+        raise InvalidInputError(
+            field,
+            f'cannot write in the folder {path.parent} '
+            f'({exc.strerror or exc}); choose a folder you can write to.',
+        ) from exc
+    os.close(fd)
+    probe = Path(name)
+    try:
+        if family == 'png':
+            _write_png(probe, np.zeros(shape, dtype), rgb=rgb)
+        else:
+            _write_tiff(
+                probe, np.zeros(shape, dtype), rgb=rgb, axes=None,
+                scale=None, unit=None,
+            )  # fmt: skip
+    except OSError as exc:
+        raise InvalidInputError(
+            field,
+            f'cannot write {path.name} in {path.parent} '
+            f'({exc.strerror or exc}); free some space or choose another '
+            'folder.',
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - the writer refuses the kind
+        raise InvalidInputError(
+            field,
+            f'a {dtype} result cannot be written as {family.upper()} '
+            f'({type(exc).__name__}: {exc}); use a .tif output.',
+        ) from exc
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def write_image(
@@ -402,8 +519,9 @@ def write_image(
     """
     path = Path(path)
     layer_ndim = data.ndim - (1 if rgb else 0)
-    family = check_writable(
+    family = _check_format(
         path,
+        field='--output',
         dtype=data.dtype,
         rgb=rgb,
         ndim=sum(1 for n in data.shape[:layer_ndim] if n != 1)
@@ -452,7 +570,7 @@ def _write_tiff(
     if 'X' in sizes and 'Y' in sizes:
         kwargs['resolution'] = (1e4 / sizes['X'], 1e4 / sizes['Y'])
         kwargs['resolutionunit'] = 'CENTIMETER'
-    if _ome_compatible(axes):
+    if _ome_compatible(axes, data.dtype):
         metadata: dict[str, Any] = {'axes': axes}
         for a, size in sizes.items():
             metadata[f'PhysicalSize{a}'] = size
@@ -472,10 +590,11 @@ def _output_axes(axes: str | None, layer_ndim: int, rgb: bool) -> str:
     return lead + 'YX' + ('S' if rgb else '')
 
 
-def _ome_compatible(axes: str) -> bool:
+def _ome_compatible(axes: str, dtype: np.dtype) -> bool:
     lead = axes.rstrip('S')[:-2]
     return (
-        axes.rstrip('S').endswith('YX')
+        np.dtype(dtype) in _OME_DTYPES
+        and axes.rstrip('S').endswith('YX')
         and len(set(lead)) == len(lead)
         and all(a in _OME_AXES for a in lead)
     )

@@ -13,7 +13,12 @@ import numpy as np
 
 from napari_outpaint._errors import InvalidInputError
 
+#: the smallest side of a plane of a stack: fewer pixels are not an image
+#: (e.g. a channel axis read as the columns)
+MIN_PLANE_SIDE = 3
+
 __all__ = [
+    'MIN_PLANE_SIDE',
     'affine_matrix',
     'check_data',
     'check_gamma',
@@ -93,6 +98,15 @@ def check_data(data: Any, rgb: bool | None) -> bool:
             'data',
             f'need at least 2 spatial dimensions of non-zero size, got '
             f'shape {shape} (rgb={rgb}).',
+        )
+    spatial = shape[len(shape) - int(rgb) - 2 : len(shape) - int(rgb)]
+    if len(shape) - int(rgb) > 2 and min(spatial) < MIN_PLANE_SIDE:
+        raise InvalidInputError(
+            'data',
+            f'the planes of shape {shape} would be {spatial[0]} x '
+            f'{spatial[1]} pixels, not an image: is the last axis channels '
+            f'or samples? The last two axes must be rows and columns '
+            f'(e.g. np.moveaxis(data, -1, 0)); RGB(A) needs rgb=True.',
         )
     return bool(rgb)
 

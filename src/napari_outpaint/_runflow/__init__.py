@@ -19,6 +19,7 @@ from napari_outpaint._runflow.config import (
 )
 from napari_outpaint._runflow.credentials import (
     ENV_VAR,
+    api_key_problem,
     find_api_key,
     locate_api_key,
     save_api_key,
@@ -40,6 +41,7 @@ __all__ = [
     'RunStatus',
     'RunflowClient',
     'VerifyTypes',
+    'api_key_problem',
     'find_api_key',
     'locate_api_key',
     'resolve_api_key',

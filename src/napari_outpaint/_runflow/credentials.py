@@ -16,10 +16,11 @@ import os
 
 import keyring
 
-from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._errors import ConfigurationError, InvalidInputError
 
 __all__ = [
     'ENV_VAR',
+    'api_key_problem',
     'KEYRING_SERVICE',
     'KEYRING_SOURCE',
     'KEYRING_USERNAME',
@@ -38,6 +39,44 @@ KEYRING_SOURCE = 'the system keyring'
 logger = logging.getLogger(__name__)
 
 
+def api_key_problem(key: str) -> str | None:
+    """What makes *key* unusable as an HTTP header value, or None.
+
+    A Runflow key is printable ASCII without spaces. A line break (a
+    two-line paste), a control character or a non-ASCII character would
+    otherwise make the HTTP library fail with the header, key and all, in
+    its message. The answer never quotes the key.
+    """
+    for position, char in enumerate(key, start=1):
+        if char in '\r\n':
+            return (
+                f'contains a line break (at character {position}): a '
+                'two-line paste? Set it again, on one line'
+            )
+        if ord(char) > 126:
+            return (
+                f'contains a non-ASCII character (at character {position}); '
+                'copy it again from app.runflow.io > Settings > API Keys'
+            )
+        if ord(char) < 33 or ord(char) == 127:
+            return (
+                'contains a space or control character (at character '
+                f'{position}); copy it again from app.runflow.io > '
+                'Settings > API Keys'
+            )
+    return None
+
+
+def _checked(key: str, source: str) -> str:
+    problem = api_key_problem(key)
+    if problem:
+        raise ConfigurationError(
+            f'The Runflow API key from {source} {problem}. It was not sent '
+            'anywhere.'
+        )
+    return key
+
+
 def find_api_key(explicit: str | None = None) -> str | None:
     """Return the Runflow API key to use, or None when there is none.
 
@@ -51,6 +90,12 @@ def find_api_key(explicit: str | None = None) -> str | None:
     str or None
         The first non-blank key among *explicit*, ``RUNFLOW_API_KEY`` and
         the system keyring, stripped of surrounding whitespace.
+
+    Raises
+    ------
+    ConfigurationError
+        When that key has characters no HTTP header can carry (see
+        :func:`api_key_problem`); the key itself is never quoted.
     """
     return locate_api_key(explicit)[0]
 
@@ -73,14 +118,20 @@ def locate_api_key(
         The key (stripped) and its source: *explicit_source*,
         ``'RUNFLOW_API_KEY'`` or ``'the system keyring'``; ``(None,
         None)`` when there is no key.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the source, when the key found there is unusable (see
+        :func:`api_key_problem`).
     """
     sources = ((explicit, explicit_source), (os.environ.get(ENV_VAR), ENV_VAR))
     for candidate, source in sources:
         if isinstance(candidate, str) and candidate.strip():
-            return candidate.strip(), source
+            return _checked(candidate.strip(), source), source
     _, stored = _keyring_call('read the API key from', 'get_password')
     if isinstance(stored, str) and stored.strip():
-        return stored.strip(), KEYRING_SOURCE
+        return _checked(stored.strip(), KEYRING_SOURCE), KEYRING_SOURCE
     return None, None
 
 
@@ -96,13 +147,17 @@ def save_api_key(key: str) -> bool:
     Raises
     ------
     InvalidInputError
-        When *key* is not a non-blank string.
+        When *key* is not a non-blank string, or has characters no HTTP
+        header can carry.
     """
     if not isinstance(key, str) or not key.strip():
         raise InvalidInputError(
             'api_key', 'expected a non-empty Runflow API key string.'
         )
     key = key.strip()
+    problem = api_key_problem(key)
+    if problem:
+        raise InvalidInputError('api_key', f'the key {problem}.')
     _keyring_call(
         'save the API key to', 'set_password', key, level=logging.WARNING
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._errors import ConfigurationError, InvalidInputError
 from napari_outpaint._runflow import ENV_VAR, locate_api_key
 from napari_outpaint.engines._base import Engine
 from napari_outpaint.engines.local import LocalEngine
@@ -62,6 +62,9 @@ class EngineChoice:
         The key Runflow will use (never shown, never repr'd).
     engine : Engine or None
         An engine given by the caller, used as is.
+    key_problem : ConfigurationError or None
+        Why the key that was found cannot be used (a line break, a
+        non-ASCII character); ``ready`` is then False.
     """
 
     name: str
@@ -72,6 +75,7 @@ class EngineChoice:
     key_source: str | None = None
     api_key: str | None = field(default=None, repr=False)
     engine: Engine | None = field(default=None, repr=False)
+    key_problem: ConfigurationError | None = field(default=None, repr=False)
 
     @property
     def price_per_image_usd(self) -> float:
@@ -161,8 +165,13 @@ def choose_engine(
         )
     if choice in _LOCAL_TITLES:
         return EngineChoice(choice, choice, 'chosen', 0.0)
-    key, source = locate_api_key(api_key, explicit_source=key_source)
     price = RunflowEngine.price_per_image_usd
+    try:
+        key, source = locate_api_key(api_key, explicit_source=key_source)
+    except ConfigurationError as exc:  # a key that cannot be sent
+        return EngineChoice(
+            'runflow', choice, str(exc), price, ready=False, key_problem=exc
+        )
     if key:
         return EngineChoice(
             'runflow',
