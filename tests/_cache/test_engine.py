@@ -11,7 +11,7 @@ from napari_outpaint._batch.outpaint import outpaint_planes
 from napari_outpaint._cache import engine as caching_module
 from napari_outpaint._cache.cost import SpendCap
 from napari_outpaint._cache.engine import CachingEngine, caching_engine
-from napari_outpaint._cache.store import ResultCache
+from napari_outpaint._cache.store import DamagedEntryError, ResultCache
 from napari_outpaint._errors import ConfigurationError
 from napari_outpaint._expand import Expand
 from napari_outpaint._pipeline import array as array_module
@@ -181,3 +181,21 @@ def test_an_unwritable_cache_stops_a_paid_run_before_the_engine(tmp_path):
         cached.outpaint(np.zeros((8, 8, 3), np.uint8), Expand(10, 0, 0, 0))
     assert engine.calls == []
     assert cap.spent_usd == 0
+
+
+def test_a_damaged_entry_is_never_paid_again_silently(tmp_path):
+    """The first request after the damage is told (nothing paid); only a
+    request made after that pays."""
+    cache = ResultCache(tmp_path / 'cache')
+    engine = PaidFakeEngine()
+    cached = CachingEngine(engine, cache, spend_cap=SpendCap(None))
+    image = np.zeros((8, 8, 3), np.uint8)
+    cached.outpaint(image, Expand(10, 0, 0, 0))
+    assert len(engine.calls) == 1
+    (entry,) = cache.entries()
+    entry.path.write_bytes(b'not the bytes that were stored')
+    with pytest.raises(DamagedEntryError):
+        cached.outpaint(image, Expand(10, 0, 0, 0))
+    assert len(engine.calls) == 1
+    cached.outpaint(image, Expand(10, 0, 0, 0))
+    assert len(engine.calls) == 2

@@ -18,6 +18,7 @@ from napari_outpaint._cache.engine import collect_run, store_result
 from napari_outpaint._cache.entry import CachedResult
 from napari_outpaint._cache.store import (
     CACHE_DIR_ENV,
+    DamagedEntryError,
     ResultCache,
     default_cache_dir,
 )
@@ -163,14 +164,6 @@ def test_failed_write_leaves_no_entry_and_no_temp_file(monkeypatch):
     assert cache.get(key) is None
     leftovers = [p for p in cache.root.rglob('*') if p.is_file()]
     assert leftovers == []
-
-
-def test_truncated_data_file_is_a_miss():
-    """An entry whose data file does not match its recorded size is ignored."""
-    cache = ResultCache()
-    entry = _put(cache, 8)
-    entry.path.write_bytes(entry.raw[:-3])
-    assert cache.get(entry.key) is None
 
 
 def test_entries_are_newest_first():
@@ -533,3 +526,42 @@ def test_check_writable_names_the_setting(tmp_path, where):
         root = tmp_path / 'file' / 'cache'
     with pytest.raises(ConfigurationError, match=CACHE_DIR_ENV):
         ResultCache(root).check_writable()
+
+
+def _png_bytes():
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(buf, format='PNG')
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    'damage', ['metadata', 'data-truncated', 'data-altered', 'data-missing']
+)
+def test_a_damaged_entry_is_reported_and_kept_aside(tmp_path, damage):
+    """Damage is never 'absent': an error naming where the files went;
+    the files are kept; the next lookup finds nothing (the user knows)."""
+    cache = ResultCache(tmp_path / 'c')
+    key = 'ab' * 32
+    entry = cache.put(key, _png_bytes(), 'image/png', {'run_id': 'run-7'})
+    meta = entry.path.with_suffix('.json')
+    if damage == 'metadata':
+        meta.write_text(meta.read_text()[:20])
+    elif damage == 'data-truncated':
+        entry.path.write_bytes(entry.raw[:10])
+    elif damage == 'data-altered':
+        raw = bytearray(entry.raw)
+        raw[-5] ^= 0xFF
+        entry.path.write_bytes(bytes(raw))
+    else:
+        entry.path.unlink()
+    with pytest.raises(DamagedEntryError) as info:
+        cache.get(key)
+    error = info.value
+    assert error.aside.is_dir()
+    assert str(error.aside) in str(error)
+    assert 'Nothing was paid' in str(error)
+    kept = sorted(p.name for p in error.aside.iterdir())
+    assert f'{key}.json' in kept
+    if damage != 'metadata':
+        assert error.run_id == 'run-7'
+    assert cache.get(key) is None

@@ -29,13 +29,14 @@ from napari_outpaint._cache.key import (
     provenance_model_id,
     run_key,
 )
-from napari_outpaint._cache.store import ResultCache
+from napari_outpaint._cache.store import DamagedEntryError, ResultCache
 
 __all__ = [
     'CachedResult',
     'CachingEngine',
     'ConfirmCallback',
     'CostEstimate',
+    'DamagedEntryError',
     'PaidRuns',
     'ResultCache',
     'SPEND_CAP_ENV',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -69,6 +70,16 @@ class CachedResult:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    def intact(self) -> bool:
+        """Whether the data file still holds the bytes that were stored
+        (its SHA-256 matches; entries without one are trusted)."""
+        if not self.sha256:
+            return True
+        try:
+            return hashlib.sha256(self.raw).hexdigest() == self.sha256
+        except OSError:
+            return False
 
     @property
     def raw(self) -> bytes:

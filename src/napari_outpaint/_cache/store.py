@@ -44,7 +44,11 @@ import platformdirs
 from napari_outpaint._cache.entry import CachedResult
 from napari_outpaint._cache.journal import PendingRun, RunJournal
 from napari_outpaint._cache.key import KEY_PATTERN, cache_key
-from napari_outpaint._errors import ConfigurationError, InvalidInputError
+from napari_outpaint._errors import (
+    ConfigurationError,
+    InvalidInputError,
+    ResultError,
+)
 from napari_outpaint._expand import Expand
 from napari_outpaint._io import write_bytes_atomic
 from napari_outpaint._secrets import scrub
@@ -52,6 +56,7 @@ from napari_outpaint._secrets import scrub
 __all__ = [
     'CACHE_DIR_ENV',
     'DEFAULT_MAX_BYTES',
+    'DamagedEntryError',
     'ResultCache',
     'default_cache_dir',
 ]
@@ -67,6 +72,36 @@ _EXTENSIONS = {
 _ORPHAN_AGE_S = 3600.0
 
 
+class DamagedEntryError(ResultError):
+    """A cached result exists but is damaged; it was moved aside.
+
+    Attributes
+    ----------
+    key : str
+        The cache key of the request.
+    aside : pathlib.Path
+        Where the damaged files were kept.
+    run_id : str or None
+        The run that produced it, when the metadata still says.
+    """
+
+    def __init__(self, key: str, aside: Path, run_id: str | None) -> None:
+        self.key = key
+        self.aside = aside
+        collect = (
+            f' or collect run {run_id} again with `napari-outpaint collect '
+            f'{run_id}` (free while Runflow keeps its output)'
+            if run_id
+            else ''
+        )
+        super().__init__(
+            f'The cached result of this request ({key[:12]}) is damaged; '
+            f'its files were moved to {aside}. Nothing was paid. Run the '
+            f'same request again to pay for a new run{collect}.',
+            run_id=run_id,
+        )
+
+
 def default_cache_dir() -> Path:
     """``$NAPARI_OUTPAINT_CACHE_DIR``, else the platform's user cache dir."""
     override = os.environ.get(CACHE_DIR_ENV)
@@ -74,6 +109,15 @@ def default_cache_dir() -> Path:
         return Path(override).expanduser()
 
     return Path(platformdirs.user_cache_dir('napari-outpaint'))
+
+
+def _recorded_run_id(meta: Path) -> str | None:
+    """The run id a (possibly damaged) entry's metadata still names."""
+    try:
+        run_id = json.loads(meta.read_text())['provenance']['run_id']
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return run_id if isinstance(run_id, str) else None
 
 
 class ResultCache:
@@ -159,11 +203,24 @@ class ResultCache:
         return self.root / 'results' / key[:2] / key
 
     def get(self, key: str) -> CachedResult | None:
-        """The entry of *key*, or None; marks it as recently used."""
+        """The entry of *key*, or None; marks it as recently used.
+
+        Raises
+        ------
+        DamagedEntryError
+            When the entry exists but is damaged (unreadable metadata, a
+            missing, truncated or altered data file). Its files are moved
+            aside to ``damaged/`` first, kept for inspection, so the
+            request is never paid again silently: the next identical
+            request finds no entry and pays, because the user was told.
+        """
         meta = self._paths(key).with_suffix('.json')
-        entry = CachedResult.load(meta)
-        if entry is None:
+        if not meta.exists():
             return None
+        entry = CachedResult.load(meta)
+        if entry is None or not entry.intact():
+            run_id = _recorded_run_id(meta)  # before the files move
+            raise DamagedEntryError(key, self._set_aside(key), run_id)
         with contextlib.suppress(OSError):
             os.utime(meta)
         return entry
@@ -352,6 +409,16 @@ class ResultCache:
         return self.journal.resolve(run_id)
 
     # -- internals -------------------------------------------------------
+    def _set_aside(self, key: str) -> Path:
+        """Move the files of a damaged entry to ``damaged/``; return it."""
+        base = self._paths(key)
+        aside = self.root / 'damaged' / f'{key}-{time.time_ns()}'
+        aside.mkdir(parents=True, exist_ok=True)
+        for path in base.parent.glob(f'{key}.*'):
+            with contextlib.suppress(OSError):
+                os.replace(path, aside / path.name)
+        return aside
+
     def _meta_files(self) -> list[Path]:
         results = self.root / 'results'
         if not results.is_dir():

@@ -57,6 +57,7 @@ from napari_outpaint._cli.exit_codes import (
 )
 from napari_outpaint._cli.history import history_command
 from napari_outpaint._cli.run import outpaint_command
+from napari_outpaint._cli.signals import signals_interrupt
 from napari_outpaint._cli.submitted import collect_hint
 from napari_outpaint._cli.worker import Interrupted
 from napari_outpaint._errors import OutpaintError
@@ -98,6 +99,12 @@ def main(
     argv = list(sys.argv[1:] if argv is None else argv)
     console = Console(stdout or sys.stdout, stderr or sys.stderr, quiet=False)
     stdin = stdin or sys.stdin
+    with signals_interrupt():  # SIGTERM / SIGHUP: the Ctrl-C path
+        return _dispatch(argv, console, stdin)
+
+
+def _dispatch(argv: list[str], console: Console, stdin: TextIO) -> int:
+    """Run the subcommand; every way out is a message and an exit code."""
     try:
         if argv and argv[0] == 'history':
             return history_command(argv[1:], console, stdin)
@@ -113,8 +120,9 @@ def main(
     except Interrupted as exc:
         console.error(f'interrupted: cancelled.{collect_hint(exc)}')
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        console.error('interrupted before any run started.')
+    except KeyboardInterrupt as exc:
+        how = f' ({exc.args[0]})' if exc.args else ''
+        console.error(f'interrupted{how} before any run started.')
         return EXIT_INTERRUPTED
     except OutpaintError as exc:
         text = with_flag(exc)
