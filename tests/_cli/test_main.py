@@ -57,7 +57,7 @@ def test_unexpected_error_exits_1_without_traceback(
     """A bug surfaces as exit 1 and one line, not a traceback."""
     path, _ = rgb_png
 
-    def broken(_spec):
+    def broken(_spec, **_options):
         raise RuntimeError('boom')
 
     monkeypatch.setattr(_cli_inputs, 'load_input', broken)

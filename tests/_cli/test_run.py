@@ -330,3 +330,15 @@ def test_plane_all_never_runs_over_a_channel_axis(runflow_env, tmp_path):
     ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--plane', '1')
     assert ran.code == 0, ran.err
     assert len(runflow_env.runs) == 1
+
+
+def test_max_pixels_refuses_before_any_request(runflow_env, rgb_png, tmp_path):
+    """--max-pixels below the canvas: exit 2 naming the flag, nothing sent."""
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow', '--max-pixels', '2500',
+    )  # fmt: skip
+    assert ran.code == 2, ran.err
+    assert '--max-pixels' in ran.err
+    assert runflow_env.requests == []

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._imaging import convert
 from napari_outpaint._imaging.convert import (
     as_level0,
     default_contrast_limits,
@@ -197,3 +198,37 @@ def test_resample_keeps_napari_pixel_centre_convention():
     centre = (profile * np.arange(30)).sum() / profile.sum()
     assert centre == pytest.approx(3 * 6 + 1, abs=0.05)
     assert resample_rgb8(image, (4, 10)) is image
+
+
+@pytest.mark.parametrize('dtype', [np.uint16, np.float32, np.int64])
+@pytest.mark.parametrize('rgb', [False, True])
+def test_band_conversions_equal_whole_plane_ones(monkeypatch, dtype, rgb):
+    """Converting band by band gives the same pixels as one big band."""
+    rng = np.random.default_rng(4)
+    shape = (37, 29, 4) if rgb else (37, 29)
+    plane = rng.integers(0, 1000, shape).astype(dtype)
+    limits = (10.0, 900.0)
+    whole = to_rgb8(plane, rgb=rgb, contrast_limits=limits, gamma=0.7)
+    back = from_rgb8(
+        whole, dtype=dtype, rgb=rgb, channels=shape[-1] if rgb else 3,
+        contrast_limits=limits, gamma=0.7,
+    )  # fmt: skip
+    monkeypatch.setattr(convert, 'BAND_PIXELS', 50)  # bands of 1-2 rows
+    np.testing.assert_array_equal(
+        to_rgb8(plane, rgb=rgb, contrast_limits=limits, gamma=0.7), whole
+    )
+    np.testing.assert_array_equal(
+        from_rgb8(
+            whole, dtype=dtype, rgb=rgb, channels=shape[-1] if rgb else 3,
+            contrast_limits=limits, gamma=0.7,
+        ),
+        back,
+    )  # fmt: skip
+
+
+def test_default_limits_of_floats_skip_non_finite_values():
+    """NaN and inf are ignored without a float copy of the plane."""
+    plane = np.array([[np.nan, 2.0], [np.inf, -3.0]], np.float32)
+    assert default_contrast_limits(plane) == (-3.0, 2.0)
+    assert default_contrast_limits(np.full((2, 2), np.inf)) == (0.0, 1.0)
+    assert default_contrast_limits(np.array([[5, 9]], np.int64)) == (5, 9)

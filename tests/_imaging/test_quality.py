@@ -180,3 +180,19 @@ def test_masked_psnr_and_ssim_only_look_at_the_mask():
     )
     noisy = np.clip(noisy, 0, 255).astype(np.uint8)
     assert masked_ssim(noisy, truth, mask) < 0.8
+
+
+@pytest.mark.parametrize('channels', [None, 3])
+def test_seam_score_with_the_original_equals_the_pasted_canvas(channels):
+    """Scoring with original= is scoring the pasted canvas, with no copy."""
+    rng = np.random.default_rng(3)
+    shape = (50, 60) if channels is None else (50, 60, channels)
+    canvas = rng.integers(0, 255, shape).astype(np.uint8)
+    inner = (slice(6, 41), slice(9, 52))
+    original = rng.integers(0, 255, (35, 43, *shape[2:])).astype(np.uint8)
+    pasted = canvas.copy()
+    pasted[inner] = original
+    assert seam_score(canvas, inner, original=original) == seam_score(
+        pasted, inner
+    )
+    assert seam_score(canvas, inner) != seam_score(pasted, inner)

@@ -253,3 +253,23 @@ def test_an_unwritable_suffix_recommends_only_what_is_written(tmp_path):
         check_writable(tmp_path / 'o.bmp', dtype=np.uint8, rgb=True, ndim=2)
     assert '.jpg' not in str(info.value)
     assert '.png' in str(info.value)
+
+
+def test_a_large_valid_png_is_not_a_decompression_bomb(tmp_path):
+    """182 Mpx (above Pillow's own limit): read; our limit names its flag."""
+    path = tmp_path / 'big.png'
+    Image.new('1', (13500, 13500)).save(path)
+    assert read_image(path).data.shape == (13500, 13500)
+    with pytest.raises(InvalidInputError) as info:
+        read_image(path, max_pixels=100_000_000)
+    assert info.value.field == '--max-pixels'
+    assert 'bomb' not in str(info.value)
+
+
+def test_a_tiff_above_the_limit_is_refused_before_reading(tmp_path):
+    """The plane size comes from the header; the pixels are not read."""
+    path = tmp_path / 'big.tif'
+    tifffile.imwrite(path, np.zeros((2, 300, 400), np.uint8))
+    with pytest.raises(InvalidInputError, match='nothing was read'):
+        read_image(path, max_pixels=100_000)
+    assert read_image(path, max_pixels=120_000).data.shape == (2, 300, 400)

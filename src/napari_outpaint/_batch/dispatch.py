@@ -27,7 +27,7 @@ from napari_outpaint._expand import Expand, check_expand
 from napari_outpaint._pipeline import (
     OutpaintResult,
     Source,
-    check_adds_pixels,
+    check_plan,
     normalize_plane,
     outpaint_source_plane,
 )
@@ -105,7 +105,7 @@ def outpaint_source(
             cancel=cancel,
         )
     index = normalize_plane(plane, source.lead_shape)
-    check_adds_pixels(expand, source.plane_shape)
+    check_plan(source, expand)
     return outpaint_source_plane(
         source,
         index,

@@ -64,7 +64,7 @@ from napari_outpaint._expand import Expand, check_expand
 from napari_outpaint._imaging import stack_contrast_limits
 from napari_outpaint._pipeline import (
     Source,
-    check_adds_pixels,
+    check_plan,
     outpaint_source_plane,
     prepare_source,
 )
@@ -203,7 +203,7 @@ def outpaint_source_planes(
     """
     check_expand(expand)
     selected = select_planes(source.lead_shape, planes)
-    check_adds_pixels(expand, source.plane_shape)
+    check_plan(source, expand)
     workers = default_concurrency() if concurrency is None else concurrency
     if (
         isinstance(workers, bool)

@@ -24,6 +24,7 @@ from napari_outpaint._cli.exit_codes import (
     EXIT_USAGE,
 )
 from napari_outpaint._expand import MAX_PERCENT
+from napari_outpaint._pipeline import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
 from napari_outpaint._version import __version__
 
 EPILOG = f"""\
@@ -141,6 +142,20 @@ def concurrency_arg(value: str) -> int:
     if not 1 <= number <= MAX_CONCURRENCY:
         raise argparse.ArgumentTypeError(
             f'must be an integer 1-{MAX_CONCURRENCY}, got {value!r}'
+        )
+    return number
+
+
+def pixels_arg(value: str) -> int:
+    """A ``--max-pixels`` value: a positive integer (``_`` allowed)."""
+    try:
+        number = int(value.replace('_', ''))
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(
+            f'expected a positive number of pixels (e.g. 400_000_000), got '
+            f'{value!r}'
         )
     return number
 
@@ -278,6 +293,15 @@ def build_parser() -> argparse.ArgumentParser:
         help='read the Runflow API key from this environment variable '
         'instead of RUNFLOW_API_KEY (the key is never a command-line '
         'argument)',
+    )
+    parser.add_argument(
+        '--max-pixels',
+        type=pixels_arg,
+        metavar='N',
+        help='the largest image and expanded canvas of one plane, in '
+        f'pixels (default ${MAX_PIXELS_ENV} if set, else '
+        f'{DEFAULT_MAX_PIXELS:_}); also refused: a plane whose path needs '
+        'more memory than is available',
     )
     parser.add_argument(
         '--overwrite',

@@ -15,6 +15,7 @@ from napari_outpaint import _sample_data
 from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.overwrite import check_outputs
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import stack_contrast_limits
 from napari_outpaint._io import (
     PNG_SUFFIXES,
@@ -23,6 +24,7 @@ from napari_outpaint._io import (
     check_writable,
     read_image,
 )
+from napari_outpaint._pipeline import check_plane_fits, max_pixels_setting
 
 SAMPLE_PREFIX = 'sample:'
 
@@ -80,11 +82,11 @@ class Job:
         return data
 
 
-def load_input(spec: str) -> ImageFile:
+def load_input(spec: str, *, max_pixels: int | None = None) -> ImageFile:
     """Read an image file, or make a ``sample:NAME`` image."""
     if spec.startswith(SAMPLE_PREFIX):
         return _load_sample(spec[len(SAMPLE_PREFIX) :])
-    return read_image(spec)
+    return read_image(spec, max_pixels=max_pixels)
 
 
 def _load_sample(name: str) -> ImageFile:
@@ -282,7 +284,10 @@ def _contrast_limits(
 
 
 def prepare_jobs(
-    args: argparse.Namespace, console: Console, stdin: TextIO
+    args: argparse.Namespace,
+    expand: Expand,
+    console: Console,
+    stdin: TextIO,
 ) -> list[Job]:
     """Read and check every input and its output before any run.
 
@@ -304,8 +309,9 @@ def prepare_jobs(
         output.mkdir(parents=True, exist_ok=True)
     jobs = []
     outputs: set[Path] = set()
+    max_pixels = max_pixels_setting(args.max_pixels)
     for spec in specs:
-        image = load_input(spec)
+        image = load_input(spec, max_pixels=max_pixels)
         target = _output_for(image, output, batch)
         if target.resolve() in outputs:
             raise InvalidInputError(
@@ -322,6 +328,14 @@ def prepare_jobs(
         )
         check_writable(
             target, dtype=image.data.dtype, rgb=image.rgb, ndim=spatial
+        )
+        check_plane_fits(
+            image.data.shape[image.plane_axes : image.plane_axes + 2],
+            expand,
+            dtype=image.data.dtype,
+            channels=image.data.shape[-1] if image.rgb else 1,
+            max_pixels=max_pixels,
+            field='--max-pixels',
         )
         limits = _contrast_limits(image, args.contrast_limits)
         if batch:  # keep only shape and dtype until its turn

@@ -71,6 +71,7 @@ def _outpaint_job(
         contrast_limits=job.contrast_limits,
         scale=image.scale,
         name=image.name,
+        max_pixels=args.max_pixels,
     )
     return outpaint_source(
         source,
@@ -166,7 +167,7 @@ def outpaint_command(
             'all four are 0, so there is nothing to outpaint; set at least '
             'one above 0 (e.g. --left 30).',
         ) from exc
-    jobs = prepare_jobs(args, console, stdin)
+    jobs = prepare_jobs(args, expand, console, stdin)
     engine = choose_engine(args, console)
     if price_of(engine) > 0:
         ResultCache().check_writable()  # a paid result must have a home

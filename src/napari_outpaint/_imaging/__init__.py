@@ -14,6 +14,7 @@ from napari_outpaint._imaging.alignment import (
 )
 from napari_outpaint._imaging.codecs import decode_image, encode_png
 from napari_outpaint._imaging.convert import (
+    BAND_PIXELS,
     as_level0,
     default_contrast_limits,
     from_rgb8,
@@ -30,6 +31,7 @@ from napari_outpaint._imaging.placement import (
 from napari_outpaint._imaging.quality import SEAM_WARN_THRESHOLD, seam_score
 
 __all__ = [
+    'BAND_PIXELS',
     'ALIGNMENT_WARN_PX',
     'Alignment',
     'SEAM_WARN_THRESHOLD',

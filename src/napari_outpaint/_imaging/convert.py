@@ -32,6 +32,9 @@ from PIL import Image as PILImage
 from napari_outpaint._errors import InvalidInputError
 
 _LUMA = (0.299, 0.587, 0.114)  # Rec. 601, as _quality.luminance
+#: pixels converted at a time (see _row_bands): at most 2 MB per float
+#: temporary (4 channels of float64)
+BAND_PIXELS = 1 << 16
 
 __all__ = [
     'as_level0',
@@ -104,11 +107,16 @@ def default_contrast_limits(plane: np.ndarray) -> tuple[float, float]:
         return 0.0, 255.0
     if plane.dtype == np.bool_:
         return 0.0, 1.0
-    values = plane.astype(np.float64, copy=False)
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
+    if plane.size == 0:
         return 0.0, 1.0
-    lo, hi = float(finite.min()), float(finite.max())
+    if plane.dtype.kind in 'ui':  # every value is finite: no copy needed
+        lo, hi = float(plane.min()), float(plane.max())
+    else:
+        finite = np.isfinite(plane)  # one byte per pixel, not a float copy
+        if not finite.any():
+            return 0.0, 1.0
+        lo = float(np.min(plane, where=finite, initial=np.inf))
+        hi = float(np.max(plane, where=finite, initial=-np.inf))
     if hi <= lo:
         hi = lo + 1.0
     return lo, hi
@@ -174,6 +182,27 @@ def to_rgb8(
         uint8 ``(rows, cols, 3)``. RGBA is composited over black.
     """
     lo, hi = _check_limits(contrast_limits, gamma)
+    rows, cols = plane.shape[:2]
+    out = np.empty((rows, cols, 3), dtype=np.uint8)
+    for band in _row_bands(rows, cols):
+        out[band] = _to_rgb8_band(plane[band], rgb, lo, hi, gamma)
+    return out
+
+
+def _row_bands(rows: int, cols: int) -> list[slice]:
+    """Row slices of about :data:`BAND_PIXELS` pixels each.
+
+    Conversions work band by band, so their float temporaries stay a
+    few MB whatever the plane's size: the memory of a plane's path is
+    its input, its output and the engine's images, not ten float copies.
+    """
+    step = max(1, BAND_PIXELS // max(cols, 1))
+    return [slice(r, min(r + step, rows)) for r in range(0, rows, step)]
+
+
+def _to_rgb8_band(
+    plane: np.ndarray, rgb: bool, lo: float, hi: float, gamma: float
+) -> np.ndarray:
     work = np.float64 if plane.dtype.itemsize > 2 else np.float32
     unit = plane.astype(work)  # a copy: the plane is never written
     unit -= work(lo)
@@ -191,7 +220,7 @@ def to_rgb8(
         return np.rint(colour, out=colour).astype(np.uint8)
     unit *= work(255)
     grey = np.rint(unit, out=unit).astype(np.uint8)
-    return np.repeat(grey[..., None], 3, axis=-1)
+    return grey[..., None]  # broadcast to the three channels
 
 
 def from_rgb8(
@@ -226,6 +255,25 @@ def from_rgb8(
     """
     lo, hi = _check_limits(contrast_limits, gamma)
     dtype = np.dtype(dtype)
+    rows, cols = rgb8.shape[:2]
+    shape = (rows, cols, channels) if rgb else (rows, cols)
+    out = np.empty(shape, dtype=dtype)
+    for band in _row_bands(rows, cols):
+        out[band] = _from_rgb8_band(
+            rgb8[band], dtype, rgb, channels, lo, hi, gamma
+        )
+    return out
+
+
+def _from_rgb8_band(
+    rgb8: np.ndarray,
+    dtype: np.dtype,
+    rgb: bool,
+    channels: int,
+    lo: float,
+    hi: float,
+    gamma: float,
+) -> np.ndarray:
     # float32 holds 8-bit levels exactly and keeps big canvases small;
     # float64 where the target needs it (float64, 32/64-bit integers).
     work = np.float64 if dtype.itemsize > 2 else np.float32

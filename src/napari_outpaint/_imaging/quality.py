@@ -32,6 +32,7 @@ __all__ = [
 # most 1.44 (PatchMatch on grass), while a flat border scored 1.58-9.5.
 SEAM_WARN_THRESHOLD = 1.6
 
+_LUMA = np.array([0.299, 0.587, 0.114])
 _INSIDE_OFFSET = 3  # the reference gradient is taken k px inside the edge
 
 
@@ -39,11 +40,21 @@ def luminance(image: np.ndarray) -> np.ndarray:
     """Rec. 601 luminance of an RGB(A) or grayscale image, as float64."""
     image = np.asarray(image, dtype=np.float64)
     if image.ndim == 3:
-        return image[..., :3] @ np.array([0.299, 0.587, 0.114])
+        return image[..., :3] @ _LUMA
     return image
 
 
-def seam_score(canvas: np.ndarray, inner: tuple[slice, slice]) -> float | None:
+def _line_luminance(pixels: np.ndarray, *, colour: bool) -> np.ndarray:
+    """Luminance of one row or column of pixels (``(n, C)`` or ``(n,)``)."""
+    line = np.asarray(pixels, dtype=np.float64)
+    return line[..., :3] @ _LUMA if colour else line
+
+
+def seam_score(
+    canvas: np.ndarray,
+    inner: tuple[slice, slice],
+    original: np.ndarray | None = None,
+) -> float | None:
     """Seam score of an outpainted *canvas* around the region *inner*.
 
     Parameters
@@ -52,6 +63,10 @@ def seam_score(canvas: np.ndarray, inner: tuple[slice, slice]) -> float | None:
         The outpainted image, ``(rows, cols)`` or ``(rows, cols, C)``.
     inner : tuple of slice
         Where the original sits in *canvas* (row slice, column slice).
+    original : numpy.ndarray, optional
+        The pixels that sit at *inner* once pasted back, when *canvas*
+        still holds the engine's version there: scored as if pasted,
+        without copying the canvas.
 
     Returns
     -------
@@ -61,29 +76,41 @@ def seam_score(canvas: np.ndarray, inner: tuple[slice, slice]) -> float | None:
         inside it (``k = 3``); None when no edge was expanded or the
         original is too small to measure.
     """
-    lum = luminance(canvas)
-    rows, cols = lum.shape
+    rows, cols = canvas.shape[:2]
     r0, r1 = inner[0].start or 0, inner[0].stop or rows
     c0, c1 = inner[1].start or 0, inner[1].stop or cols
     k = _INSIDE_OFFSET
     if r1 - r0 < 2 * k + 2 or c1 - c0 < 2 * k + 2:
         return None
+
+    # only the lines on both sides of each edge are read: a big canvas is
+    # never converted to float as a whole
+    colour = canvas.ndim == 3
+
+    def row(r: int) -> np.ndarray:
+        inside = original is not None and r0 <= r < r1
+        line = original[r - r0] if inside else canvas[r, c0:c1]
+        return _line_luminance(line, colour=colour)
+
+    def col(c: int) -> np.ndarray:
+        inside = original is not None and c0 <= c < c1
+        line = original[:, c - c0] if inside else canvas[r0:r1, c]
+        return _line_luminance(line, colour=colour)
+
     jumps: list[np.ndarray] = []
     refs: list[np.ndarray] = []
-    span_c = slice(c0, c1)
-    span_r = slice(r0, r1)
     if r0 > 0:  # top edge
-        jumps.append(lum[r0 - 1, span_c] - lum[r0, span_c])
-        refs.append(lum[r0 + k, span_c] - lum[r0 + k + 1, span_c])
+        jumps.append(row(r0 - 1) - row(r0))
+        refs.append(row(r0 + k) - row(r0 + k + 1))
     if r1 < rows:  # bottom edge
-        jumps.append(lum[r1, span_c] - lum[r1 - 1, span_c])
-        refs.append(lum[r1 - 1 - k, span_c] - lum[r1 - 2 - k, span_c])
+        jumps.append(row(r1) - row(r1 - 1))
+        refs.append(row(r1 - 1 - k) - row(r1 - 2 - k))
     if c0 > 0:  # left edge
-        jumps.append(lum[span_r, c0 - 1] - lum[span_r, c0])
-        refs.append(lum[span_r, c0 + k] - lum[span_r, c0 + k + 1])
+        jumps.append(col(c0 - 1) - col(c0))
+        refs.append(col(c0 + k) - col(c0 + k + 1))
     if c1 < cols:  # right edge
-        jumps.append(lum[span_r, c1] - lum[span_r, c1 - 1])
-        refs.append(lum[span_r, c1 - 1 - k] - lum[span_r, c1 - 2 - k])
+        jumps.append(col(c1) - col(c1 - 1))
+        refs.append(col(c1 - 1 - k) - col(c1 - 2 - k))
     if not jumps:
         return None
     jump = float(np.mean(np.abs(np.concatenate(jumps))))

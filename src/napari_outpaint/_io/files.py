@@ -24,9 +24,11 @@ Writing (:func:`write_image`) keeps the input's format family:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import tempfile
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,6 +72,7 @@ _UM_PER_UNIT = {
 # micrometres per unit for the TIFF ResolutionUnit tag (1=none, 2=inch)
 _UM_PER_RESUNIT = {3: 1e4, 4: 1e3, 5: 1.0}
 _OME_AXES = 'TZC'
+_PILLOW_LIMIT_LOCK = threading.Lock()
 # pixel types OME-XML can describe; others (int64, uint64, float16) are
 # written as a plain TIFF with the same axes and resolution tags
 _OME_DTYPES = frozenset(
@@ -170,14 +173,25 @@ def format_family(
     )
 
 
-def read_image(path: str | Path) -> ImageFile:
+def read_image(
+    path: str | Path, *, max_pixels: int | None = None
+) -> ImageFile:
     """Read a PNG, JPEG or TIFF file into an :class:`ImageFile`.
+
+    Parameters
+    ----------
+    path : path
+    max_pixels : int, optional
+        Refuse, before decoding, planes of more pixels (the command
+        line's ``--max-pixels``); Pillow's own "decompression bomb" limit
+        is replaced by this one. None: no limit here.
 
     Raises
     ------
     InvalidInputError
         Naming ``input``, when the file is missing, unreadable, of an
-        unsupported type, or holds no 2D image.
+        unsupported type, or holds no 2D image; naming ``--max-pixels``
+        for a plane above *max_pixels*.
     """
     path = Path(path)
     family = format_family(path)
@@ -189,9 +203,9 @@ def read_image(path: str | Path) -> ImageFile:
         )
     try:
         if family == 'tiff':
-            image = _read_tiff(path)
+            image = _read_tiff(path, max_pixels)
         else:
-            image = _read_pillow(path, family)
+            image = _read_pillow(path, family, max_pixels)
     except InvalidInputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure
@@ -217,9 +231,37 @@ def read_image(path: str | Path) -> ImageFile:
     return image
 
 
-def _read_pillow(path: Path, family: str) -> ImageFile:
+def _check_plane_pixels(
+    path: Path, rows: int, cols: int, max_pixels: int | None
+) -> None:
+    if max_pixels is not None and rows * cols > max_pixels:
+        raise InvalidInputError(
+            '--max-pixels',
+            f'{path} has planes of {rows} x {cols} = '
+            f'{rows * cols / 1e6:.0f} Mpx, above the limit of '
+            f'{max_pixels / 1e6:.0f} Mpx; nothing was read. Raise it with '
+            '--max-pixels (or NAPARI_OUTPAINT_MAX_PIXELS) if this machine '
+            'has the memory.',
+        )
 
-    with Image.open(path) as img:
+
+@contextlib.contextmanager
+def _pillow_limit_off():
+    """Pillow's global decompression-bomb limit lifted (ours applies)."""
+    with _PILLOW_LIMIT_LOCK:
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+
+def _read_pillow(path: Path, family: str, max_pixels: int | None) -> ImageFile:
+
+    with _pillow_limit_off(), Image.open(path) as img:
+        cols, rows = img.size
+        _check_plane_pixels(path, rows, cols, max_pixels)
         img.load()
         mode = img.mode
         if mode == 'P':
@@ -248,12 +290,18 @@ def _read_pillow(path: Path, family: str) -> ImageFile:
     )
 
 
-def _read_tiff(path: Path) -> ImageFile:
+def _read_tiff(path: Path, max_pixels: int | None) -> ImageFile:
 
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
-        data = series.asarray()
         axes = series.axes
+        if 'Y' in axes and 'X' in axes:
+            shape = series.shape
+            _check_plane_pixels(
+                path, shape[axes.index('Y')], shape[axes.index('X')],
+                max_pixels,
+            )  # fmt: skip
+        data = series.asarray()
         if len(axes) != data.ndim:  # pragma: no cover - defensive
             axes = 'Q' * (data.ndim - 2) + 'YX'
         data, axes = _samples_last(path, data, axes)

@@ -2,16 +2,24 @@
 
 A validated source (:mod:`.source`, checks in :mod:`.validate`), the
 per-plane path through an engine (:mod:`.plane`), placing it in world and
-the public ``outpaint_array`` (:mod:`.array`), and the provenance record
-(:mod:`.provenance`). No napari layers, no Qt.
+the public ``outpaint_array`` (:mod:`.array`), the memory a plane's path
+needs (:mod:`.memory`), and the provenance record (:mod:`.provenance`).
+No napari layers, no Qt.
 """
 
 from napari_outpaint._pipeline.array import (
     RESULT_SUFFIX,
     OutpaintResult,
     check_adds_pixels,
+    check_plan,
     outpaint_array,
     outpaint_source_plane,
+)
+from napari_outpaint._pipeline.memory import (
+    DEFAULT_MAX_PIXELS,
+    MAX_PIXELS_ENV,
+    check_plane_fits,
+    max_pixels_setting,
 )
 from napari_outpaint._pipeline.plane import native_mask
 from napari_outpaint._pipeline.provenance import jsonable
@@ -23,14 +31,19 @@ from napari_outpaint._pipeline.validate import (
 )
 
 __all__ = [
+    'DEFAULT_MAX_PIXELS',
+    'MAX_PIXELS_ENV',
     'OutpaintResult',
     'RESULT_SUFFIX',
     'Source',
     'native_mask',
     'affine_matrix',
     'check_adds_pixels',
+    'check_plan',
+    'check_plane_fits',
     'jsonable',
     'linear_matrix',
+    'max_pixels_setting',
     'normalize_plane',
     'outpaint_array',
     'outpaint_source_plane',

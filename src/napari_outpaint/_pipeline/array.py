@@ -34,6 +34,7 @@ from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand, check_expand
 from napari_outpaint._imaging import place_result
 from napari_outpaint._pipeline import provenance as _provenance
+from napari_outpaint._pipeline.memory import check_plane_fits
 from napari_outpaint._pipeline.plane import PlaneResult, outpaint_plane
 from napari_outpaint._pipeline.source import Source, prepare_source
 from napari_outpaint._pipeline.validate import normalize_plane
@@ -50,6 +51,7 @@ __all__ = [
     'OutpaintResult',
     'PlaneResult',
     'check_adds_pixels',
+    'check_plan',
     'emit_warnings',
     'outpaint_array',
     'outpaint_plane',
@@ -209,7 +211,7 @@ def outpaint_array(
         name=source_name,
     )
     index = normalize_plane(plane, source.lead_shape)
-    check_adds_pixels(expand, source.plane_shape)
+    check_plan(source, expand)
     return outpaint_source_plane(
         source,
         index,
@@ -219,6 +221,19 @@ def outpaint_array(
         progress=progress,
         cancel=cancel,
         started=started,
+    )
+
+
+def check_plan(source: Source, expand: Expand) -> None:
+    """Everything about a plane of *source* that fails before any work:
+    the expansion adds pixels, and the plane's path fits in memory."""
+    check_adds_pixels(expand, source.plane_shape)
+    check_plane_fits(
+        source.plane_shape,
+        expand,
+        dtype=np.dtype(source.data.dtype),
+        channels=source.channels,
+        max_pixels=source.max_pixels,
     )
 
 

@@ -173,16 +173,15 @@ def outpaint_plane(
     if keep_native_resolution:
         data = from_rgb8(returned, **back)
         mask, data_inner = native_mask(returned.shape[:2], canvas_shape, inner)
-        final8 = returned
+        seam = seam_score(returned, data_inner)
     else:
-        final8 = on_grid.copy()
-        final8[inner] = sent
         data = from_rgb8(on_grid, **back)
         data[inner] = plane
         mask = np.ones(canvas_shape, dtype=bool)
         mask[inner] = False
         data_inner = inner
-    seam = seam_score(final8, data_inner)
+        # scored as the user sees it: the original pasted back (no copy)
+        seam = seam_score(on_grid, inner, original=sent)
     finished = time.perf_counter()
     return PlaneResult(
         data=data,

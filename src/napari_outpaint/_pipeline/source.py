@@ -61,6 +61,9 @@ class Source:
         napari's data-to-physical linear matrix (rotate @ shear @ scale).
     name : str or None
         The source's name, for the result's name and the provenance.
+    max_pixels : int or None
+        The largest canvas of one plane (None: ``NAPARI_OUTPAINT_MAX_PIXELS``
+        or the default, see :mod:`napari_outpaint._pipeline.memory`).
     """
 
     data: Any
@@ -75,6 +78,7 @@ class Source:
     shear: np.ndarray | None
     linear: np.ndarray
     name: str | None = None
+    max_pixels: int | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -96,6 +100,11 @@ class Source:
         """``(rows, cols)`` of one plane."""
         rows, cols = self.shape[self.n_lead : self.n_lead + 2]
         return rows, cols
+
+    @property
+    def channels(self) -> int:
+        """Colour channels per pixel: 1 for greyscale, 3 or 4 for RGB(A)."""
+        return self.shape[-1] if self.rgb else 1
 
     @property
     def ndim(self) -> int:
@@ -147,6 +156,7 @@ def prepare_source(
     rotate: Any = None,
     shear: Any = None,
     name: str | None = None,
+    max_pixels: int | None = None,
 ) -> Source:
     """Validate an image and its napari transform into a :class:`Source`.
 
@@ -164,6 +174,8 @@ def prepare_source(
         The napari transform (layer ndim = data ndim - rgb).
     name : str, optional
         The source's name.
+    max_pixels : int, optional
+        The largest canvas of one plane (see :class:`Source`).
 
     Raises
     ------
@@ -190,4 +202,5 @@ def prepare_source(
         shear=None if shear is None else np.asarray(shear),
         linear=linear_matrix(scale_v, rotate, shear, ndim),
         name=name,
+        max_pixels=None if max_pixels is None else int(max_pixels),
     )

@@ -1,0 +1,168 @@
+"""How much memory one plane's path needs, and refusing what cannot fit.
+
+One plane goes through: the plane (its dtype), the 8-bit RGB sent to the
+engine (3 bytes per plane pixel), the engine's RGB canvas and its working
+copy (about 6 bytes per canvas pixel), and the result in the plane's dtype
+with its mask. Conversions run in bands of rows (see
+``napari_outpaint._imaging.convert``), so no whole-canvas float copy is
+made. Measured by ``bench/bench_memory.py``: a uint8 greyscale plane peaks
+at about 11x its size at +10 % per side, RGB at about 8x.
+
+:func:`check_plane_fits` refuses, before any work or request, a canvas
+above the pixel limit (``NAPARI_OUTPAINT_MAX_PIXELS``, the CLI's
+``--max-pixels``) or one whose estimated peak exceeds the memory
+available, instead of letting the operating system kill the process.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from napari_outpaint._errors import ConfigurationError, InvalidInputError
+from napari_outpaint._expand import Expand
+from napari_outpaint._imaging import BAND_PIXELS
+
+__all__ = [
+    'DEFAULT_MAX_PIXELS',
+    'MAX_PIXELS_ENV',
+    'available_memory_bytes',
+    'check_plane_fits',
+    'max_pixels_setting',
+    'plane_peak_bytes',
+]
+
+MAX_PIXELS_ENV = 'NAPARI_OUTPAINT_MAX_PIXELS'
+#: the default largest canvas of one plane: 2**28 pixels (16384 x 16384)
+DEFAULT_MAX_PIXELS = 2**28
+#: the float temporaries of a band conversion: up to 12 copies of a band
+#: of 4 float64 channels, whatever the plane's size
+BAND_WORK_BYTES = 12 * 4 * 8 * BAND_PIXELS
+
+
+def max_pixels_setting(given: int | None = None) -> int:
+    """*given*, else ``$NAPARI_OUTPAINT_MAX_PIXELS``, else the default.
+
+    Raises
+    ------
+    ConfigurationError
+        When the environment variable is not a positive integer.
+    """
+    if given is not None:
+        return int(given)
+    text = os.environ.get(MAX_PIXELS_ENV, '').strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(text.replace('_', ''))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(
+            f'{MAX_PIXELS_ENV}={text!r} is not a positive number of pixels; '
+            f'e.g. {MAX_PIXELS_ENV}={DEFAULT_MAX_PIXELS}, or unset it.'
+        )
+    return value
+
+
+def plane_peak_bytes(
+    plane_shape: tuple[int, int],
+    canvas_shape: tuple[int, int],
+    *,
+    dtype: np.dtype,
+    channels: int,
+) -> int:
+    """An upper estimate of the peak memory of one plane's path.
+
+    The plane and the 8-bit RGB sent (3 bytes per pixel); the engine's
+    RGB canvas and a working copy (6 bytes per canvas pixel); the result
+    in the plane's dtype and its mask; the band conversions' floats.
+
+    Parameters
+    ----------
+    plane_shape, canvas_shape : (int, int)
+        Rows and columns of the plane and of its expanded canvas.
+    dtype : numpy.dtype
+        The plane's dtype.
+    channels : int
+        1 for greyscale, 3 or 4 for RGB(A).
+    """
+    plane = plane_shape[0] * plane_shape[1]
+    canvas = canvas_shape[0] * canvas_shape[1]
+    pixel = np.dtype(dtype).itemsize * channels
+    return plane * (pixel + 3) + canvas * (6 + pixel + 1) + BAND_WORK_BYTES
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to new allocations (Linux ``MemAvailable``), or
+    None where the system does not say."""
+    try:
+        with open('/proc/meminfo', encoding='ascii') as meminfo:
+            for line in meminfo:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_plane_fits(
+    plane_shape: tuple[int, int],
+    expand: Expand,
+    *,
+    dtype: np.dtype,
+    channels: int,
+    max_pixels: int | None = None,
+    field: str = 'max_pixels',
+) -> None:
+    """Refuse, before any work, a plane whose path cannot fit.
+
+    Parameters
+    ----------
+    plane_shape : (int, int)
+    expand : Expand
+    dtype, channels
+        As for :func:`plane_peak_bytes`.
+    max_pixels : int, optional
+        The canvas limit; default :func:`max_pixels_setting`.
+    field : str
+        The field the error names.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming *field*: the canvas exceeds the limit (raise it there), or
+        the estimated peak exceeds the memory available.
+    """
+    limit = max_pixels_setting(max_pixels)
+    rows, cols = plane_shape
+    canvas = expand.canvas_shape(rows, cols)
+    pixels = canvas[0] * canvas[1]
+    need = plane_peak_bytes(
+        plane_shape, canvas, dtype=dtype, channels=channels
+    )
+    if pixels > limit:
+        raise InvalidInputError(
+            field,
+            f'the expanded canvas of this {rows} x {cols} plane would be '
+            f'{canvas[0]} x {canvas[1]} = {pixels / 1e6:.0f} Mpx, above the '
+            f'limit of {limit / 1e6:.0f} Mpx (about {_gb(need)} of memory '
+            f'for this plane). Raise the limit ({MAX_PIXELS_ENV}, or '
+            '--max-pixels on the command line) if this machine has the '
+            'memory, or outpaint a smaller region.',
+        )
+    available = available_memory_bytes()
+    if available is not None and need > available:
+        raise InvalidInputError(
+            field,
+            f'outpainting this {rows} x {cols} plane needs about '
+            f'{_gb(need)} of memory, and {_gb(available)} is available. '
+            'Free memory, or outpaint a smaller region.',
+        )
+
+
+def _gb(n: int) -> str:
+    if n < 1024**3:
+        return f'{n / 1024**2:.0f} MB'
+    return f'{n / 1024**3:.1f} GB'
