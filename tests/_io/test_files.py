@@ -8,6 +8,7 @@ import tifffile
 from PIL import Image
 
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io import files
 from napari_outpaint._io.files import (
     check_writable,
     format_family,
@@ -273,3 +274,20 @@ def test_a_tiff_above_the_limit_is_refused_before_reading(tmp_path):
     with pytest.raises(InvalidInputError, match='nothing was read'):
         read_image(path, max_pixels=100_000)
     assert read_image(path, max_pixels=120_000).data.shape == (2, 300, 400)
+
+
+def test_ome_pixel_sizes_come_from_the_first_image_and_survive_bad_xml():
+    """Several images: the first one's sizes; malformed XML: none."""
+    xml = (
+        '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
+        '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" '
+        'Type="uint8" SizeX="2" SizeY="2" SizeZ="1" SizeC="1" SizeT="1" '
+        'PhysicalSizeX="250" PhysicalSizeXUnit="nm" PhysicalSizeY="0.25"/>'
+        '</Image><Image ID="Image:1"><Pixels ID="Pixels:1" '
+        'DimensionOrder="XYZCT" Type="uint8" SizeX="2" SizeY="2" SizeZ="1" '
+        'SizeC="1" SizeT="1" PhysicalSizeX="9" PhysicalSizeY="9"/></Image>'
+        '</OME>'
+    )
+    assert files._ome_pixel_sizes(xml) == pytest.approx({'X': 0.25, 'Y': 0.25})
+    assert files._ome_pixel_sizes('<OME><Image') == {}
+    assert files._ome_pixel_sizes('<OME/>') == {}

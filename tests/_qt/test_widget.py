@@ -539,3 +539,17 @@ def test_history_lists_a_run_and_opens_it_aligned(make_napari_viewer, qtbot):
     assert len(engine.calls) == 1  # opening paid nothing
     _sample_centres_match(original, reopened)
     assert viewer.layers.selection.active.name == 'cells'
+
+
+def test_a_two_line_key_paste_disables_run_and_says_why(docked):
+    """The widget refuses an unsendable key as the CLI does: Run disabled,
+    the reason shown, the key never displayed."""
+    _, widget = docked
+    widget._engine_choice.value = 'runflow'
+    widget._sides['left'].value = 10
+    widget._api_key.value = 'rf-first-line\nrf-second-line'
+    assert not widget._run_button.enabled
+    assert 'line break' in widget._engine_label.value
+    assert 'rf-first' not in widget._engine_label.value
+    widget._api_key.value = 'rf-one-line-key'
+    assert widget._run_button.enabled

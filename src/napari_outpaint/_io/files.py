@@ -8,7 +8,8 @@ Reading:
   so the scale is 1.
 - TIFF through tifffile: any dtype (8/16/32-bit, signed, float), stacks
   of any dimension, RGB(A). The physical pixel size, in micrometres, is
-  taken from OME metadata (``PhysicalSizeX/Y/Z``), else from ImageJ
+  taken from OME metadata (``PhysicalSizeX/Y/Z``, parsed by tifffile's
+  ``xml2dict``), else from ImageJ
   metadata (``unit`` + resolution tags + ``spacing``), else from the
   resolution tags when their unit is centimetre (or mm/µm). Inch-based
   resolution tags are a print DPI and are ignored.
@@ -29,7 +30,6 @@ import math
 import os
 import tempfile
 import threading
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -388,26 +388,25 @@ def _clean_unit(unit: str) -> str:
 
 
 def _ome_pixel_sizes(xml: str) -> dict[str, float]:
+    """Pixel sizes of the first OME image, parsed by tifffile's reader."""
     try:
-        root = ET.fromstring(xml)
-    except ET.ParseError:
+        ome = tifffile.xml2dict(xml).get('OME', {})
+    except Exception:  # noqa: BLE001 - malformed OME-XML: no pixel size
         return {}
-    pixels = next(
-        (el for el in root.iter() if el.tag.rsplit('}', 1)[-1] == 'Pixels'),
-        None,
-    )
-    if pixels is None:
+    image = ome.get('Image') if isinstance(ome, dict) else None
+    if isinstance(image, list):
+        image = image[0] if image else None
+    pixels = image.get('Pixels') if isinstance(image, dict) else None
+    if not isinstance(pixels, dict):
         return {}
     sizes = {}
     for axis in 'XYZ':
         value = pixels.get(f'PhysicalSize{axis}')
-        if value is None:
-            continue
-        unit = _clean_unit(pixels.get(f'PhysicalSize{axis}Unit', 'µm'))
+        unit = _clean_unit(str(pixels.get(f'PhysicalSize{axis}Unit', 'µm')))
         factor = _UM_PER_UNIT.get(unit)
         try:
             size = float(value) * factor if factor else math.nan
-        except ValueError:
+        except (TypeError, ValueError):
             continue
         if math.isfinite(size) and size > 0:
             sizes[axis] = size
