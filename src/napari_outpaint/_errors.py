@@ -48,6 +48,7 @@ __all__ = [
     'PermissionDeniedError',
     'RateLimitError',
     'ResultError',
+    'RunCanceledError',
     'RunFailedError',
     'RunTimeoutError',
     'ServiceUnavailableError',
@@ -266,6 +267,36 @@ class RunFailedError(OutpaintError):
         super().__init__(
             f'{text}. Failed runs are not billed; try again, or try '
             'smaller expansions if it fails repeatedly.'
+        )
+
+
+class RunCanceledError(RunFailedError):
+    """The service canceled the run (``canceled`` or ``cancelled``).
+
+    Runflow has no public cancel: an administrator or the platform ended
+    the run. No result exists, nothing is cached, and, as cancellation
+    does not auto-refund, the run may still be billed.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        status: str = 'canceled',
+        failure_code: str | None = None,
+        failure_message: str | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.status = status
+        self.failure_code = failure_code
+        self.failure_message = failure_message
+        reason = ': '.join(p for p in (failure_code, failure_message) if p)
+        text = f'Run {run_id} was canceled by Runflow'
+        text += f' ({reason})' if reason else ''
+        OutpaintError.__init__(
+            self,
+            f'{text}; it produced no result and nothing was cached. '
+            'Cancellation does not auto-refund, so it may still be billed '
+            '(see your Runflow dashboard); run the request again to retry.',
         )
 
 

@@ -20,13 +20,16 @@ from napari_outpaint import (
     PermissionDeniedError,
     RateLimitError,
     ResultError,
+    RunCanceledError,
     RunFailedError,
     RunTimeoutError,
     ServiceUnavailableError,
     Stage,
     ValidationError,
 )
+from napari_outpaint._cache import ResultCache
 from napari_outpaint._imaging.codecs import encode_png
+from napari_outpaint._pipeline import outpaint_array
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow.client import RunflowClient
 from napari_outpaint._runflow.retry import PollSchedule, RetryPolicy
@@ -500,4 +503,84 @@ def test_keyboard_interrupt_mid_run_still_deletes_the_asset(runflow_standin):
     with pytest.raises(KeyboardInterrupt):
         _engine(server).outpaint(_image(), EXPAND, progress=interrupt)
     assert len(server.runs) == 1
+    _assert_assets_deleted(server)
+
+
+def _uploads(server):
+    return [r for r in server.requests if r.method == 'PUT']
+
+
+def _deletes(server):
+    return [r for r in server.requests if r.method == 'DELETE']
+
+
+def test_dispatching_is_not_terminal():
+    """A run seen ``dispatching`` is polled on until it succeeds."""
+    with RunflowStandIn(processing_delay=0.05, dispatch_delay=0.3) as server:
+        result = _engine(server).outpaint(_image(), EXPAND)
+        (run,) = server.runs
+        dispatching = [
+            r
+            for r in _polls(server)
+            if run.created_monotonic + run.queue_delay
+            < r.received_monotonic
+            <= run.started_monotonic
+        ]
+    assert dispatching, 'no poll saw the run dispatching'
+    assert result.run_id == run.id
+    assert result.details['status'] == 'succeeded'
+    assert len(_creates(server)) == 1
+    assert len(_uploads(server)) == 1
+    _assert_assets_deleted(server)
+
+
+@pytest.mark.parametrize('spelling', ['canceled', 'cancelled'])
+def test_canceled_run_is_a_typed_error_nothing_cached(
+    runflow_standin, spelling
+):
+    """canceled/cancelled: RunCanceledError naming the run, asset deleted,
+    nothing cached, the journal resolved, one run paid for at most."""
+    server = runflow_standin
+    server.cancel_next_run(spelling)
+    with pytest.raises(RunCanceledError) as info:
+        outpaint_array(_image(), EXPAND, engine=_engine(server))
+    (run,) = server.runs
+    error = info.value
+    assert isinstance(error, RunFailedError)
+    assert (error.run_id, error.status) == (run.id, spelling)
+    assert run.id in str(error)
+    assert 'canceled by Runflow' in str(error)
+    assert run.fetched_image is None
+    assert len(_creates(server)) == 1
+    assert len(_uploads(server)) == 1
+    assert len(_deletes(server)) == 1
+    _assert_assets_deleted(server)
+    cache = ResultCache()
+    assert cache.entries() == []
+    assert cache.pending() == []
+
+
+def test_partial_success_with_output_is_a_result(runflow_standin):
+    """partial_succeeded with an output URL is downloaded and cached."""
+    server = runflow_standin
+    server.partially_succeed_next_run(with_output=True)
+    result = outpaint_array(_image(), EXPAND, engine=_engine(server))
+    (run,) = server.runs
+    assert run.status == 'partial_succeeded'
+    assert result.provenance['run_id'] == run.id
+    assert len(ResultCache().entries()) == 1
+    assert len(_uploads(server)) == 1
+    _assert_assets_deleted(server)
+
+
+def test_partial_success_without_output_is_a_failure(runflow_standin):
+    """partial_succeeded without an output raises and caches nothing."""
+    server = runflow_standin
+    server.partially_succeed_next_run(with_output=False)
+    with pytest.raises(RunFailedError) as info:
+        _engine(server).outpaint(_image(), EXPAND)
+    assert not isinstance(info.value, RunCanceledError)
+    assert info.value.status == 'partial_succeeded'
+    assert info.value.run_id == server.runs[0].id
+    assert not [r for r in server.requests if '/storage/outputs/' in r.path]
     _assert_assets_deleted(server)

@@ -22,6 +22,7 @@ import numpy as np
 from napari_outpaint._errors import (
     InvalidInputError,
     ResultError,
+    RunCanceledError,
     RunFailedError,
 )
 from napari_outpaint._expand import Expand, check_expand
@@ -169,8 +170,8 @@ class RunflowEngine:
             When *cancel* fires; the hosted image is deleted first, and an
             already created run may still complete and bill (Runflow has
             no public cancel).
-        RunFailedError, RunTimeoutError, ResultError, APIStatusError,
-        APIConnectionError, HostingError
+        RunFailedError, RunCanceledError, RunTimeoutError, ResultError,
+        APIStatusError, APIConnectionError, HostingError
             As their names say; messages name the run id when one exists.
         """
         check_expand(expand)
@@ -309,6 +310,10 @@ class RunflowEngine:
         timings: dict[str, float],
     ) -> EngineResult:
         """Turn a terminal run into an EngineResult (or a typed error)."""
+        if run.status in (RunStatus.CANCELED, RunStatus.CANCELLED):
+            raise RunCanceledError(
+                run.id, run.status, run.failure_code, run.failure_message
+            )
         if not run.succeeded:
             raise RunFailedError(
                 run.id, run.status, run.failure_code, run.failure_message

@@ -260,7 +260,8 @@ def get_output(standin: StandInState, request: Request, match):
         run = standin.get_run(match['id'])
     except KeyError:
         run = None
-    if run is None or run.status != 'succeeded' or run.output is None:
+    done = ('succeeded', 'partial_succeeded')
+    if run is None or run.status not in done or run.output is None:
         return storage_error(404, 'NoSuchKey', 'The key does not exist.')
     if match['ext'] != standin.output_format:
         return storage_error(404, 'NoSuchKey', 'The key does not exist.')

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-__all__ = ['ERROR_CODES', 'Faults', 'Rejection', 'RunFailure']
+__all__ = ['ERROR_CODES', 'Faults', 'Rejection', 'RunEnding', 'RunFailure']
 
 #: The ``code`` Runflow sends with each HTTP status.
 ERROR_CODES = {
@@ -43,6 +43,22 @@ class RunFailure:
     failure_message: str
 
 
+@dataclass(frozen=True)
+class RunEnding:
+    """How the next run ends, other than ``succeeded`` or ``failed``.
+
+    Attributes
+    ----------
+    status : str
+        ``'canceled'``, ``'cancelled'`` or ``'partial_succeeded'``.
+    with_output : bool
+        Whether the run shows an output URL (``partial_succeeded`` only).
+    """
+
+    status: str
+    with_output: bool = False
+
+
 class Faults:
     """Thread-safe queues of injected faults.
 
@@ -58,6 +74,7 @@ class Faults:
         self._asset_deletes: deque[Rejection] = deque()
         self._run_failures: deque[RunFailure] = deque()
         self._corrupt_outputs = 0
+        self._endings: deque[RunEnding] = deque()
 
     def add_poll_failures(self, rejection: Rejection, times: int) -> None:
         with self._lock:
@@ -111,6 +128,14 @@ class Faults:
             if self._run_failures:
                 return self._run_failures.popleft()
             return None
+
+    def add_run_ending(self, ending: RunEnding) -> None:
+        with self._lock:
+            self._endings.append(ending)
+
+    def take_run_ending(self) -> RunEnding | None:
+        with self._lock:
+            return self._endings.popleft() if self._endings else None
 
     def add_corrupt_output(self) -> None:
         with self._lock:

@@ -10,7 +10,9 @@ from typing import Any
 
 __all__ = ['RecordedAsset', 'RecordedRequest', 'RecordedRun']
 
-TERMINAL_STATUSES = frozenset({'succeeded', 'failed'})
+TERMINAL_STATUSES = frozenset(
+    {'succeeded', 'partial_succeeded', 'failed', 'canceled', 'cancelled'}
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,10 @@ class RecordedRun:
     """A run created through ``POST /v1/models/runflow/outpaint/runs``.
 
     Its status follows elapsed time: ``queued`` for ``queue_delay``
-    seconds, then ``running`` for ``processing_delay`` seconds and until
-    the output is ready, then ``succeeded`` or ``failed``.
+    seconds, ``dispatching`` for ``dispatch_delay`` seconds, then
+    ``running`` for ``processing_delay`` seconds and until the output is
+    ready, then ``succeeded`` or ``failed`` (or the ``end_status`` a fault
+    chose: ``canceled``, ``cancelled``, ``partial_succeeded``).
 
     Attributes
     ----------
@@ -109,6 +113,8 @@ class RecordedRun:
     queue_delay: float
     processing_delay: float
     seed: int
+    dispatch_delay: float = 0.0
+    end_status: str | None = None
     fetched_image: bytes | None = None
     fetched_content_type: str | None = None
     fetch_error: str | None = None
@@ -145,15 +151,24 @@ class RecordedRun:
 
     @property
     def outcome(self) -> str:
-        """``'failed'`` or ``'succeeded'``, once processed."""
-        return 'failed' if self.failure_code else 'succeeded'
+        """The terminal status, once processed.
+
+        ``'failed'`` when the run failed, else the ``end_status`` a fault
+        chose, else ``'succeeded'``.
+        """
+        if self.failure_code:
+            return 'failed'
+        return self.end_status or 'succeeded'
 
     def terminal_monotonic(self) -> float | None:
         """The instant the run becomes terminal (None: not yet known)."""
         if self.ready_monotonic is None:
             return None
         scheduled = (
-            self.created_monotonic + self.queue_delay + self.processing_delay
+            self.created_monotonic
+            + self.queue_delay
+            + self.dispatch_delay
+            + self.processing_delay
         )
         return max(scheduled, self.ready_monotonic)
 
@@ -161,10 +176,17 @@ class RecordedRun:
         """The ``status_code`` at monotonic time *now*."""
         if now <= self.created_monotonic + self.queue_delay:
             return 'queued'
+        if now <= self.started_monotonic:
+            return 'dispatching'
         terminal = self.terminal_monotonic()
         if terminal is None or now < terminal:
             return 'running'
         return self.outcome
+
+    @property
+    def started_monotonic(self) -> float:
+        """When the run starts ``running`` (after queue and dispatch)."""
+        return self.created_monotonic + self.queue_delay + self.dispatch_delay
 
     @property
     def status(self) -> str:

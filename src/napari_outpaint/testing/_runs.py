@@ -12,9 +12,9 @@ import httpx
 from PIL import Image
 
 from napari_outpaint._secrets import redact_url
-from napari_outpaint.testing._faults import RunFailure
+from napari_outpaint.testing._faults import RunEnding, RunFailure
 from napari_outpaint.testing._images import CONTENT_TYPES, outpaint_bytes
-from napari_outpaint.testing._records import RecordedRun
+from napari_outpaint.testing._records import TERMINAL_STATUSES, RecordedRun
 from napari_outpaint.testing._validation import MAX_UPLOAD_BYTES
 
 __all__ = ['FETCH_TIMEOUT', 'process_run', 'run_json']
@@ -41,15 +41,16 @@ def run_json(
     status = run.status_at(now)
     started = completed = None
     duration_ms = None
-    if status != 'queued':
-        started = run.created_monotonic + run.queue_delay
-    terminal = status in ('succeeded', 'failed')
+    if status not in ('queued', 'dispatching'):
+        started = run.started_monotonic
+    terminal = status in TERMINAL_STATUSES
     if terminal:
         completed = run.terminal_monotonic()
         duration_ms = round((completed - run.created_monotonic) * 1000)
     failed = status == 'failed'
     output = None
-    if status == 'succeeded':
+    succeeded = status in ('succeeded', 'partial_succeeded')
+    if succeeded and run.output is not None:
         output = {
             'outputs': [{'url': output_url(run), 'type': 'image'}],
             'seed': run.seed,
@@ -69,7 +70,7 @@ def run_json(
         'output': output,
         'context': {},
         'duration_ms': duration_ms,
-        'cost': PRICE if status == 'succeeded' else None,
+        'cost': PRICE if succeeded else None,
         'client_ref': run.client_ref,
         'callback_url': run.callback_url,
         'metadata': run.metadata,
@@ -139,9 +140,18 @@ def process_run(
     output_format: str,
     failure: RunFailure | None,
     corrupt: bool,
+    ending: RunEnding | None = None,
 ) -> None:
-    """Fetch the input, outpaint it, store the output (or the failure)."""
+    """Fetch the input, outpaint it, store the output (or the failure).
+
+    A canceled *ending* stops the run before it fetches anything; a
+    ``partial_succeeded`` one without output drops the output.
+    """
+    if ending is not None:
+        run.end_status = ending.status
     try:
+        if ending is not None and ending.status != 'partial_succeeded':
+            return  # canceled in the queue: nothing fetched, no output
         try:
             data, content_type = _fetch(run.input['image_url'], verify)
         except _FetchFailed as exc:
@@ -172,6 +182,8 @@ def process_run(
                 f'image_url is not a decodable image: {exc}',
                 'input_decode',
             )
+            return
+        if ending is not None and not ending.with_output:
             return
         run.output = CORRUPT_OUTPUT if corrupt else output
         run.output_content_type = CONTENT_TYPES[output_format]

@@ -23,6 +23,7 @@ from napari_outpaint.testing._faults import (
     ERROR_CODES,
     Faults,
     Rejection,
+    RunEnding,
     RunFailure,
     check_times,
 )
@@ -52,8 +53,19 @@ class RunflowStandIn:
     runs that go ``queued`` -> ``running`` -> ``succeeded`` over time,
     and an ``image_url`` that it really downloads over HTTPS. The output
     is the expanded canvas (the same padding rule as the plugin), filled
-    by mirror reflection, optionally upscaled. Faults can be injected.
-    Everything it receives is recorded.
+    by mirror reflection, optionally upscaled. Everything it receives is
+    recorded.
+
+    Faults are opt-in, each consumed by the next matching request or run:
+    refused or dropped creates (:meth:`reject_creates`,
+    :meth:`drop_connection_after_create`), failing polls
+    (:meth:`fail_polls`, :meth:`invalid_json_polls`), refused asset
+    deletion (:meth:`fail_asset_delete`), and runs that end otherwise
+    than ``succeeded``: :meth:`fail_next_run`, :meth:`cancel_next_run`
+    (``canceled``/``cancelled``), :meth:`partially_succeed_next_run`
+    (``partial_succeeded`` with or without an output) and
+    :meth:`corrupt_next_output`. ``dispatch_delay`` makes runs pass
+    through ``dispatching``.
 
     Parameters
     ----------
@@ -64,6 +76,9 @@ class RunflowStandIn:
         ready).
     queue_delay : float
         Seconds a run stays ``queued``.
+    dispatch_delay : float
+        Seconds a run then stays ``dispatching`` (not terminal), before
+        ``running``; 0 skips that status.
     upscale_long_side : int or None
         Resize the output so its long side has this many pixels (at most
         4096), like the service's upscaler; None keeps the canvas size.
@@ -102,6 +117,7 @@ class RunflowStandIn:
         *,
         processing_delay: float = 0.2,
         queue_delay: float = 0.0,
+        dispatch_delay: float = 0.0,
         upscale_long_side: int | None = None,
         output_format: str = 'png',
         extra_trusted_ca: str | PathLike[str] | None = None,
@@ -132,8 +148,11 @@ class RunflowStandIn:
         self._idempotency: dict[str, tuple[str, Any]] = {}
         self._queue_delay = 0.0
         self._processing_delay = 0.0
+        self._dispatch_delay = 0.0
         self.set_delays(
-            queue_delay=queue_delay, processing_delay=processing_delay
+            queue_delay=queue_delay,
+            processing_delay=processing_delay,
+            dispatch_delay=dispatch_delay,
         )
         self._signing_key = secrets.token_bytes(32)
         self._server: TLSServerThread | None = None
@@ -282,6 +301,33 @@ class RunflowStandIn:
         """Make the next run created end ``failed`` with these fields."""
         self._faults.add_run_failure(RunFailure(failure_code, failure_message))
 
+    def cancel_next_run(self, spelling: str = 'canceled') -> None:
+        """Make the next run created end canceled, as by an administrator.
+
+        It is canceled while queued: it never fetches its ``image_url``
+        and has no output.
+
+        Parameters
+        ----------
+        spelling : {'canceled', 'cancelled'}
+            The ``status_code`` (newer docs spell it with one l).
+        """
+        if spelling not in ('canceled', 'cancelled'):
+            raise ValueError(
+                f"spelling must be 'canceled' or 'cancelled', got {spelling!r}"
+            )
+        self._faults.add_run_ending(RunEnding(spelling))
+
+    def partially_succeed_next_run(self, with_output: bool = True) -> None:
+        """Make the next run created end ``partial_succeeded``.
+
+        With *with_output* its output URL is there (and billed); without,
+        the run has no output at all.
+        """
+        self._faults.add_run_ending(
+            RunEnding('partial_succeeded', bool(with_output))
+        )
+
     def corrupt_next_output(self) -> None:
         """Make the next run's output URL serve bytes that are no image."""
         self._faults.add_corrupt_output()
@@ -299,11 +345,13 @@ class RunflowStandIn:
         *,
         queue_delay: float | None = None,
         processing_delay: float | None = None,
+        dispatch_delay: float | None = None,
     ) -> None:
         """Change the delays of runs created from now on."""
         for name, value in (
             ('queue_delay', queue_delay),
             ('processing_delay', processing_delay),
+            ('dispatch_delay', dispatch_delay),
         ):
             if value is not None and not value >= 0:
                 raise ValueError(f'{name} must be >= 0, got {value!r}')
@@ -312,6 +360,8 @@ class RunflowStandIn:
                 self._queue_delay = float(queue_delay)
             if processing_delay is not None:
                 self._processing_delay = float(processing_delay)
+            if dispatch_delay is not None:
+                self._dispatch_delay = float(dispatch_delay)
 
     # -- used by the request handler ---------------------------------------
 
@@ -393,6 +443,7 @@ class RunflowStandIn:
                 created_at=datetime.now(UTC),
                 created_monotonic=time.monotonic(),
                 queue_delay=self._queue_delay,
+                dispatch_delay=self._dispatch_delay,
                 processing_delay=self._processing_delay,
                 seed=random.randrange(2**31),
             )
@@ -406,6 +457,7 @@ class RunflowStandIn:
                     'output_format': self.output_format,
                     'failure': self._faults.take_run_failure(),
                     'corrupt': self._faults.take_corrupt_output(),
+                    'ending': self._faults.take_run_ending(),
                 },
                 name=f'runflow-standin-run-{run.id[:8]}',
                 daemon=True,
