@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -399,10 +400,9 @@ def _turn_log(viewer, preview):
 
 
 def _same_turn(log):
-    kept = [
-        e for i, e in enumerate(log) if e != 'turn' or log[i - 1] != 'turn'
-    ]
-    return any({a, b} == {'notify', 'outline'} for a, b in zip(kept, kept[1:]))
+    """Whether a notification and an outline change share a turn."""
+    pairs = itertools.pairwise(log)
+    return any({a, b} == {'notify', 'outline'} for a, b in pairs)
 
 
 @pytest.mark.gui
