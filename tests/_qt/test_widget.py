@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import numpy as np
@@ -92,6 +93,10 @@ def _preview_layers(viewer):
     ]
 
 
+def _shown_previews(viewer):
+    return [layer for layer in _preview_layers(viewer) if layer.visible]
+
+
 @pytest.mark.gui
 def test_docks_follows_layer_and_run_waits_for_a_side(docked):
     """Docked from the manifest, it picks the image; Run needs a side > 0."""
@@ -124,11 +129,12 @@ def test_outline_appears_and_goes_away(docked):
     )
     widget._sides['top'].value = 0
     widget._sides['right'].value = 0
-    assert _preview_layers(viewer) == []
+    assert _shown_previews(viewer) == []
     widget._sides['bottom'].value = 5
-    assert len(_preview_layers(viewer)) == 1
+    assert _shown_previews(viewer) == [preview]  # the same layer, reused
     viewer.window.remove_dock_widget(widget.native)
-    assert _preview_layers(viewer) == []
+    assert _shown_previews(viewer) == []
+    assert _preview_layers(viewer) == [preview]  # hidden, never removed
 
 
 @pytest.mark.gui
@@ -285,7 +291,7 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     assert len(runflow_standin.runs) == 1
     assert result.metadata['outpaint']['run_id'] == runflow_standin.runs[0].id
     assert 'cells [generated]' in viewer.layers
-    assert _preview_layers(viewer) == []
+    assert _shown_previews(viewer) == []
     assert widget._image.value.name == 'cells'  # a rerun redoes the original
     assert viewer.layers.selection.active.name == 'cells'
     _sample_centres_match(original, result)
@@ -337,7 +343,7 @@ def test_cancel_mid_run_leaves_nothing_behind(
     widget._cancel_button.clicked.emit()
     qtbot.waitUntil(lambda: _idle(widget), timeout=10_000)
     assert 'cells [outpainted]' not in viewer.layers
-    assert _preview_layers(viewer) == []
+    assert _shown_previews(viewer) == []
     assert runflow_standin.assets
     assert all(asset.deleted for asset in runflow_standin.assets.values())
     # The stand-in is the remote service: its run and connection threads
@@ -352,6 +358,78 @@ def test_cancel_mid_run_leaves_nothing_behind(
     assert _new_threads(threads_before) == set()
     run_id = runflow_standin.runs[0].id
     assert any(run_id in text and 'billed' in text for text in notifications)
+    assert widget._run_button.enabled
+
+
+class _FailingEngine:
+    """A free engine whose run fails with a readable error."""
+
+    name = 'local'
+    model = 'failing'
+    price_per_image_usd = 0.0
+
+    def outpaint(self, image, expand, *, progress=None, cancel=None):
+        from napari_outpaint._errors import APIConnectionError
+
+        raise APIConnectionError('the engine broke')
+
+
+def _turn_log(viewer, preview):
+    """Log notifications, outline changes and event-loop turns, in order.
+
+    A repeating 0 ms timer fires once per event-loop turn, so a
+    notification and an outline change with no 'turn' between them
+    happened in the same turn (the Mesa segfault).
+    """
+    from napari.utils.notifications import notification_manager
+    from qtpy.QtCore import QTimer
+
+    log = []
+    notification_manager.notification_ready.connect(
+        lambda _e: log.append('notify')
+    )
+    preview.events.visible.connect(lambda _e: log.append('outline'))
+    preview.events.data.connect(lambda _e: log.append('outline'))
+    viewer.layers.events.removed.connect(
+        lambda e: log.append('removed') if e.value is preview else None
+    )
+    timer = QTimer()
+    timer.timeout.connect(lambda: log.append('turn'))
+    timer.start(0)
+    return log, timer
+
+
+def _same_turn(log):
+    """Whether a notification and an outline change share a turn."""
+    pairs = itertools.pairwise(log)
+    return any({a, b} == {'notify', 'outline'} for a, b in pairs)
+
+
+@pytest.mark.gui
+def test_failure_with_outline_keeps_it_and_never_in_a_notify_turn(
+    docked, notifications, qtbot
+):
+    """A failed run hides the outline a turn after the error notice."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer, _ = docked
+    widget = OutpaintWidget(viewer, engine=_FailingEngine())
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    widget._sides['left'].value = 20
+    (preview,) = _shown_previews(viewer)
+    log, timer = _turn_log(viewer, preview)
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=15_000)
+    qtbot.waitUntil(lambda: not preview.visible, timeout=5_000)
+    timer.stop()
+    assert any('engine broke' in text for text in notifications), (
+        notifications,
+        widget._status.value,
+        log,
+    )
+    assert 'removed' not in log
+    assert _preview_layers(viewer) == [preview]
+    assert not _same_turn(log), log
     assert widget._run_button.enabled
 
 

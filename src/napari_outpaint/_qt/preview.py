@@ -149,8 +149,10 @@ def _spatial_unit(layer: napari.layers.Image) -> str:
 class CanvasPreview:
     """At most one outline layer in *viewer*, updated in place.
 
-    The Shapes layer is added without stealing the layer selection, and
-    :meth:`clear` removes it; call it whenever the preview stops applying
+    The Shapes layer is added once, without stealing the layer selection;
+    :meth:`clear` hides it and never removes it (napari/vispy on Mesa can
+    segfault when a Shapes layer is removed in the same event-loop turn as
+    a notification is shown). Call it whenever the preview stops applying
     (values back to zero, run finished, widget hidden or closed).
     """
 
@@ -160,7 +162,7 @@ class CanvasPreview:
 
     @property
     def layer(self) -> napari.layers.Shapes | None:
-        """The outline layer while it is shown, else None."""
+        """The outline layer (shown or hidden), None until first drawn."""
         if self._layer is not None and self._layer not in self._viewer.layers:
             self._layer = None  # the user deleted it
         return self._layer
@@ -172,6 +174,7 @@ class CanvasPreview:
             self._layer.data = [outline.corners]
             self._layer.edge_width = [width]
             self._layer.current_edge_width = width
+            self._layer.visible = True
             return
 
         self._layer = Shapes(
@@ -190,8 +193,12 @@ class CanvasPreview:
         selection.update(selected)
         selection.active = active
 
+    @property
+    def shown(self) -> bool:
+        """Whether the outline is visible in the viewer."""
+        return self.layer is not None and self._layer.visible
+
     def clear(self) -> None:
-        """Remove the outline layer if it is shown."""
-        layer, self._layer = self.layer, None
-        if layer is not None:
-            self._viewer.layers.remove(layer)
+        """Hide the outline layer (kept for the next :meth:`show`)."""
+        if self.layer is not None and self._layer.visible:
+            self._layer.visible = False

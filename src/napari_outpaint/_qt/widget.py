@@ -371,7 +371,9 @@ class OutpaintWidget(Container):
             steps[:0] = [partial(self._add_result, outcome)]
             if outcome.mask is not None:
                 steps[1:1] = [partial(self._add_layer, outcome.mask)]
-        self._run_steps(steps)
+        # One turn later: _on_returned may have just shown a notification,
+        # and the outline must not change in the same turn as one.
+        QTimer.singleShot(1, partial(self._run_steps, steps))
 
     def _run_steps(self, steps: list) -> None:
         step, rest = steps[0], steps[1:]
