@@ -261,12 +261,20 @@ class RunFailedError(OutpaintError):
         self.status = status
         self.failure_code = failure_code
         self.failure_message = failure_message
-        reason = ': '.join(p for p in (failure_code, failure_message) if p)
-        text = f'Run {run_id} ended {status}'
-        text += f' ({reason})' if reason else ''
-        super().__init__(
-            f'{text}. Failed runs are not billed; try again, or try '
-            'smaller expansions if it fails repeatedly.'
+        super().__init__(self._compose())
+
+    @property
+    def reason(self) -> str:
+        """``' (CODE: message)'``, or ``''`` when the service said none."""
+        parts = (self.failure_code, self.failure_message)
+        reason = ': '.join(p for p in parts if p)
+        return f' ({reason})' if reason else ''
+
+    def _compose(self) -> str:
+        return (
+            f'Run {self.run_id} ended {self.status}{self.reason}. Failed '
+            'runs are not billed; try again, or try smaller expansions if '
+            'it fails repeatedly.'
         )
 
 
@@ -285,18 +293,14 @@ class RunCanceledError(RunFailedError):
         failure_code: str | None = None,
         failure_message: str | None = None,
     ) -> None:
-        self.run_id = run_id
-        self.status = status
-        self.failure_code = failure_code
-        self.failure_message = failure_message
-        reason = ': '.join(p for p in (failure_code, failure_message) if p)
-        text = f'Run {run_id} was canceled by Runflow'
-        text += f' ({reason})' if reason else ''
-        OutpaintError.__init__(
-            self,
-            f'{text}; it produced no result and nothing was cached. '
-            'Cancellation does not auto-refund, so it may still be billed '
-            '(see your Runflow dashboard); run the request again to retry.',
+        super().__init__(run_id, status, failure_code, failure_message)
+
+    def _compose(self) -> str:
+        return (
+            f'Run {self.run_id} was canceled by Runflow{self.reason}; it '
+            'produced no result and nothing was cached. Cancellation does '
+            'not auto-refund, so it may still be billed (see your Runflow '
+            'dashboard); run the request again to retry.'
         )
 
 
