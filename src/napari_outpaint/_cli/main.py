@@ -122,7 +122,9 @@ def _dispatch(argv: list[str], console: Console, stdin: TextIO) -> int:
         return EXIT_INTERRUPTED
     except KeyboardInterrupt as exc:
         how = f' ({exc.args[0]})' if exc.args else ''
-        console.error(f'interrupted{how} before any run started.')
+        hint = collect_hint(exc)
+        when = '' if hint else ' before any run started'
+        console.error(f'interrupted{how}{when}.{hint}')
         return EXIT_INTERRUPTED
     except OutpaintError as exc:
         text = with_flag(exc)

@@ -187,8 +187,8 @@ def outpaint_command(
     submitted = SubmittedRuns()
     try:
         return _run_jobs(jobs, engine, expand, args, console, cap, submitted)
-    except Exception as exc:  # every way out names the unsettled runs
-        submitted.mark(exc)
+    except BaseException as exc:  # every way out names the unsettled runs
+        submitted.mark(exc)  # a second Ctrl-C too
         raise
 
 
