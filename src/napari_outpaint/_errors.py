@@ -178,8 +178,9 @@ class NotFoundError(APIStatusError):
     """404: the run or asset does not exist or belongs to another org."""
 
     default_hint = (
-        'Check the run id and that the API key belongs to the same '
-        'organisation.'
+        'Check the run id, that the API key belongs to the same '
+        'organisation, and the base URL (RUNFLOW_BASE_URL: the API root, '
+        'without /v1).'
     )
 
 

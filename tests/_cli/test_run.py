@@ -272,6 +272,22 @@ def test_an_unwritable_cache_is_refused_before_any_request(
     assert runflow_env.requests == []
 
 
+def test_a_base_url_ending_in_v1_exits_3_before_any_request(
+    runflow_env, rgb_png, tmp_path, monkeypatch
+):
+    """``RUNFLOW_BASE_URL=.../v1`` is a configuration error, not a 404."""
+    path, _ = rgb_png
+    monkeypatch.setenv('RUNFLOW_BASE_URL', f'{runflow_env.base_url}/v1')
+    ran = run(
+        str(path), '-o', str(tmp_path / 'out.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 3, ran.err
+    assert 'ends in /v1' in ran.err
+    assert 'run id' not in ran.err
+    assert runflow_env.requests == []
+
+
 def test_a_result_that_cannot_be_written_after_paying_is_kept(
     runflow_env, rgb_png, tmp_path, monkeypatch
 ):

@@ -157,6 +157,20 @@ def test_non_https_base_url_is_refused(url):
         RunflowEngine('key', base_url=url)
 
 
+@pytest.mark.parametrize(
+    'url', ['https://api.runflow.io/v1', 'https://proxy.example/rf/V1/']
+)
+def test_a_base_url_ending_in_v1_is_refused_naming_the_root(url):
+    """The client adds /v1 itself: every request would be a 404 blamed on
+    the run id. Refused before any I/O, naming the URL to use instead."""
+    with pytest.raises(ConfigurationError) as caught:
+        RunflowEngine('key', base_url=url)
+    message = str(caught.value)
+    assert 'ends in /v1' in message
+    assert repr(url.rstrip('/')[: -len('/v1')]) in message
+    assert 'RUNFLOW_BASE_URL' in message
+
+
 def test_env_base_url_and_key_are_used(monkeypatch):
     """RUNFLOW_BASE_URL and RUNFLOW_API_KEY configure the engine."""
     monkeypatch.setenv('RUNFLOW_API_KEY', 'env-key')

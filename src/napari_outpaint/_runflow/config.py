@@ -37,7 +37,9 @@ def resolve_base_url(base_url: str | None = None) -> str:
     Raises
     ------
     ConfigurationError
-        When the URL is not ``https://host[...]``.
+        When the URL is not ``https://host[...]``, or ends in ``/v1``
+        (the client adds ``/v1/...`` itself: that URL would make every
+        request a 404).
     """
     url = base_url or os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL
     url = url.strip().rstrip('/')
@@ -52,6 +54,13 @@ def resolve_base_url(base_url: str | None = None) -> str:
         raise ConfigurationError(
             'The Runflow base URL must not have a query string or fragment; '
             f'fix base_url= or {BASE_URL_ENV_VAR}.'
+        )
+    if parts.path.rstrip('/').lower().endswith('/v1'):
+        root = url[: -len('/v1')]
+        raise ConfigurationError(
+            f'The Runflow base URL {redact_url(url)!r} ends in /v1, but the '
+            f'client adds /v1/... itself: use {redact_url(root)!r} in '
+            f'base_url= or {BASE_URL_ENV_VAR}.'
         )
     return url
 
