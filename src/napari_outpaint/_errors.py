@@ -29,7 +29,7 @@ query string: callers pass URLs through
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     'STOP_ALL_RUNS',
@@ -133,6 +133,13 @@ class APIStatusError(OutpaintError):
         self.run_id = run_id
         self.hint = hint or self.default_hint
         super().__init__(self._compose())
+
+    def with_hint(self, hint: str) -> Self:
+        """A copy of this error whose advice is *hint*."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__, hint=hint)
+        Exception.__init__(clone, clone._compose())
+        return clone
 
     def _compose(self) -> str:
         head = f'Runflow API error {self.status_code}'
@@ -311,22 +318,27 @@ class RunTimeoutError(OutpaintError, TimeoutError):
     Attributes
     ----------
     run_id : str or None
+        None when no run was created: then nothing was submitted.
     timeout : float
     """
 
     def __init__(self, run_id: str | None, timeout: float) -> None:
         self.run_id = run_id
         self.timeout = timeout
-        where = f'run {run_id}' if run_id else 'the request'
-        how = (
-            f' Collect it later with `napari-outpaint collect {run_id}`.'
-            if run_id
-            else ''
-        )
-        super().__init__(
-            f'Gave up waiting for {where} after {timeout:g} s; it may still '
-            f'finish and be billed.{how}'
-        )
+        if run_id is None:
+            text = (
+                f'Gave up after {timeout:g} s before Runflow accepted the '
+                'request: no run was created, so nothing was submitted and '
+                'nothing will be billed. Try again later, or allow more '
+                'time (timeout=, --timeout).'
+            )
+        else:
+            text = (
+                f'Gave up waiting for run {run_id} after {timeout:g} s; it '
+                'may still finish and be billed. Collect it later with '
+                f'`napari-outpaint collect {run_id}`.'
+            )
+        super().__init__(text)
 
 
 class ResultError(OutpaintError):

@@ -44,6 +44,24 @@ def test_insufficient_credit_exits_4_with_the_fix(
     assert 'Top up' in ran.err
 
 
+def test_a_long_retry_after_says_nothing_was_submitted(
+    runflow_env, rgb_png, tmp_path
+):
+    """A 429 asking for an hour with ``--timeout 20``: exit 4 at once,
+    saying no run exists (never "it may still finish and be billed")."""
+    path, _ = rgb_png
+    runflow_env.reject_creates(status=429, times=1, retry_after=3600)
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow', '--timeout', '20',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_RUN_ERROR, ran.err
+    assert 'nothing was submitted' in ran.err
+    assert 'may still finish' not in ran.err
+    assert 'collect' not in ran.err
+    assert runflow_env.runs == []
+
+
 def test_pipeline_refusal_names_the_flags_and_sends_nothing(
     runflow_env, tmp_path
 ):

@@ -201,6 +201,53 @@ def test_retry_after_is_honoured_and_retries_are_bounded(runflow_standin):
     _assert_assets_deleted(server)
 
 
+def test_a_retry_after_past_the_deadline_says_nothing_was_submitted(
+    runflow_standin,
+):
+    """A 429 asking for an hour, with a 20 s deadline: it gives up at once
+    (no hour-long or deadline-long wait) and says what is known: no run
+    exists, nothing was submitted, nothing will be billed."""
+    server = runflow_standin
+    server.reject_creates(status=429, times=1, retry_after=3600)
+    waits = []
+    engine = _engine(
+        server, timeout=20, client_options={'sleep': waits.append}
+    )
+    with pytest.raises(RateLimitError) as info:
+        engine.outpaint(_image(), EXPAND)
+    message = str(info.value)
+    assert 'nothing was submitted' in message
+    assert 'may still finish' not in message
+    assert 'wait 3600 s' in message
+    assert waits == []
+    assert len(_creates(server)) == 1
+    assert not server.runs
+    _assert_assets_deleted(server)
+
+
+def test_a_deadline_passed_before_any_run_says_nothing_was_submitted(
+    runflow_standin,
+):
+    """503s until the deadline: the timeout says no run exists."""
+    server = runflow_standin
+    server.reject_creates(status=503, times=50)
+    engine = _engine(
+        server,
+        timeout=0.3,
+        client_options={
+            'create_retry': RetryPolicy(
+                max_attempts=50, base_delay=0.05, max_delay=0.05
+            )
+        },
+    )
+    with pytest.raises(RunTimeoutError) as info:
+        engine.outpaint(_image(), EXPAND)
+    assert info.value.run_id is None
+    assert 'nothing was submitted' in str(info.value)
+    assert 'may still finish' not in str(info.value)
+    assert not server.runs
+
+
 @pytest.mark.parametrize(
     ('status', 'cls', 'words'),
     [

@@ -29,7 +29,11 @@ from urllib.parse import quote
 
 import httpx
 
-from napari_outpaint._errors import ConfigurationError, OutpaintError
+from napari_outpaint._errors import (
+    APIStatusError,
+    ConfigurationError,
+    OutpaintError,
+)
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow.http import (
     CREATE_RETRY,
@@ -113,6 +117,7 @@ class RunflowClient(RunflowTransfers):
             failure, retry_after = outcome
             if attempt == policy.max_attempts:
                 break
+            _give_up_if_told_to_wait_past(deadline, failure, retry_after)
             delay = backoff_delay(attempt, policy, retry_after=retry_after)
             logger.info(
                 'Run creation attempt %d failed (%s); retrying in %.2f s.',
@@ -264,6 +269,31 @@ class RunflowClient(RunflowTransfers):
             return runs[0]
         logger.info('No run has client_ref %s; creating it again.', client_ref)
         return None
+
+
+def _give_up_if_told_to_wait_past(
+    deadline: Deadline | None,
+    failure: OutpaintError,
+    retry_after: float | None,
+) -> None:
+    """Raise *failure* now when its ``Retry-After`` ends past *deadline*.
+
+    Waiting out the deadline only to time out would say less: no run
+    exists yet, so the message says that nothing was submitted.
+    """
+    if deadline is None or retry_after is None:
+        return
+    left = deadline.remaining()
+    if retry_after <= left or not isinstance(failure, APIStatusError):
+        return
+    hint = (
+        f'Runflow asked to wait {retry_after:g} s before trying again, '
+        f'past the {deadline.timeout:g} s deadline ({left:.0f} s left): '
+        'no run was created, so nothing was submitted and nothing will be '
+        'billed. Try again later, or allow more time (timeout=, '
+        '--timeout).'
+    )
+    raise failure.with_hint(hint)
 
 
 def _model_path(model: str) -> str:
