@@ -11,6 +11,7 @@ from napari_outpaint._batch.outpaint import outpaint_planes
 from napari_outpaint._cache import engine as caching_module
 from napari_outpaint._cache.cost import SpendCap
 from napari_outpaint._cache.engine import CachingEngine, caching_engine
+from napari_outpaint._cache.journal import DamagedRecordError
 from napari_outpaint._cache.store import DamagedEntryError, ResultCache
 from napari_outpaint._errors import ConfigurationError
 from napari_outpaint._expand import Expand
@@ -199,3 +200,35 @@ def test_a_damaged_entry_is_never_paid_again_silently(tmp_path):
     assert len(engine.calls) == 1
     cached.outpaint(image, Expand(10, 0, 0, 0))
     assert len(engine.calls) == 2
+
+
+class _CollectingFakeEngine(PaidFakeEngine):
+    """A paid fake that can also collect runs (like RunflowEngine)."""
+
+    def __init__(self):
+        super().__init__()
+        self.collected = []
+
+    def collect(self, run_id, *, progress=None, cancel=None):
+        self.collected.append(run_id)
+        raise AssertionError('no record names a run to collect here')
+
+
+def test_a_damaged_journal_record_is_never_paid_again_silently(tmp_path):
+    """A record of an earlier submission of this very request that cannot
+    be read stops the request before paying; it is kept aside, and only a
+    request made after being told pays."""
+    cache = ResultCache(tmp_path / 'cache')
+    engine = _CollectingFakeEngine()
+    cached = CachingEngine(engine, cache, spend_cap=SpendCap(None))
+    image = np.zeros((8, 8, 3), np.uint8)
+    key = cache.key_for(image, EXPAND, cached.cache_namespace)
+    cache.record_pending('run-submitted-earlier', key, {'plane': [0]})
+    cache.journal._path('run-submitted-earlier').write_bytes(b'{"run_id"')
+    with pytest.raises(DamagedRecordError) as caught:
+        cached.outpaint(image, EXPAND)
+    assert engine.calls == []
+    assert engine.collected == []
+    assert caught.value.aside[0].read_bytes() == b'{"run_id"'
+    cached.outpaint(image, EXPAND)
+    assert len(engine.calls) == 1

@@ -8,7 +8,8 @@ What this file checks
 - One file per run, named by a digest of the run id (a run id never
   picks the path), written atomically: a failed write keeps the old
   entry and leaves no temporary file.
-- Unreadable or incomplete files are ignored, not raised.
+- Unreadable or incomplete records are reported (``DamagedRecordError``)
+  and moved aside to ``damaged/``, never read as absent.
 - ``info`` is scrubbed of secrets and presigned query strings before it
   is written.
 """
@@ -24,7 +25,11 @@ import numpy as np
 import pytest
 
 from napari_outpaint._cache import journal as _journal
-from napari_outpaint._cache.journal import PendingRun, RunJournal
+from napari_outpaint._cache.journal import (
+    DamagedRecordError,
+    PendingRun,
+    RunJournal,
+)
 from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
@@ -186,16 +191,40 @@ def test_a_failed_write_keeps_the_previous_entry(tmp_path, monkeypatch):
     ],
     ids=['truncated', 'not-utf8', 'not-an-object', 'no-run-id', 'bad-time'],
 )
-def test_unreadable_files_are_ignored(tmp_path, content):
-    """A corrupt file is skipped by pending and reads as unknown by get."""
-    journal = RunJournal(tmp_path)
+def test_unreadable_records_are_reported_and_moved_aside(tmp_path, content):
+    """A corrupt record is never read as absent (that could pay again): it
+    is reported, kept aside byte for byte, and the next call goes on."""
+    journal = RunJournal(tmp_path / 'pending')
     journal.record('run-ok', KEY)
     journal.record('run-x', KEY)
     journal._path('run-x').write_bytes(content)
-    (tmp_path / 'stray.json').write_bytes(content)
+    with pytest.raises(DamagedRecordError) as caught:
+        journal.pending()
+    [aside] = caught.value.aside
+    assert aside.parent == tmp_path / 'damaged'
+    assert aside.read_bytes() == content
+    assert str(aside) in str(caught.value)
+    assert 'collect' in str(caught.value)
     assert [p.run_id for p in journal.pending()] == ['run-ok']
     assert journal.get('run-x') is None
-    assert journal.resolve('run-x') is True  # the file can still be removed
+
+
+def test_get_reports_a_damaged_record_of_that_run(tmp_path):
+    journal = RunJournal(tmp_path / 'pending')
+    journal.record('run-x', KEY)
+    journal._path('run-x').write_bytes(b'{"run_id": "run-x", "ke')
+    with pytest.raises(DamagedRecordError):
+        journal.get('run-x')
+    assert journal.get('run-x') is None
+    assert len(list((tmp_path / 'damaged').iterdir())) == 1
+
+
+def test_a_record_being_written_is_not_damaged(tmp_path):
+    """The temporary file of an atomic write is not a record."""
+    journal = RunJournal(tmp_path / 'pending')
+    journal.record('run-ok', KEY)
+    (journal.root / '.tmp-abc.json').write_bytes(b'{"run_')
+    assert [p.run_id for p in journal.pending()] == ['run-ok']
 
 
 def test_info_is_scrubbed_before_it_is_written(tmp_path, monkeypatch):

@@ -61,3 +61,19 @@ def test_history_lists_and_exports_a_cached_result(tmp_path):
 
     assert run('history', '--clear').code == 0
     assert cache.entries() == []
+
+
+def test_history_reports_a_damaged_pending_record_and_lists_the_rest():
+    """A record that cannot be read is named (with where it was kept) and
+    the readable ones are still listed; exit 0."""
+    cache = ResultCache()
+    cache.record_pending('run-ok', 'a' * 64)
+    cache.record_pending('run-bad', 'b' * 64)
+    cache.journal._path('run-bad').write_bytes(b'\x00garbage')
+    ran = run('history')
+    assert ran.code == 0, ran.err
+    assert 'could not be read' in ran.err
+    assert str(cache.root / 'damaged') in ran.err
+    assert 'run run-ok' in ran.out
+    assert 'run-bad' not in ran.out
+    assert run('history').err == ''

@@ -23,6 +23,7 @@ from napari_outpaint._cache.engine import (
     collect_run,
 )
 from napari_outpaint._cache.entry import CachedResult
+from napari_outpaint._cache.journal import DamagedRecordError
 from napari_outpaint._cache.key import (
     cache_key,
     cache_model_id,
@@ -37,6 +38,7 @@ __all__ = [
     'ConfirmCallback',
     'CostEstimate',
     'DamagedEntryError',
+    'DamagedRecordError',
     'PaidRuns',
     'ResultCache',
     'SPEND_CAP_ENV',

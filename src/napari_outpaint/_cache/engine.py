@@ -44,6 +44,7 @@ import numpy as np
 
 from napari_outpaint._cache.cost import SpendCap, price_of, session_spend_cap
 from napari_outpaint._cache.entry import CachedResult
+from napari_outpaint._cache.journal import DamagedRecordError
 from napari_outpaint._cache.key import cache_model_id, run_key
 from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._errors import (
@@ -465,7 +466,10 @@ def collect_run(
     if not isinstance(run_id, str) or not run_id.strip():
         raise InvalidInputError('run_id', 'must be a non-empty run id.')
     cache = cache if cache is not None else ResultCache()
-    pending = cache.journal.get(run_id)
+    try:
+        pending = cache.journal.get(run_id)
+    except DamagedRecordError:  # moved aside; the run is collected anyway
+        pending = None
     if engine is None:
         engine = RunflowEngine()
     result = engine.collect(run_id, progress=progress, cancel=cancel)

@@ -5,7 +5,9 @@ timeout or a closed laptop never loses a run that may be billed: it can be
 collected later with ``napari-outpaint collect RUN_ID`` (or
 :func:`napari_outpaint._cache.engine.collect_run`) while Runflow still serves
 the output. One small JSON file per run, written atomically; resolving a
-run deletes its file.
+run deletes its file. A record that cannot be read is never taken as
+absent (which would pay for the run again): it is moved to ``damaged/``
+beside the journal and reported with :class:`DamagedRecordError`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._errors import InvalidInputError, OutpaintError
 from napari_outpaint._io import write_bytes_atomic
 from napari_outpaint._secrets import scrub
 
-__all__ = ['PendingRun', 'RunJournal']
+__all__ = ['DamagedRecordError', 'PendingRun', 'RunJournal']
+
+
+class DamagedRecordError(OutpaintError):
+    """Pending-run records could not be read; they were moved aside.
+
+    Each may describe a run that was paid and never collected, so it is
+    reported rather than skipped: skipping it could pay for the same
+    request again. Once moved aside, the next call goes on.
+
+    Attributes
+    ----------
+    aside : list of pathlib.Path
+        Where the damaged records were kept.
+    """
+
+    def __init__(self, aside: list[Path]) -> None:
+        self.aside = list(aside)
+        where = ', '.join(str(p) for p in self.aside)
+        super().__init__(
+            f'{len(self.aside)} record(s) of submitted runs could not be '
+            f'read and were moved aside to {where}; nothing was paid for '
+            'this request. A record may name a paid run that was never '
+            'collected: look in it for a run id and collect it with '
+            '`napari-outpaint collect RUN_ID`. Run the same request again '
+            'to go on.'
+        )
 
 
 @dataclass(frozen=True)
@@ -99,18 +127,50 @@ class RunJournal:
         write_bytes_atomic(self._path(run_id), json.dumps(body).encode())
         return entry
 
+    @property
+    def damaged_root(self) -> Path:
+        """Where damaged records are moved (``damaged/`` beside the root)."""
+        return self.root.parent / 'damaged'
+
     def get(self, run_id: str) -> PendingRun | None:
-        """The pending entry of *run_id*, or None."""
-        return self._load(self._path(run_id))
+        """The pending entry of *run_id*, or None.
+
+        Raises
+        ------
+        DamagedRecordError
+            When its record exists but cannot be read (moved aside).
+        """
+        path = self._path(run_id)
+        if not path.exists():
+            return None
+        entry = self._load(path)
+        if entry is None:
+            raise DamagedRecordError([self._set_aside(path)])
+        return entry
 
     def pending(self) -> list[PendingRun]:
-        """Every pending run, oldest first."""
+        """Every pending run, oldest first.
+
+        Raises
+        ------
+        DamagedRecordError
+            When some records cannot be read: all of them are moved aside
+            first, so the next call lists the others.
+        """
         if not self.root.is_dir():
             return []
-        found = [self._load(p) for p in self.root.glob('*.json')]
-        return sorted(
-            (p for p in found if p is not None), key=lambda p: p.created_at
-        )
+        found, damaged = [], []
+        for path in self.root.glob('*.json'):
+            if path.name.startswith('.'):  # a record being written
+                continue
+            entry = self._load(path)
+            if entry is not None:
+                found.append(entry)
+            elif path.exists():  # not resolved meanwhile: unreadable
+                damaged.append(self._set_aside(path))
+        if damaged:
+            raise DamagedRecordError(damaged)
+        return sorted(found, key=lambda p: p.created_at)
 
     def resolve(self, run_id: str) -> bool:
         """Forget *run_id* (collected, or given up); True if it was known."""
@@ -118,6 +178,13 @@ class RunJournal:
         existed = path.exists()
         path.unlink(missing_ok=True)
         return existed
+
+    def _set_aside(self, path: Path) -> Path:
+        aside = self.damaged_root / f'pending-{path.stem}-{time.time_ns()}'
+        aside = aside.with_suffix('.json')
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, aside)
+        return aside
 
     @staticmethod
     def _load(path: Path) -> PendingRun | None:

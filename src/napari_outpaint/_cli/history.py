@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import napari
 import numpy as np
 
-from napari_outpaint._cache import ResultCache
+from napari_outpaint._cache import DamagedRecordError, ResultCache
 from napari_outpaint._cli.args import Parser
 from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.exit_codes import EXIT_OK, EXIT_USAGE
@@ -93,7 +93,11 @@ def history_command(
     if args.open:
         return _open_cached(cache, args.open, console)
     entries = cache.entries()
-    pending = cache.pending()
+    try:
+        pending = cache.pending()
+    except DamagedRecordError as exc:  # reported, moved aside: list the rest
+        console.error(f'warning: {exc}')
+        pending = cache.pending()
     if not entries and not pending:
         console.say(f'no cached results in {cache.root}')
     for entry in entries:
