@@ -48,3 +48,61 @@ def test_timeout_exits_5_and_the_run_can_be_collected(
     assert ran.code == 0, ran.err
     assert len(runflow_env.runs) == 1
     assert (tmp_path / 'o.png').exists()
+
+
+def _downloads(server):
+    return [
+        r
+        for r in server.requests
+        if r.method == 'GET' and r.path.startswith('/storage/outputs/')
+    ]
+
+
+def _timed_out_run(runflow_env, path, tmp_path):
+    """Submit a run that the client gives up on (0.3 s): its id."""
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow', '--timeout', '0.3',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_CANCELLED, ran.err
+    (server_run,) = runflow_env.runs
+    return server_run.id
+
+
+def test_collecting_a_run_twice_downloads_and_lists_it_once(
+    runflow_env, rgb_png, tmp_path
+):
+    """The second collect is answered from the cache: no download, one
+    history line, the cost counted once."""
+    path, _ = rgb_png
+    runflow_env.set_delays(processing_delay=1.0)
+    run_id = _timed_out_run(runflow_env, path, tmp_path)
+    assert run('collect', run_id).code == 0
+    assert len(_downloads(runflow_env)) == 1
+    again = tmp_path / 'again.png'
+    ran = run('collect', run_id, '-o', str(again))
+    assert ran.code == 0, ran.err
+    assert 'already collected' in ran.err
+    assert len(_downloads(runflow_env)) == 1
+    assert np.asarray(Image.open(again)).shape == (44, 72, 3)
+    history = run('history').out
+    assert history.count(f'run {run_id}') == 1
+    assert history.count('$0.55') == 1
+    assert len(runflow_env.runs) == 1
+
+
+def test_collecting_a_run_that_failed_resolves_it(
+    runflow_env, rgb_png, tmp_path
+):
+    """A run that ended failed is no longer PENDING once collect saw it
+    (exit 4, its failure named); collecting it again says the same."""
+    path, _ = rgb_png
+    runflow_env.set_delays(processing_delay=1.0)
+    runflow_env.fail_next_run('PROVIDER_ERROR', 'The provider fell over.')
+    run_id = _timed_out_run(runflow_env, path, tmp_path)
+    assert f'PENDING  run {run_id}' in run('history').out
+    ran = run('collect', run_id, '--timeout', '30')
+    assert ran.code == _cli.EXIT_RUN_ERROR, ran.err
+    assert 'PROVIDER_ERROR' in ran.err
+    assert 'PENDING' not in run('history').out
+    assert _downloads(runflow_env) == []

@@ -449,7 +449,10 @@ def collect_run(
     The Python equivalent of ``napari-outpaint collect RUN_ID``. When the
     run is in the pending journal its result is stored under the request's
     key (so an identical request is answered from the cache) and the run
-    is resolved; otherwise under a key derived from the run id.
+    is resolved; otherwise under a key derived from the run id. A run
+    already collected is answered from the cache: nothing is downloaded
+    or stored twice. A run that ended failed or canceled is resolved too
+    (nothing will ever come of it) before its error is raised.
 
     Parameters
     ----------
@@ -466,13 +469,27 @@ def collect_run(
     if not isinstance(run_id, str) or not run_id.strip():
         raise InvalidInputError('run_id', 'must be a non-empty run id.')
     cache = cache if cache is not None else ResultCache()
+    run_id = run_id.strip()
+    stored = cache.find_run(run_id)
+    if stored is not None:
+        cache.resolve(run_id)
+        _report(
+            progress,
+            f'Run {run_id} was already collected: answered from the cache '
+            '(nothing downloaded).',
+        )
+        return stored
     try:
         pending = cache.journal.get(run_id)
     except DamagedRecordError:  # moved aside; the run is collected anyway
         pending = None
     if engine is None:
         engine = RunflowEngine()
-    result = engine.collect(run_id, progress=progress, cancel=cancel)
+    try:
+        result = engine.collect(run_id, progress=progress, cancel=cancel)
+    except RunFailedError:  # failed or canceled: terminal, never billed
+        cache.resolve(run_id)
+        raise
     key = pending.key if pending is not None else run_key(run_id)
     prov = result_provenance(result)
     namespace = getattr(engine, 'cache_namespace', None)

@@ -314,6 +314,19 @@ class ResultCache:
             reverse=True,
         )
 
+    def find_run(self, run_id: str) -> CachedResult | None:
+        """The stored result of run *run_id*, whatever its key, or None.
+
+        What makes collecting a run twice free: the result is found by
+        the run id its provenance records. Damaged entries do not count.
+        """
+        for entry in self.entries():
+            if (entry.provenance or {}).get('run_id') == run_id and (
+                entry.intact()
+            ):
+                return entry
+        return None
+
     def clear(self) -> int:
         """Delete every cached result; pending runs are kept.
 
