@@ -516,6 +516,66 @@ def test_fail_asset_delete(runflow_standin, client):
     assert client.delete(f'/v1/assets/{asset["id"]}').status_code == 204
 
 
+@pytest.mark.parametrize('step', ['upload-session', 'confirm'])
+def test_fail_step_refuses_one_api_step_and_does_nothing(
+    runflow_standin, client, step
+):
+    """The failed step answers its status; the next one works."""
+    _, data = _png()
+    runflow_standin.fail_step(step, status=503)
+    if step == 'upload-session':
+        body = {'filename': 'a.png', 'mime_type': 'image/png', 'size_bytes': 3}
+        assert client.post('/v1/asset-uploads', json=body).status_code == 503
+        assert runflow_standin.assets == {}
+    else:
+        with pytest.raises(AssertionError):
+            _upload(runflow_standin, client, data)
+        (asset,) = runflow_standin.assets.values()
+        assert not asset.confirmed
+    assert _upload(runflow_standin, client, data)['url']
+
+
+def test_fail_step_drops_the_upload_without_storing_it(
+    runflow_standin, client
+):
+    """status 0 closes the connection without a response."""
+    _, data = _png()
+    session = client.post(
+        '/v1/asset-uploads',
+        json={
+            'filename': 'a.png',
+            'mime_type': 'image/png',
+            'size_bytes': len(data),
+        },
+    ).json()
+    runflow_standin.fail_step('upload', status=0)
+    with _storage(runflow_standin) as storage, pytest.raises(httpx.HTTPError):
+        storage.put(
+            session['upload_url'],
+            content=data,
+            headers={'Content-Type': 'image/png'},
+        )
+    assert runflow_standin.assets[session['asset_id']].data is None
+    with pytest.raises(ValueError, match='step must be'):
+        runflow_standin.fail_step('poll')
+
+
+def test_stall_downloads_says_nothing_until_released(runflow_standin, client):
+    """A stalled output answers nothing within a client's read timeout."""
+    _, data = _png()
+    asset = _upload(runflow_standin, client, data)
+    created = client.post(RUNS, json={'input': _input(asset['url'])}).json()
+    done = _finish(runflow_standin, client, created['id'])
+    url = done['output']['outputs'][0]['url']
+    runflow_standin.stall_downloads(seconds=30)
+    with (
+        httpx.Client(verify=runflow_standin.ssl_context(), timeout=0.3) as c,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        c.get(url)
+    assert _download(runflow_standin, url).status_code == 200
+
+
 def test_slow_queue_keeps_runs_queued(runflow_standin, client):
     """set_delays(queue_delay=...) keeps new runs queued meanwhile."""
     _, data = _png()

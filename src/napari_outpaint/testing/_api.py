@@ -9,7 +9,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from napari_outpaint.testing._faults import Rejection
+from napari_outpaint.testing._faults import DROP_CONNECTION, Rejection
 from napari_outpaint.testing._replies import (
     DROP,
     Reply,
@@ -256,6 +256,9 @@ def get_stored_asset(standin: StandInState, request: Request, match):
 
 
 def get_output(standin: StandInState, request: Request, match):
+    stall = standin._faults.take_stall()
+    if stall is not None:  # say nothing, as a stalled storage server
+        standin._faults.released.wait(stall)
     try:
         run = standin.get_run(match['id'])
     except KeyError:
@@ -316,8 +319,40 @@ def _dispatch(
     return not_allowed if path_matched else not_found
 
 
+_STEP_ROUTES = (
+    ('POST', re.compile(r'/v1/asset-uploads'), 'upload-session'),
+    (
+        'POST',
+        re.compile(rf'/v1/asset-uploads/{_UUID}/confirmations'),
+        'confirm',
+    ),
+    ('PUT', re.compile(rf'/storage/uploads/{_UUID}'), 'upload'),
+    ('GET', re.compile(rf'/storage/outputs/{_UUID}\.\w+'), 'download'),
+)
+
+
+def _step_fault(standin: StandInState, request: Request) -> Reply | None:
+    """The injected failure of this request's step, if one is queued."""
+    for method, pattern, step in _STEP_ROUTES:
+        if request.method == method and pattern.fullmatch(request.path):
+            rejection = standin._faults.take_step_failure(step)
+            if rejection is None:
+                return None
+            if rejection.status == DROP_CONNECTION:
+                return DROP
+            if request.path.startswith('/storage/'):
+                return storage_error(
+                    rejection.status, rejection.code, f'Injected: {step}.'
+                )
+            return rejection_reply(rejection, step)
+    return None
+
+
 def route(standin: StandInState, request: Request) -> Reply:
     """The reply to *request*."""
+    fault = _step_fault(standin, request)
+    if fault is not None:
+        return fault
     if request.path.startswith('/storage/'):
         if 'authorization' in request.headers:
             return storage_error(

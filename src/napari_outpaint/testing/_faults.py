@@ -6,7 +6,15 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-__all__ = ['ERROR_CODES', 'Faults', 'Rejection', 'RunEnding', 'RunFailure']
+__all__ = [
+    'DROP_CONNECTION',
+    'ERROR_CODES',
+    'STEPS',
+    'Faults',
+    'Rejection',
+    'RunEnding',
+    'RunFailure',
+]
 
 #: The ``code`` Runflow sends with each HTTP status.
 ERROR_CODES = {
@@ -24,6 +32,13 @@ ERROR_CODES = {
     503: 'SERVICE_UNAVAILABLE',
     504: 'GATEWAY_TIMEOUT',
 }
+
+
+#: The request steps :meth:`Faults.add_step_failures` can fail, by route.
+STEPS = ('upload-session', 'upload', 'confirm', 'download')
+
+#: A step "status" meaning: close the connection without any response.
+DROP_CONNECTION = 0
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,29 @@ class Faults:
         self._run_failures: deque[RunFailure] = deque()
         self._corrupt_outputs = 0
         self._endings: deque[RunEnding] = deque()
+        self._steps: dict[str, deque[Rejection]] = {s: deque() for s in STEPS}
+        self._stalls: deque[float] = deque()
+        #: Set when the stand-in stops: ends every stall at once.
+        self.released = threading.Event()
+
+    def add_step_failures(
+        self, step: str, rejection: Rejection, times: int
+    ) -> None:
+        with self._lock:
+            self._steps[step].extend([rejection] * times)
+
+    def take_step_failure(self, step: str) -> Rejection | None:
+        with self._lock:
+            queue = self._steps[step]
+            return queue.popleft() if queue else None
+
+    def add_stalls(self, seconds: float, times: int) -> None:
+        with self._lock:
+            self._stalls.extend([seconds] * times)
+
+    def take_stall(self) -> float | None:
+        with self._lock:
+            return self._stalls.popleft() if self._stalls else None
 
     def add_poll_failures(self, rejection: Rejection, times: int) -> None:
         with self._lock:

@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, quote
 
 from napari_outpaint.hosting._tls_server import TLSServerThread
 from napari_outpaint.testing._faults import (
+    DROP_CONNECTION,
     ERROR_CODES,
+    STEPS,
     Faults,
     Rejection,
     RunEnding,
@@ -60,7 +62,9 @@ class RunflowStandIn:
     refused or dropped creates (:meth:`reject_creates`,
     :meth:`drop_connection_after_create`), failing polls
     (:meth:`fail_polls`, :meth:`invalid_json_polls`), refused asset
-    deletion (:meth:`fail_asset_delete`), and runs that end otherwise
+    deletion (:meth:`fail_asset_delete`), failing or dropped transfer
+    steps (:meth:`fail_step`), stalled downloads (:meth:`stall_downloads`),
+    and runs that end otherwise
     than ``succeeded``: :meth:`fail_next_run`, :meth:`cancel_next_run`
     (``canceled``/``cancelled``), :meth:`partially_succeed_next_run`
     (``partial_succeeded`` with or without an output) and
@@ -195,6 +199,7 @@ class RunflowStandIn:
     def stop(self) -> None:
         """Stop serving, join every thread, delete the CA file."""
         server, self._server = self._server, None
+        self._faults.released.set()  # end every stalled reply first
         try:
             if server is not None:
                 server.stop()
@@ -331,6 +336,42 @@ class RunflowStandIn:
     def corrupt_next_output(self) -> None:
         """Make the next run's output URL serve bytes that are no image."""
         self._faults.add_corrupt_output()
+
+    def fail_step(self, step: str, status: int = 503, times: int = 1) -> None:
+        """Fail the next *times* requests of one transfer *step*.
+
+        Parameters
+        ----------
+        step : {'upload-session', 'upload', 'confirm', 'download'}
+            ``POST /v1/asset-uploads``, the presigned ``PUT``, the
+            confirmation, or the output's ``GET``. The failed request does
+            nothing (no session, no bytes stored, nothing confirmed).
+        status : int
+            The HTTP status to answer, or 0 to close the connection
+            without any response.
+        times : int
+            How many requests of that step fail.
+        """
+        if step not in STEPS:
+            raise ValueError(f'step must be one of {STEPS}, got {step!r}')
+        code = (
+            'DROPPED'
+            if status == DROP_CONNECTION
+            else ERROR_CODES.get(status, 'ERROR')
+        )
+        self._faults.add_step_failures(
+            step, Rejection(status, code), check_times(times)
+        )
+
+    def stall_downloads(self, seconds: float = 3600.0, times: int = 1) -> None:
+        """Answer the next *times* output downloads only after *seconds*.
+
+        A storage server that says nothing (no headers, no bytes); stopping
+        the stand-in ends every stall at once.
+        """
+        if not seconds > 0:
+            raise ValueError(f'seconds must be > 0, got {seconds!r}')
+        self._faults.add_stalls(float(seconds), check_times(times))
 
     def fail_asset_delete(self, status: int = 405, times: int = 1) -> None:
         """Answer the next *times* ``DELETE /v1/assets/{id}`` with *status*.
