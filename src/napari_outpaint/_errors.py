@@ -313,18 +313,24 @@ class RunCanceledError(RunFailedError):
 
 
 class RunTimeoutError(OutpaintError, TimeoutError):
-    """The overall deadline passed before the run finished.
+    """The overall deadline passed before the run's result was in hand.
 
     Attributes
     ----------
     run_id : str or None
         None when no run was created: then nothing was submitted.
     timeout : float
+    downloading : bool
+        True when the run had succeeded and its download ran out of time.
     """
 
-    def __init__(self, run_id: str | None, timeout: float) -> None:
+    def __init__(
+        self, run_id: str | None, timeout: float, *, downloading: bool = False
+    ) -> None:
         self.run_id = run_id
         self.timeout = timeout
+        self.downloading = downloading
+        collect = f'`napari-outpaint collect {run_id}`'
         if run_id is None:
             text = (
                 f'Gave up after {timeout:g} s before Runflow accepted the '
@@ -332,11 +338,18 @@ class RunTimeoutError(OutpaintError, TimeoutError):
                 'nothing will be billed. Try again later, or allow more '
                 'time (timeout=, --timeout).'
             )
+        elif downloading:
+            text = (
+                f'Run {run_id} succeeded, but its result did not download '
+                f'within the {timeout:g} s deadline (the storage server did '
+                'not answer in time). It is billed and kept by Runflow for '
+                f'a while: collect it later with {collect}.'
+            )
         else:
             text = (
                 f'Gave up waiting for run {run_id} after {timeout:g} s; it '
-                'may still finish and be billed. Collect it later with '
-                f'`napari-outpaint collect {run_id}`.'
+                f'may still finish and be billed. Collect it later with '
+                f'{collect}.'
             )
         super().__init__(text)
 

@@ -6,6 +6,7 @@ What this file checks
   command like Ctrl-C: exit 130, the run named with the command that
   collects it, the run still in the pending journal.
 - Ctrl-C twice (the second during the clean-up) still names the run.
+- Ctrl-C while the storage server is silent ends within a second.
 - Outside the block, the previous handlers are back.
 """
 
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +32,14 @@ from napari_outpaint._cli.signals import signals_interrupt
 SCRIPT = Path(sys.executable).with_name('napari-outpaint')
 
 
-def _start(runflow_env, tmp_path) -> tuple[subprocess.Popen, queue.Queue]:
+def _start(
+    runflow_env, tmp_path, *, queued: bool = True
+) -> tuple[subprocess.Popen, queue.Queue]:
     """The command on a slow run, its stderr lines arriving on a queue."""
     data = np.random.default_rng(0).integers(0, 255, (24, 32, 3), np.uint8)
     Image.fromarray(data).save(tmp_path / 'in.png')
-    runflow_env.set_delays(queue_delay=120.0)  # stays queued: no sleep
+    if queued:
+        runflow_env.set_delays(queue_delay=120.0)  # stays queued: no sleep
     env = dict(os.environ)
     env.pop('NAPARI_OUTPAINT_DEBUG', None)
     process = subprocess.Popen(
@@ -97,6 +102,26 @@ def test_a_double_ctrl_c_still_names_the_run(runflow_env, tmp_path):
     assert process.returncode == 130, err
     run_id = runflow_env.runs[0].id
     assert f'napari-outpaint collect {run_id}' in err.split('interrupted')[-1]
+
+
+def test_ctrl_c_during_a_silent_download_ends_at_once_naming_the_run(
+    runflow_env, tmp_path
+):
+    """The storage server says nothing; Ctrl-C: out within a second (not
+    the 30 s read timeout), exit 130, the run and its collect command
+    named."""
+    stalled = runflow_env.stall_downloads(seconds=120)
+    process, lines = _start(runflow_env, tmp_path, queued=False)
+    assert stalled.wait(60)
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    process.wait(timeout=60)
+    waited = time.monotonic() - sent
+    err = _rest(process, lines, [])
+    assert process.returncode == 130, err
+    run_id = runflow_env.runs[0].id
+    assert f'napari-outpaint collect {run_id}' in err.split('interrupted')[-1]
+    assert waited < 1.5, err
 
 
 def test_previous_handlers_come_back():

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import threading
+import time
 
 import httpx
 import numpy as np
@@ -395,6 +396,67 @@ def test_cancel_mid_poll_stops_cleans_up_and_warns_of_billing(
     assert 'no public cancel' in str(info.value)
     assert len(_polls(server)) == 1  # the 5 s wait was cut short
     _assert_assets_deleted(server)
+
+
+def test_a_stalled_download_ends_at_the_deadline_naming_the_run(
+    runflow_standin,
+):
+    """A storage server that never answers: the run's deadline covers the
+    download, and the error says the run succeeded and how to collect it
+    (not a network problem)."""
+    server = runflow_standin
+    server.stall_downloads(seconds=60)
+    started = time.monotonic()
+    with pytest.raises(RunTimeoutError) as info:
+        _engine(server, timeout=1.5).outpaint(_image(), EXPAND)
+    elapsed = time.monotonic() - started
+    run_id = server.runs[0].id
+    assert info.value.downloading
+    assert info.value.run_id == run_id
+    assert 'succeeded' in str(info.value)
+    assert f'napari-outpaint collect {run_id}' in str(info.value)
+    assert 'network' not in str(info.value)
+    assert elapsed < 1.5 + 1.0  # not the 30 s read timeout, nor 300 s
+
+
+def test_cancel_during_a_download_stops_within_half_a_second(
+    runflow_standin,
+):
+    """Cancel while the storage server is silent: out in under 0.5 s,
+    naming the run."""
+    server = runflow_standin
+    stalled = server.stall_downloads(seconds=60)
+    cancel = CancelToken()
+    cancelled_at = []
+
+    def cancel_while_downloading():
+        if stalled.wait(10):  # the GET is out and the server is silent
+            cancelled_at.append(time.monotonic())
+        cancel.cancel()
+
+    thread = threading.Thread(target=cancel_while_downloading)
+    thread.start()
+    try:
+        with pytest.raises(OutpaintCancelled) as info:
+            _engine(server).outpaint(_image(), EXPAND, cancel=cancel)
+        stopped = time.monotonic()
+    finally:
+        thread.join(10)
+    assert stopped - cancelled_at[0] < 0.5
+    assert info.value.run_id == server.runs[0].id
+
+
+@pytest.mark.parametrize('status', [503, 0])
+def test_one_failed_download_is_retried(runflow_standin, status):
+    """A 5xx or a dropped connection on the download: one more GET."""
+    server = runflow_standin
+    server.fail_step('download', status=status)
+    result = _engine(server).outpaint(_image(), EXPAND)
+    assert result.image.shape == (52, 65, 3)
+    downloads = [
+        r for r in server.requests if r.path.startswith('/storage/outputs/')
+    ]
+    assert len(downloads) == 2
 
 
 def test_cancel_before_start_sends_nothing(runflow_standin):

@@ -11,6 +11,8 @@ from napari_outpaint import (
     HostingError,
     InvalidInputError,
 )
+from napari_outpaint._runflow.client import RunflowClient
+from napari_outpaint._runflow.retry import RetryPolicy
 from napari_outpaint.hosting import ImageHost
 from napari_outpaint.hosting.runflow_assets import (
     MAX_UPLOAD_BYTES,
@@ -64,11 +66,11 @@ def test_asset_deleted_when_the_block_raises(runflow_standin, exc_type):
     assert asset.deleted
 
 
-@pytest.mark.parametrize('status', [404, 405])
+@pytest.mark.parametrize('status', [405, 500])
 def test_failed_delete_is_a_warning_naming_the_asset(
     runflow_standin, caplog, status
 ):
-    """A 404/405 on delete logs a warning with the asset id, no crash."""
+    """A 405/500 on delete logs a warning with the asset id, no crash."""
     server = runflow_standin
     server.fail_asset_delete(status=status)
     with (
@@ -81,6 +83,99 @@ def test_failed_delete_is_a_warning_naming_the_asset(
     assert not server.assets[hosted.asset_id].deleted
 
 
+def test_a_delete_answered_404_is_already_gone_not_a_warning(
+    runflow_standin, caplog
+):
+    server = runflow_standin
+    server.fail_asset_delete(status=404)
+    with (
+        caplog.at_level(logging.INFO),
+        _host(server).publish(DATA, 'image/png') as hosted,
+    ):
+        pass
+    assert f'asset {hosted.asset_id} is already gone' in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.fixture
+def fast_host(runflow_standin):
+    """A host whose upload steps retry after 10 ms (4 attempts)."""
+    server = runflow_standin
+    with RunflowClient(
+        server.api_key,
+        base_url=server.base_url,
+        verify=server.ca_path,
+        create_retry=RetryPolicy(
+            max_attempts=4, base_delay=0.01, max_delay=0.01
+        ),
+    ) as client:
+        yield RunflowAssetHost(client=client)
+
+
+def _steps(server):
+    """(method, path kind) of every request, in order."""
+    kinds = []
+    for r in server.requests:
+        if r.path == '/v1/asset-uploads':
+            kinds.append('session')
+        elif r.path.endswith('/confirmations'):
+            kinds.append('confirm')
+        elif r.path.startswith('/storage/uploads/'):
+            kinds.append('upload')
+        elif r.method == 'DELETE':
+            kinds.append('delete')
+    return kinds
+
+
+@pytest.mark.parametrize(
+    ('step', 'status'),
+    [
+        ('upload-session', 503),
+        ('upload-session', 0),
+        ('upload', 500),
+        ('upload', 0),
+        ('confirm', 502),
+        ('confirm', 0),
+    ],
+)
+def test_one_failed_upload_step_is_retried_and_one_asset_is_stored(
+    runflow_standin, fast_host, caplog, step, status
+):
+    """A 5xx or a dropped connection on any upload step is retried; exactly
+    one asset is confirmed and then deleted; no warning."""
+    server = runflow_standin
+    server.fail_step(step, status=status)
+    with (
+        caplog.at_level(logging.WARNING),
+        fast_host.publish(DATA, 'image/png') as hosted,
+    ):
+        assert hosted.url.startswith('https://')
+    confirmed = [a for a in server.assets.values() if a.confirmed]
+    assert len(confirmed) == 1
+    assert confirmed[0].deleted
+    assert _steps(server).count('delete') == 1
+    assert _steps(server).count(step.replace('upload-', '')) == 2
+    assert caplog.records == []
+
+
+def test_an_upload_that_never_worked_deletes_and_warns_about_nothing(
+    runflow_standin, fast_host, caplog
+):
+    """Every PUT refused: a HostingError; no asset was ever stored, so no
+    DELETE is sent and no warning about one is logged."""
+    server = runflow_standin
+    server.fail_step('upload', status=503, times=4)
+    with (
+        caplog.at_level(logging.WARNING),
+        pytest.raises(HostingError, match='503'),
+        fast_host.publish(DATA, 'image/png'),
+    ):
+        pass
+    assert 'delete' not in _steps(server)
+    assert not [a for a in server.assets.values() if a.confirmed]
+    assert 'asset' not in caplog.text.lower()
+
+
 def test_wrong_content_type_upload_is_a_hosting_error(runflow_standin):
     """A storage refusal of the PUT is a HostingError without the query."""
     server = runflow_standin
@@ -89,8 +184,6 @@ def test_wrong_content_type_upload_is_a_hosting_error(runflow_standin):
         def put(self, url, **kwargs):
             kwargs['headers'] = {'Content-Type': 'image/jpeg'}
             return super().put(url, **kwargs)
-
-    from napari_outpaint._runflow.client import RunflowClient
 
     with (
         LyingClient(verify=server.ssl_context()) as http,

@@ -11,7 +11,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import httpx
 
@@ -47,6 +47,7 @@ __all__ = [
     'DEFAULT_HTTP_TIMEOUT',
     'NOT_SENT',
     'POLL_RETRY',
+    'Retryable',
     'RunflowHTTP',
     'check_deadline',
     'fail_fast_on_tls',
@@ -169,38 +170,102 @@ class RunflowHTTP:
         deadline: Deadline | None = None,
     ) -> Any:
         """GET and parse, retrying what is transient."""
-        cancel = cancel or CancelToken()
-        policy = self.poll_retry
-        for attempt in range(1, policy.max_attempts + 1):
-            retry_after = None
+
+        def attempt() -> Any:
+            outcome = self._api_attempt('GET', path, run_id, params=params)
+            if isinstance(outcome, Retryable):
+                return outcome
             try:
-                response = self._api('GET', path, params=params)
-            except httpx.TransportError as exc:
-                failure: OutpaintError = self._connection_error(exc, run_id)
-                fail_fast_on_tls(exc, failure)
-            else:
-                if response.is_success:
-                    try:
-                        return parse(response.json())
-                    except ValueError:
-                        failure = self._invalid_body(response, run_id)
-                else:
-                    failure = self._status_error(response, run_id)
-                    if not is_retryable_status(response.status_code):
-                        raise failure
-                    retry_after = parse_retry_after(response.headers)
-            if attempt == policy.max_attempts:
+                return parse(outcome.json())
+            except ValueError:
+                return Retryable(self._invalid_body(outcome, run_id))
+
+        return self._retrying(
+            f'GET {path}',
+            attempt,
+            policy=self.poll_retry,
+            cancel=cancel,
+            run_id=run_id,
+            deadline=deadline,
+        )
+
+    def _api_retried(
+        self,
+        method: str,
+        path: str,
+        *,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """An API request that is safe to repeat, retried when transient.
+
+        For the steps of an upload (session, confirmation): repeating one
+        creates no run and bills nothing. 5xx, 408/429 and network errors
+        are retried with backoff (honouring ``Retry-After``); other
+        refusals raise their typed error at once.
+        """
+        return self._retrying(
+            f'{method} {path}',
+            lambda: self._api_attempt(method, path, None, **kwargs),
+            policy=self.create_retry,
+            cancel=cancel,
+            deadline=deadline,
+        )
+
+    def _api_attempt(
+        self, method: str, path: str, run_id: str | None, **kwargs: Any
+    ) -> httpx.Response | Retryable:
+        """One API request: the response, or a failure worth retrying."""
+        try:
+            response = self._api(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            failure = self._connection_error(exc, run_id)
+            fail_fast_on_tls(exc, failure)
+            return Retryable(failure)
+        if response.is_success:
+            return response
+        failure = self._status_error(response, run_id)
+        if not is_retryable_status(response.status_code):
+            raise failure
+        return Retryable(failure, parse_retry_after(response.headers))
+
+    def _retrying(
+        self,
+        label: str,
+        attempt: Callable[[], Any],
+        *,
+        policy: RetryPolicy,
+        cancel: CancelToken | None = None,
+        run_id: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> Any:
+        """Call *attempt* until it returns something else than Retryable.
+
+        At most ``policy.max_attempts`` calls, with backoff between them
+        (bounded by *deadline*, ended at once by *cancel*); the last
+        failure is raised.
+        """
+        cancel = cancel or CancelToken()
+        for number in range(1, policy.max_attempts + 1):
+            cancel.raise_if_cancelled(run_id)
+            outcome = attempt()
+            if not isinstance(outcome, Retryable):
+                return outcome
+            if number == policy.max_attempts:
                 break
-            delay = backoff_delay(attempt, policy, retry_after=retry_after)
+            delay = backoff_delay(
+                number, policy, retry_after=outcome.retry_after
+            )
             logger.info(
-                'GET %s failed (%s); retry %d in %.2f s.',
-                path,
-                failure_kind(failure),
-                attempt,
+                '%s failed (%s); retry %d in %.2f s.',
+                label,
+                failure_kind(outcome.failure),
+                number,
                 delay,
             )
             self._pause(delay, cancel, run_id, deadline)
-        raise failure
+        raise outcome.failure
 
     def _pause(
         self,
@@ -256,6 +321,14 @@ class RunflowHTTP:
             f'({type(exc).__name__}: {detail}). Check the network '
             f'connection and try again.{later}'
         )
+
+
+class Retryable(NamedTuple):
+    """A failed attempt worth another one, and how long the server asked
+    to wait (``Retry-After``) before it."""
+
+    failure: OutpaintError
+    retry_after: float | None = None
 
 
 def check_deadline(deadline: Deadline | None, run_id: str | None) -> None:

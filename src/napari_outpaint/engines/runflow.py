@@ -185,7 +185,9 @@ class RunflowEngine:
         png = encode_png(image)  # validates the image before any I/O
         timings['encode'] = time.monotonic() - started
         with self._client() as client:
-            host = self._host or _default_host(client)
+            host = self._host or RunflowAssetHost(
+                client=client, cancel=cancel, deadline=deadline
+            )
             cancel.raise_if_cancelled()
             report(Stage.PUBLISHING, 'Uploading the input image.', 0.02)
             mark = time.monotonic()
@@ -208,7 +210,9 @@ class RunflowEngine:
                     client, run, report, cancel, deadline, timings
                 )
             # The hosted image is revoked here: the run no longer needs it.
-            result = self._fetch_result(client, run, report, cancel, timings)
+            result = self._fetch_result(
+                client, run, report, cancel, deadline, timings
+            )
         timings['total'] = time.monotonic() - started
         return _with_timings(result, timings, report)
 
@@ -246,7 +250,9 @@ class RunflowEngine:
                 run = self._follow(
                     client, run, report, cancel, deadline, timings
                 )
-            result = self._fetch_result(client, run, report, cancel, timings)
+            result = self._fetch_result(
+                client, run, report, cancel, deadline, timings
+            )
         timings['total'] = time.monotonic() - started
         return _with_timings(result, timings, report)
 
@@ -307,6 +313,7 @@ class RunflowEngine:
         run: Run,
         report: Callable[..., None],
         cancel: CancelToken,
+        deadline: Deadline,
         timings: dict[str, float],
     ) -> EngineResult:
         """Turn a terminal run into an EngineResult (or a typed error)."""
@@ -333,6 +340,7 @@ class RunflowEngine:
             max_bytes=self.max_download_bytes,
             run_id=run.id,
             cancel=cancel,
+            deadline=deadline,
         )
         timings['download'] = time.monotonic() - mark
         mark = time.monotonic()
@@ -356,11 +364,6 @@ class RunflowEngine:
                 'client_ref': run.client_ref,
             },
         )
-
-
-def _default_host(client: RunflowClient) -> ImageHost:
-
-    return RunflowAssetHost(client=client)
 
 
 def endpoint_namespace(model: str, base_url: str) -> str:

@@ -3,9 +3,13 @@
 ``POST /v1/asset-uploads`` -> ``PUT`` the bytes to the presigned URL (no
 ``Authorization`` header, exact ``Content-Type`` and ``Content-Length``)
 -> ``POST /v1/asset-uploads/{id}/confirmations`` -> the asset's ``url`` is
-the ``image_url``. Leaving the ``with`` block deletes the asset, whatever
-happened; a delete that fails is a warning naming the asset, not a crash.
-No new third party sees the pixels: Runflow receives them anyway.
+the ``image_url``. Each step is retried when it fails transiently
+(repeating one bills nothing). Leaving the ``with`` block deletes the
+asset, whatever happened, unless :meth:`RunflowAssetHost.retain` kept it
+for a run that may still read it; a delete that fails is a warning naming
+the asset, not a crash, and an upload that was never confirmed has no
+asset to delete. No new third party sees the pixels: Runflow receives
+them anyway.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from napari_outpaint._errors import (
     APIStatusError,
     HostingError,
     InvalidInputError,
+    NotFoundError,
     OutpaintError,
 )
+from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow import (
+    Deadline,
     RunflowClient,
     VerifyTypes,
     resolve_api_key,
@@ -32,7 +39,7 @@ from napari_outpaint._runflow import (
 from napari_outpaint._secrets import redact_url
 from napari_outpaint.hosting._base import HostedImage
 
-__all__ = ['MAX_UPLOAD_BYTES', 'RunflowAssetHost']
+__all__ = ['MAX_UPLOAD_BYTES', 'RunflowAssetHost', 'delete_asset_quietly']
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +61,10 @@ class RunflowAssetHost:
     client : RunflowClient, optional
         Share an open client (the engine passes its own); then *api_key*,
         *base_url* and *verify* are unused and the client is not closed.
+    cancel : CancelToken, optional
+        Ends the waits between retries of an upload step at once.
+    deadline : Deadline, optional
+        Bounds those waits (the run's overall deadline).
 
     Raises
     ------
@@ -70,8 +81,13 @@ class RunflowAssetHost:
         base_url: str | None = None,
         verify: VerifyTypes = None,
         client: RunflowClient | None = None,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self._client = client
+        self._cancel = cancel
+        self._deadline = deadline
+        self._retained: set[str] = set()
         if client is None:
             self._api_key = resolve_api_key(api_key)
             self._base_url = resolve_base_url(base_url)
@@ -108,11 +124,13 @@ class RunflowAssetHost:
                 f"{len(data)} bytes is over Runflow's upload limit of "
                 f'{MAX_UPLOAD_BYTES} bytes; use a smaller plane.',
             )
+        steps = {'cancel': self._cancel, 'deadline': self._deadline}
         with self._open_client() as client:
             asset_id = None
+            confirming = False
             try:
                 session = client.create_asset_upload(
-                    filename, content_type, len(data)
+                    filename, content_type, len(data), **steps
                 )
                 asset_id = session.asset_id
                 logger.debug(
@@ -122,9 +140,10 @@ class RunflowAssetHost:
                     redact_url(session.upload_url),
                 )
                 client.upload_to_presigned(
-                    session.upload_url, data, content_type
+                    session.upload_url, data, content_type, **steps
                 )
-                asset = client.confirm_asset_upload(asset_id)
+                confirming = True  # from here on the asset may exist
+                asset = client.confirm_asset_upload(asset_id, **steps)
                 url = asset.get('url')
                 if not isinstance(url, str) or (
                     urlsplit(url).scheme != 'https'
@@ -136,8 +155,23 @@ class RunflowAssetHost:
                 logger.info('Published the input as asset %s.', asset_id)
                 yield HostedImage(url=url, asset_id=asset_id)
             finally:
-                if asset_id is not None:
-                    _delete_quietly(client, asset_id)
+                if asset_id in self._retained:
+                    self._retained.discard(asset_id)
+                    logger.info(
+                        'Kept Runflow asset %s: a run may still read it.',
+                        asset_id,
+                    )
+                elif confirming:
+                    delete_asset_quietly(client, asset_id)
+
+    def retain(self, asset_id: str) -> None:
+        """Keep *asset_id* when its ``with`` block ends (do not delete it).
+
+        For a run that is not over yet (a timeout, a cancel): deleting its
+        input would make it fail. Whoever calls this deletes it later,
+        once the run is over (see :func:`delete_asset_quietly`).
+        """
+        self._retained.add(asset_id)
 
     @contextmanager
     def _open_client(self) -> Iterator[RunflowClient]:
@@ -150,10 +184,16 @@ class RunflowAssetHost:
             yield client
 
 
-def _delete_quietly(client: RunflowClient, asset_id: str) -> None:
-    """Delete the asset; any failure is a warning, never an exception."""
+def delete_asset_quietly(client: RunflowClient, asset_id: str) -> bool:
+    """Delete the asset; True once it is gone (deleted, or never stored).
+
+    Any failure is a warning naming the asset, never an exception.
+    """
     try:
         client.delete_asset(asset_id)
+    except NotFoundError:
+        logger.info('Runflow asset %s is already gone.', asset_id)
+        return True
     except APIStatusError as exc:
         logger.warning(
             'Could not delete Runflow asset %s (HTTP %d %s): it may stay in '
@@ -171,3 +211,5 @@ def _delete_quietly(client: RunflowClient, asset_id: str) -> None:
         )
     else:
         logger.info('Deleted Runflow asset %s.', asset_id)
+        return True
+    return False

@@ -258,7 +258,9 @@ def get_stored_asset(standin: StandInState, request: Request, match):
 def get_output(standin: StandInState, request: Request, match):
     stall = standin._faults.take_stall()
     if stall is not None:  # say nothing, as a stalled storage server
-        standin._faults.released.wait(stall)
+        seconds, begun = stall
+        begun.set()
+        standin._faults.released.wait(seconds)
     try:
         run = standin.get_run(match['id'])
     except KeyError:

@@ -91,7 +91,7 @@ class Faults:
         self._corrupt_outputs = 0
         self._endings: deque[RunEnding] = deque()
         self._steps: dict[str, deque[Rejection]] = {s: deque() for s in STEPS}
-        self._stalls: deque[float] = deque()
+        self._stalls: deque[tuple[float, threading.Event]] = deque()
         #: Set when the stand-in stops: ends every stall at once.
         self.released = threading.Event()
 
@@ -106,11 +106,13 @@ class Faults:
             queue = self._steps[step]
             return queue.popleft() if queue else None
 
-    def add_stalls(self, seconds: float, times: int) -> None:
+    def add_stalls(self, seconds: float, times: int) -> threading.Event:
+        begun = threading.Event()
         with self._lock:
-            self._stalls.extend([seconds] * times)
+            self._stalls.extend([(seconds, begun)] * times)
+        return begun
 
-    def take_stall(self) -> float | None:
+    def take_stall(self) -> tuple[float, threading.Event] | None:
         with self._lock:
             return self._stalls.popleft() if self._stalls else None
 

@@ -363,15 +363,22 @@ class RunflowStandIn:
             step, Rejection(status, code), check_times(times)
         )
 
-    def stall_downloads(self, seconds: float = 3600.0, times: int = 1) -> None:
+    def stall_downloads(
+        self, seconds: float = 3600.0, times: int = 1
+    ) -> threading.Event:
         """Answer the next *times* output downloads only after *seconds*.
 
         A storage server that says nothing (no headers, no bytes); stopping
         the stand-in ends every stall at once.
+
+        Returns
+        -------
+        threading.Event
+            Set when the first of these downloads starts being stalled.
         """
         if not seconds > 0:
             raise ValueError(f'seconds must be > 0, got {seconds!r}')
-        self._faults.add_stalls(float(seconds), check_times(times))
+        return self._faults.add_stalls(float(seconds), check_times(times))
 
     def fail_asset_delete(self, status: int = 405, times: int = 1) -> None:
         """Answer the next *times* ``DELETE /v1/assets/{id}`` with *status*.
