@@ -106,3 +106,48 @@ def test_collecting_a_run_that_failed_resolves_it(
     assert 'PROVIDER_ERROR' in ran.err
     assert 'PENDING' not in run('history').out
     assert _downloads(runflow_env) == []
+
+
+def test_a_kept_input_is_deleted_by_history_once_its_run_is_over(
+    runflow_env, rgb_png, tmp_path
+):
+    """Timed out while queued: the input stays (the run reads it later and
+    succeeds); history deletes it once the run is over, and tries again
+    after a failed DELETE."""
+    path, _ = rgb_png
+    runflow_env.set_delays(queue_delay=1.0)
+    run_id = _timed_out_run(runflow_env, path, tmp_path)
+    (asset,) = runflow_env.assets.values()
+    assert not asset.deleted
+    assert 'deleted' not in run('history').err  # the run is still queued
+    assert not asset.deleted
+    assert runflow_env.get_run(run_id).wait_terminal(10)
+    assert runflow_env.get_run(run_id).status == 'succeeded'
+    runflow_env.fail_asset_delete(status=500)
+    run('history')
+    assert not asset.deleted
+    ran = run('history')
+    assert 'deleted 1 hosted input(s)' in ran.err
+    assert asset.deleted
+    assert 'hosted input' not in run('history').err
+
+
+def test_a_kept_input_is_deleted_by_the_next_run(
+    runflow_env, rgb_png, tmp_path
+):
+    """The next paid command (any input) deletes inputs of runs now over."""
+    path, _ = rgb_png
+    runflow_env.set_delays(queue_delay=0.5)
+    run_id = _timed_out_run(runflow_env, path, tmp_path)
+    (first,) = runflow_env.assets.values()
+    assert runflow_env.get_run(run_id).wait_terminal(10)
+    runflow_env.set_delays(queue_delay=0.0)
+    other = tmp_path / 'other.png'
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(other)
+    ran = run(
+        str(other), '-o', str(tmp_path / 'other-out.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert first.deleted
+    assert all(a.deleted for a in runflow_env.assets.values())

@@ -17,6 +17,7 @@ import threading
 import pytest
 
 from cli_runner import SIDES, run
+from napari_outpaint._cache import ResultCache
 from napari_outpaint._cli import console as _cli_console
 from napari_outpaint._cli import exit_codes as _cli
 from napari_outpaint._cli import worker as _cli_worker
@@ -50,10 +51,11 @@ def test_ctrl_c_cancels_the_run_and_waits_for_cleanup():
 def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
     runflow_env, rgb_png, tmp_path, monkeypatch
 ):
-    """Ctrl-C while queued cancels, deletes the upload and names the run."""
+    """Ctrl-C while queued cancels and names the run; the upload is kept
+    for the run (recorded), and `collect` deletes it once the run is over."""
 
     path, _ = rgb_png
-    runflow_env.set_delays(queue_delay=5.0)
+    runflow_env.set_delays(queue_delay=1.0)
     printer = _cli_console.ProgressPrinter.__call__
     interrupted = []
 
@@ -73,5 +75,13 @@ def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
     assert interrupted == [server_run.id]
     assert f'interrupted: cancelled. Run {server_run.id}' in ran.err
     assert f'napari-outpaint collect {server_run.id}' in ran.err
-    assert all(asset.deleted for asset in runflow_env.assets.values())
     assert not out.exists()
+    (asset,) = runflow_env.assets.values()
+    assert not asset.deleted  # the queued run will still read it
+    (held,) = ResultCache().held_inputs.held()
+    assert (held.asset_id, held.run_id) == (asset.id, server_run.id)
+
+    assert run('collect', server_run.id).code == 0
+    assert server_run.status == 'succeeded'
+    assert asset.deleted
+    assert ResultCache().held_inputs.held() == []

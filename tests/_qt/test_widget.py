@@ -320,9 +320,11 @@ def _new_threads(before):
 def test_cancel_mid_run_leaves_nothing_behind(
     docked, runflow_standin, notifications, qtbot
 ):
-    """Cancel while Runflow works: worker ends, asset deleted, billing told."""
+    """Cancel while Runflow works: worker ends, billing told; the input is
+    kept for the run (recorded, to delete once the run is over)."""
     import threading
 
+    from napari_outpaint._cache import ResultCache
     from napari_outpaint._qt.widget import OutpaintWidget
     from napari_outpaint.engines.runflow import RunflowEngine
 
@@ -344,8 +346,10 @@ def test_cancel_mid_run_leaves_nothing_behind(
     qtbot.waitUntil(lambda: _idle(widget), timeout=10_000)
     assert 'cells [outpainted]' not in viewer.layers
     assert _shown_previews(viewer) == []
-    assert runflow_standin.assets
-    assert all(asset.deleted for asset in runflow_standin.assets.values())
+    (asset,) = runflow_standin.assets.values()
+    assert not asset.deleted  # the run is still running
+    (held,) = ResultCache().held_inputs.held()
+    assert held.asset_id == asset.id
     # The stand-in is the remote service: its run and connection threads
     # may still be finishing. Wait for them (bounded), then nothing new
     # may be left: no worker, no LocalHTTPS server, no httpx connection

@@ -80,6 +80,17 @@ def _polls(server):
     ]
 
 
+def _assert_input_kept_for_the_run(server, error):
+    """The run may still read its input: kept, and named on *error*."""
+    (asset,) = server.assets.values()
+    assert asset.confirmed
+    assert not asset.deleted
+    assert error.hosted_input == {
+        'asset_id': asset.id,
+        'run_id': server.runs[0].id,
+    }
+
+
 def _assert_assets_deleted(server):
     assert server.assets, 'no asset was uploaded'
     assert all(asset.deleted for asset in server.assets.values())
@@ -306,17 +317,19 @@ def test_endless_poll_failures_end_naming_the_run(runflow_standin):
     assert info.value.run_id == run_id
     assert run_id in str(info.value)
     assert len(_polls(server)) == FAST_RETRY.max_attempts
-    _assert_assets_deleted(server)
+    _assert_input_kept_for_the_run(server, info.value)
 
 
 def test_endless_invalid_json_ends_naming_the_run(runflow_standin):
     """Non-JSON poll bodies past the bound raise, naming the run."""
     server = runflow_standin
     server.invalid_json_polls(times=50)
-    with pytest.raises(ServiceUnavailableError, match='INVALID_RESPONSE'):
+    with pytest.raises(
+        ServiceUnavailableError, match='INVALID_RESPONSE'
+    ) as info:
         _engine(server).outpaint(_image(), EXPAND)
     assert len(_polls(server)) == FAST_RETRY.max_attempts
-    _assert_assets_deleted(server)
+    _assert_input_kept_for_the_run(server, info.value)
 
 
 def test_failed_run_raises_with_failure_fields(runflow_standin):
@@ -362,13 +375,13 @@ def test_slow_queue_hits_the_deadline_naming_the_run(runflow_standin):
     assert info.value.run_id == run_id
     assert run_id in str(info.value)
     assert server.runs[0].status == 'queued'
-    _assert_assets_deleted(server)
+    _assert_input_kept_for_the_run(server, info.value)
 
 
-def test_cancel_mid_poll_stops_cleans_up_and_warns_of_billing(
+def test_cancel_mid_poll_stops_keeps_the_input_and_warns_of_billing(
     runflow_standin,
 ):
-    """Cancelling while polling raises at once; the asset is deleted."""
+    """Cancelling while polling raises at once; the input is kept."""
     server = runflow_standin
     server.set_delays(processing_delay=30.0)
     cancel = CancelToken()
@@ -395,7 +408,7 @@ def test_cancel_mid_poll_stops_cleans_up_and_warns_of_billing(
     assert info.value.run_id == server.runs[0].id
     assert 'no public cancel' in str(info.value)
     assert len(_polls(server)) == 1  # the 5 s wait was cut short
-    _assert_assets_deleted(server)
+    _assert_input_kept_for_the_run(server, info.value)
 
 
 def test_a_stalled_download_ends_at_the_deadline_naming_the_run(
@@ -457,6 +470,30 @@ def test_one_failed_download_is_retried(runflow_standin, status):
         r for r in server.requests if r.path.startswith('/storage/outputs/')
     ]
     assert len(downloads) == 2
+
+
+def test_a_kept_input_lives_until_its_run_ends_then_is_released(
+    runflow_standin,
+):
+    """Timed out while queued: the input stays, so the run can still read
+    it and succeed; release_input deletes it only once the run is over,
+    and tries again after a failed DELETE."""
+    server = runflow_standin
+    server.set_delays(queue_delay=1.0)
+    engine = _engine(server, timeout=0.3)
+    with pytest.raises(RunTimeoutError) as info:
+        engine.outpaint(_image(), EXPAND)
+    kept = info.value.hosted_input
+    assert engine.release_input(**kept) is False  # still queued
+    assert not server.assets[kept['asset_id']].deleted
+    assert server.runs[0].wait_terminal(10)
+    assert server.runs[0].status == 'succeeded'  # its input was there
+    server.fail_asset_delete(status=500)
+    assert engine.release_input(**kept) is False
+    assert not server.assets[kept['asset_id']].deleted
+    assert engine.release_input(**kept) is True
+    assert server.assets[kept['asset_id']].deleted
+    assert engine.release_input(**kept) is True  # already gone: fine
 
 
 def test_cancel_before_start_sends_nothing(runflow_standin):
@@ -601,18 +638,20 @@ def test_partial_success_with_output_is_a_result_via_fallback_url():
     assert not host.open
 
 
-def test_keyboard_interrupt_mid_run_still_deletes_the_asset(runflow_standin):
-    """Ctrl-C while the run is running propagates after the cleanup."""
+def test_keyboard_interrupt_mid_run_keeps_the_input_for_the_run(
+    runflow_standin,
+):
+    """Ctrl-C while the run is running propagates; the input is kept."""
     server = runflow_standin
 
     def interrupt(event):
         if event.stage == Stage.RUNNING:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as info:
         _engine(server).outpaint(_image(), EXPAND, progress=interrupt)
     assert len(server.runs) == 1
-    _assert_assets_deleted(server)
+    _assert_input_kept_for_the_run(server, info.value)
 
 
 def _uploads(server):

@@ -23,6 +23,11 @@ from napari_outpaint._cache.engine import (
     collect_run,
 )
 from napari_outpaint._cache.entry import CachedResult
+from napari_outpaint._cache.hosted import (
+    HeldInput,
+    HeldInputs,
+    release_held_inputs,
+)
 from napari_outpaint._cache.journal import DamagedRecordError
 from napari_outpaint._cache.key import (
     cache_key,
@@ -39,6 +44,8 @@ __all__ = [
     'CostEstimate',
     'DamagedEntryError',
     'DamagedRecordError',
+    'HeldInput',
+    'HeldInputs',
     'PaidRuns',
     'ResultCache',
     'SPEND_CAP_ENV',
@@ -50,6 +57,7 @@ __all__ = [
     'estimate_cost',
     'price_of',
     'provenance_model_id',
+    'release_held_inputs',
     'run_key',
     'session_spend_cap',
 ]

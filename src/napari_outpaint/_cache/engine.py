@@ -44,6 +44,7 @@ import numpy as np
 
 from napari_outpaint._cache.cost import SpendCap, price_of, session_spend_cap
 from napari_outpaint._cache.entry import CachedResult
+from napari_outpaint._cache.hosted import release_held_inputs
 from napari_outpaint._cache.journal import DamagedRecordError
 from napari_outpaint._cache.key import cache_model_id, run_key
 from napari_outpaint._cache.store import ResultCache
@@ -63,7 +64,10 @@ from napari_outpaint._progress import (
     Stage,
 )
 from napari_outpaint.engines import Engine, EngineResult
-from napari_outpaint.engines.runflow import RunflowEngine
+from napari_outpaint.engines.runflow import (
+    HOSTED_INPUT_ATTRIBUTE,
+    RunflowEngine,
+)
 
 __all__ = [
     'CachingEngine',
@@ -199,6 +203,7 @@ class CachingEngine:
         self.last_source: str | None = None
         self._unkept: _Unkept | None = None
         self._deferring = 0  # inside a with block: wait for keep()
+        self._released_inputs = False
 
     @property
     def name(self) -> str:
@@ -249,6 +254,9 @@ class CachingEngine:
         again. Outside one, it is stored before this returns.
         """
         self.keep()  # what the caller did not keep goes in first
+        if not self._released_inputs:  # once: inputs of runs now over
+            self._released_inputs = True
+            release_held_inputs(self.cache.held_inputs, self.engine)
         key = self.cache.key_for(image, expand, self.cache_namespace)
         self.last_key = key
         with contextlib.ExitStack() as held:
@@ -371,6 +379,7 @@ class CachingEngine:
                 bool(recorded) and not isinstance(error, RunFailedError)
             )
             self.spend_cap.settle(price, charged=charged)
+            self._hold_input_left(error, result)
             if isinstance(error, RunFailedError):
                 for run_id in recorded:  # failed runs are not billed
                     self.cache.resolve(run_id)
@@ -382,6 +391,28 @@ class CachingEngine:
             collected=False,
             run_ids=recorded,
         )
+
+    def _hold_input_left(self, error, result) -> None:
+        """Record the hosted input the engine left for its run, if any."""
+        if result is not None:
+            kept = result.details.get(HOSTED_INPUT_ATTRIBUTE)
+        else:
+            kept = getattr(error, HOSTED_INPUT_ATTRIBUTE, None)
+        if not isinstance(kept, Mapping):
+            return
+        try:
+            self.cache.held_inputs.hold(
+                str(kept['asset_id']),
+                str(kept['run_id']),
+                self.cache_namespace,
+            )
+        except (OSError, KeyError) as exc:
+            warnings.warn(
+                f'Could not record the hosted input {kept} kept for its '
+                f'run ({exc}); delete it in your Runflow asset library '
+                'once the run is over.',
+                stacklevel=3,
+            )
 
 
 def _mark(result: EngineResult, key: str, *, collected: bool):
@@ -489,6 +520,7 @@ def collect_run(
         result = engine.collect(run_id, progress=progress, cancel=cancel)
     except RunFailedError:  # failed or canceled: terminal, never billed
         cache.resolve(run_id)
+        release_held_inputs(cache.held_inputs, engine)
         raise
     key = pending.key if pending is not None else run_key(run_id)
     prov = result_provenance(result)
@@ -502,4 +534,5 @@ def collect_run(
     raw, ctype = raw_bytes_of(result)
     entry = cache.put(key, raw, ctype, prov)
     cache.resolve(run_id)
+    release_held_inputs(cache.held_inputs, engine)  # this run's is over
     return entry

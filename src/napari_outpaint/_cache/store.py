@@ -42,6 +42,7 @@ import numpy as np
 import platformdirs
 
 from napari_outpaint._cache.entry import CachedResult
+from napari_outpaint._cache.hosted import HeldInputs
 from napari_outpaint._cache.journal import PendingRun, RunJournal
 from napari_outpaint._cache.key import KEY_PATTERN, cache_key
 from napari_outpaint._errors import (
@@ -151,6 +152,7 @@ class ResultCache:
         self.root = Path(root) if root is not None else default_cache_dir()
         self.max_bytes = max_bytes
         self.journal = RunJournal(self.root / 'pending')
+        self.held_inputs = HeldInputs(self.root / 'hosted-inputs')
 
     def __repr__(self) -> str:
         return f'ResultCache({str(self.root)!r}, max_bytes={self.max_bytes})'

@@ -14,7 +14,11 @@ from typing import Any, TextIO
 import napari
 import numpy as np
 
-from napari_outpaint._cache import DamagedRecordError, ResultCache
+from napari_outpaint._cache import (
+    DamagedRecordError,
+    ResultCache,
+    release_held_inputs,
+)
 from napari_outpaint._cli.args import Parser
 from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.exit_codes import EXIT_OK, EXIT_USAGE
@@ -27,7 +31,9 @@ from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._io import write_atomic
 from napari_outpaint._layers import open_cached_result, reopen_native
 from napari_outpaint._pipeline import jsonable
+from napari_outpaint._runflow import ENV_VAR, find_api_key
 from napari_outpaint._version import __version__
+from napari_outpaint.engines.runflow import RunflowEngine
 
 
 def _when(seconds: float) -> str:
@@ -84,6 +90,7 @@ def history_command(
     args = parser.parse_args(argv)
 
     cache = ResultCache()
+    _release_held_inputs(cache, console)
     if args.clear:
         count = cache.clear()
         console.say(f'deleted {count} cached result(s) from {cache.root}')
@@ -144,6 +151,27 @@ def history_command(
                 f'(collect it: napari-outpaint collect {run.run_id})'
             )
     return EXIT_OK
+
+
+def _release_held_inputs(cache: ResultCache, console: Console) -> None:
+    """Delete the hosted inputs kept for runs that are now over."""
+    held = cache.held_inputs.held()
+    if not held:
+        return
+    key = find_api_key()
+    if not key:
+        console.say(
+            f'{len(held)} hosted input(s) kept for unfinished runs wait to '
+            f'be deleted: set {ENV_VAR} and run history again.'
+        )
+        return
+    released = release_held_inputs(
+        cache.held_inputs, RunflowEngine(api_key=key)
+    )
+    if released:
+        console.say(
+            f'deleted {len(released)} hosted input(s) of runs now over'
+        )
 
 
 def _source_name(source: Any) -> str:

@@ -3,8 +3,12 @@
 One outpaint is: encode a lossless PNG -> publish it at a temporary HTTPS
 URL (a Runflow asset by default) -> create the run -> poll until terminal
 -> revoke the hosted image -> download and decode the result. The HTTP
-details live in :mod:`._runflow_client`; this module only orchestrates,
-reports progress and honours the cancel token between every step.
+details live in :mod:`napari_outpaint._runflow`; this module only
+orchestrates, reports progress and honours the cancel token between every
+step. When the client stops following a run that is not over (timeout,
+cancel, Ctrl-C), the hosted input is kept for it and named on the error
+(:data:`HOSTED_INPUT_ATTRIBUTE`); :meth:`RunflowEngine.release_input`
+deletes it once the run is over.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 
 from napari_outpaint._errors import (
     InvalidInputError,
+    NotFoundError,
     ResultError,
     RunCanceledError,
     RunFailedError,
@@ -47,10 +52,13 @@ from napari_outpaint._runflow import (
     ssl_verify,
 )
 from napari_outpaint.engines import EngineResult
-from napari_outpaint.hosting import ImageHost
-from napari_outpaint.hosting.runflow_assets import RunflowAssetHost
+from napari_outpaint.hosting import HostedImage, ImageHost
+from napari_outpaint.hosting.runflow_assets import (
+    RunflowAssetHost,
+    delete_asset_quietly,
+)
 
-__all__ = ['RunflowEngine']
+__all__ = ['HOSTED_INPUT_ATTRIBUTE', 'RunflowEngine']
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +67,10 @@ PRICE_PER_IMAGE_USD = 0.55
 #: Results are at most 4096 px on the long side; leave room for surprises.
 DEFAULT_MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 8192 * 8192
+#: On an error (attribute) or in ``EngineResult.details`` (key): the hosted
+#: input left for its run, ``{'asset_id': ..., 'run_id': ...}``; delete
+#: it with :meth:`RunflowEngine.release_input` once the run is over.
+HOSTED_INPUT_ATTRIBUTE = 'hosted_input'
 
 
 class RunflowEngine:
@@ -191,30 +203,70 @@ class RunflowEngine:
             cancel.raise_if_cancelled()
             report(Stage.PUBLISHING, 'Uploading the input image.', 0.02)
             mark = time.monotonic()
-            with host.publish(
-                png, 'image/png', filename='input.png'
-            ) as hosted:
-                timings['publish'] = time.monotonic() - mark
-                cancel.raise_if_cancelled()
-                mark = time.monotonic()
-                run = client.create_run(
-                    MODEL,
-                    {'image_url': hosted.url, **expand.to_runflow_input()},
-                    metadata={'source': 'napari-outpaint'},
-                    cancel=cancel,
-                    deadline=deadline,
-                )
-                timings['create'] = time.monotonic() - mark
-                report(Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id)
-                run = self._follow(
+            kept: dict[str, str] | None = None
+            try:
+                with host.publish(
+                    png, 'image/png', filename='input.png'
+                ) as hosted:
+                    timings['publish'] = time.monotonic() - mark
+                    cancel.raise_if_cancelled()
+                    mark = time.monotonic()
+                    run = client.create_run(
+                        MODEL,
+                        {'image_url': hosted.url, **expand.to_runflow_input()},
+                        metadata={'source': 'napari-outpaint'},
+                        cancel=cancel,
+                        deadline=deadline,
+                    )
+                    timings['create'] = time.monotonic() - mark
+                    report(Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id)
+                    try:
+                        run = self._follow(
+                            client, run, report, cancel, deadline, timings
+                        )
+                    except BaseException:  # the run may still read it
+                        kept = _retain(host, hosted, run.id)
+                        raise
+                # The hosted image is revoked here: the run no longer needs it.
+                kept = kept or _left_behind(host, hosted, run.id)
+                result = self._fetch_result(
                     client, run, report, cancel, deadline, timings
                 )
-            # The hosted image is revoked here: the run no longer needs it.
-            result = self._fetch_result(
-                client, run, report, cancel, deadline, timings
+            except BaseException as exc:
+                if kept is not None:
+                    setattr(exc, HOSTED_INPUT_ATTRIBUTE, kept)
+                raise
+        if kept is not None:
+            result = replace(
+                result,
+                details={**result.details, HOSTED_INPUT_ATTRIBUTE: kept},
             )
         timings['total'] = time.monotonic() - started
         return _with_timings(result, timings, report)
+
+    def release_input(self, asset_id: str, run_id: str) -> bool:
+        """Delete the hosted input of *run_id* once the run is over.
+
+        Returns
+        -------
+        bool
+            True when the asset is gone (deleted now, or already); False
+            while the run may still read it, or when the delete failed
+            (try again later).
+
+        Raises
+        ------
+        APIConnectionError, APIStatusError
+            When the run's status could not be read.
+        """
+        with self._client() as client:
+            try:
+                run = client.get_run(run_id, deadline=Deadline(30.0))
+            except NotFoundError:
+                run = None  # no such run any more: nothing reads it
+            if run is not None and not run.is_terminal:
+                return False
+            return delete_asset_quietly(client, asset_id)
 
     def collect(
         self,
@@ -364,6 +416,27 @@ class RunflowEngine:
                 'client_ref': run.client_ref,
             },
         )
+
+
+def _retain(
+    host: ImageHost, hosted: HostedImage, run_id: str
+) -> dict[str, str] | None:
+    """Keep the input of a run that is not over; what was kept, if any."""
+    if not isinstance(host, RunflowAssetHost) or not hosted.asset_id:
+        return None  # another host's URL lives as long as that host says
+    host.retain(hosted.asset_id)
+    return {'asset_id': hosted.asset_id, 'run_id': run_id}
+
+
+def _left_behind(
+    host: ImageHost, hosted: HostedImage, run_id: str
+) -> dict[str, str] | None:
+    """The input whose delete failed after the run ended, if any."""
+    if not isinstance(host, RunflowAssetHost) or not hosted.asset_id:
+        return None
+    if not host.left_behind(hosted.asset_id):
+        return None
+    return {'asset_id': hosted.asset_id, 'run_id': run_id}
 
 
 def endpoint_namespace(model: str, base_url: str) -> str:

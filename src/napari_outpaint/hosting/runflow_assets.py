@@ -88,6 +88,7 @@ class RunflowAssetHost:
         self._cancel = cancel
         self._deadline = deadline
         self._retained: set[str] = set()
+        self._left: set[str] = set()
         if client is None:
             self._api_key = resolve_api_key(api_key)
             self._base_url = resolve_base_url(base_url)
@@ -157,12 +158,13 @@ class RunflowAssetHost:
             finally:
                 if asset_id in self._retained:
                     self._retained.discard(asset_id)
+                    self._left.add(asset_id)
                     logger.info(
                         'Kept Runflow asset %s: a run may still read it.',
                         asset_id,
                     )
-                elif confirming:
-                    delete_asset_quietly(client, asset_id)
+                elif confirming and not delete_asset_quietly(client, asset_id):
+                    self._left.add(asset_id)
 
     def retain(self, asset_id: str) -> None:
         """Keep *asset_id* when its ``with`` block ends (do not delete it).
@@ -172,6 +174,10 @@ class RunflowAssetHost:
         once the run is over (see :func:`delete_asset_quietly`).
         """
         self._retained.add(asset_id)
+
+    def left_behind(self, asset_id: str) -> bool:
+        """Whether *asset_id* outlived its block (retained, or not deleted)."""
+        return asset_id in self._left
 
     @contextmanager
     def _open_client(self) -> Iterator[RunflowClient]:
