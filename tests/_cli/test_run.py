@@ -337,7 +337,9 @@ def test_plane_all_never_runs_over_a_channel_axis(runflow_env, tmp_path):
     """--plane all on a CYX stack is refused; one channel may be named."""
     source = tmp_path / 'cyx.tif'
     data = np.random.default_rng(0).integers(0, 255, (3, 24, 32), np.uint8)
-    tifffile.imwrite(source, data, metadata={'axes': 'CYX'})
+    tifffile.imwrite(
+        source, data, photometric='minisblack', metadata={'axes': 'CYX'}
+    )
     args = [str(source), *SIDES, '--engine', 'runflow']
     ran = run(*args, '-o', str(tmp_path / 'a.tif'), '--plane', 'all', '-y')
     assert ran.code == 2, ran.err
