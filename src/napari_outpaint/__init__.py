@@ -35,6 +35,7 @@ from napari_outpaint._errors import (
     RunFailedError,
     RunTimeoutError,
     ServiceUnavailableError,
+    SubmissionUnknownError,
     ValidationError,
 )
 from napari_outpaint._expand import Expand, Padding
@@ -87,6 +88,7 @@ __all__ = [
     'RunTimeoutError',
     'RunflowEngine',
     'ServiceUnavailableError',
+    'SubmissionUnknownError',
     'SpendCap',
     'Stage',
     'ValidationError',

@@ -7,6 +7,7 @@
     ├── ConfigurationError(ValueError)  no API key, non-HTTPS URL, ...
     ├── OutpaintCancelled               the caller cancelled (.run_id)
     ├── APIConnectionError              the API could not be reached
+    │   └── SubmissionUnknownError      a create went unanswered
     ├── APIStatusError                  the API answered an error status
     │   ├── AuthenticationError         401
     │   ├── InsufficientCreditError     402
@@ -16,7 +17,8 @@
     │   ├── ValidationError             422 (.errors: field details)
     │   ├── RateLimitError              429 (.retry_after)
     │   └── ServiceUnavailableError     5xx
-    ├── RunFailedError                  the run ended failed/canceled
+    ├── RunFailedError                  the run ended failed
+    │   └── RunCanceledError            ... canceled by the service
     ├── RunTimeoutError(TimeoutError)   the deadline passed (.run_id)
     ├── ResultError                     output missing, too big, no image
     ├── HostingError                    publishing the input failed
@@ -52,6 +54,7 @@ __all__ = [
     'RunFailedError',
     'RunTimeoutError',
     'ServiceUnavailableError',
+    'SubmissionUnknownError',
     'ValidationError',
 ]
 
@@ -95,6 +98,34 @@ class OutpaintCancelled(OutpaintError):
 
 class APIConnectionError(OutpaintError):
     """The API could not be reached (DNS, refused, TLS, timeout, reset)."""
+
+
+class SubmissionUnknownError(APIConnectionError):
+    """A run request went out but its outcome stayed unknown.
+
+    The connection broke (or the answer was unreadable) after the request
+    was sent, on every attempt, and looking the run up by its
+    ``client_ref`` did not settle it: a run may exist and be billed.
+
+    Attributes
+    ----------
+    client_ref : str
+        The reference the request carried; ``napari-outpaint collect
+        client_ref:<ref>`` finds and fetches the run if it exists.
+    run_id : None
+        No run id is known.
+    """
+
+    def __init__(self, client_ref: str, detail: str) -> None:
+        self.client_ref = client_ref
+        self.run_id = None
+        super().__init__(
+            f'The run request was sent but its outcome is unknown '
+            f'({detail}); a run may have been created and billed. It '
+            f'carries client_ref {client_ref}: collect it with '
+            f'`napari-outpaint collect client_ref:{client_ref}` (free if it '
+            'exists; if none exists, nothing was billed).'
+        )
 
 
 class APIStatusError(OutpaintError):

@@ -13,10 +13,12 @@ from napari_outpaint._cache.cost import SpendCap
 from napari_outpaint._cache.engine import CachingEngine, caching_engine
 from napari_outpaint._cache.journal import DamagedRecordError
 from napari_outpaint._cache.store import DamagedEntryError, ResultCache
-from napari_outpaint._errors import ConfigurationError
+from napari_outpaint._errors import ConfigurationError, SubmissionUnknownError
 from napari_outpaint._expand import Expand
 from napari_outpaint._pipeline import array as array_module
 from napari_outpaint._pipeline.array import outpaint_array
+from napari_outpaint._runflow.retry import RetryPolicy
+from napari_outpaint.engines.runflow import RunflowEngine
 
 EXPAND = Expand(top=10, bottom=0, left=20, right=0)
 WAIT_S = 10.0
@@ -232,3 +234,36 @@ def test_a_damaged_journal_record_is_never_paid_again_silently(tmp_path):
     assert caught.value.aside[0].read_bytes() == b'{"run_id"'
     cached.outpaint(image, EXPAND)
     assert len(engine.calls) == 1
+
+
+def test_a_submission_with_unknown_outcome_is_journaled_and_never_repaid(
+    runflow_standin, tmp_path
+):
+    """Every create answer lost, the run search refused: the submission is
+    journaled by its client_ref under the request's key, so the same
+    request again collects that run instead of paying for a new one."""
+    server = runflow_standin
+    fast = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+    engine = RunflowEngine(
+        server.api_key,
+        base_url=server.base_url,
+        verify=server.ca_path,
+        poll_interval=0.05,
+        client_options={'create_retry': fast, 'poll_retry': fast},
+    )
+    cache = ResultCache(tmp_path / 'cache')
+    cached = CachingEngine(engine, cache, spend_cap=SpendCap(None))
+    image = _image(shape=(16, 20, 3))
+    server.set_run_search('refused')
+    server.drop_connection_after_create(times=fast.max_attempts)
+    with pytest.raises(SubmissionUnknownError) as info:
+        cached.outpaint(image, EXPAND)
+    (run,) = server.runs
+    (pending,) = cache.pending()
+    assert pending.run_id == f'client_ref:{info.value.client_ref}'
+    server.set_run_search('both')
+    result = cached.outpaint(image, EXPAND)
+    assert result.run_id == run.id
+    assert cached.last_source == 'collected'
+    assert len(server.runs) == 1
+    assert cache.pending() == []

@@ -18,6 +18,7 @@ from napari_outpaint import (
     Expand,
     OutpaintError,
     ResultError,
+    SubmissionUnknownError,
 )
 from napari_outpaint._runflow.client import RunflowClient
 from napari_outpaint._runflow.retry import PollSchedule, RetryPolicy
@@ -55,6 +56,8 @@ class Script:
         action = self.actions.pop(0)
         if isinstance(action, Exception):
             raise action
+        if callable(action):  # answers from what was sent before
+            return action(self)
         return action
 
 
@@ -93,17 +96,80 @@ def test_read_error_after_send_looks_up_then_creates_once_more():
     ],
 )
 def test_ambiguous_create_adopts_the_existing_run(failure):
-    """When the run may exist, it is looked up and adopted, not re-made."""
-    script = Script(
-        failure,
-        httpx.Response(
-            200,
-            json={'items': [{**RUN, 'client_ref': 'ignored-other'}, RUN]},
-        ),
-    )
+    """When the run may exist, it is looked up and adopted, not re-made:
+    only the listed run whose client_ref is exactly ours."""
+
+    def listing(script):
+        ref = json.loads(_posts(script)[0].content)['client_ref']
+        items = [
+            {**RUN, 'id': 'no-ref'},
+            {**RUN, 'id': 'other', 'client_ref': f'{ref}-other'},
+            {**RUN, 'client_ref': ref},
+        ]
+        return httpx.Response(200, json={'items': items})
+
+    script = Script(failure, listing)
     run = _client(script).create_run('runflow/outpaint', {})
     assert run.id == 'run-1'
     assert len(_posts(script)) == 1
+
+
+def _search_answers(*answers):
+    """A lost create, then these search answers, then a created run."""
+    return Script(
+        httpx.ReadError('reset'), *answers, httpx.Response(201, json=RUN)
+    )
+
+
+@pytest.mark.parametrize(
+    'listed',
+    [
+        [{**RUN, 'id': 'no-ref'}],
+        [{**RUN, 'id': 'other', 'client_ref': 'napari-outpaint-other'}],
+    ],
+    ids=['without-client-ref', 'another-client-ref'],
+)
+def test_a_listed_run_that_is_not_ours_is_never_adopted(listed):
+    """A search the service ignored (it lists other runs) adopts nothing:
+    the same request goes again, with the same Idempotency-Key."""
+    script = _search_answers(httpx.Response(200, json={'items': listed}))
+    run = _client(script).create_run('runflow/outpaint', {})
+    assert run.id == 'run-1'
+    first, second = _posts(script)
+    assert (
+        first.headers['idempotency-key'] == second.headers['idempotency-key']
+    )
+    assert first.content == second.content
+
+
+def test_a_refused_search_falls_back_to_the_exact_match_form():
+    """q=client_ref:<ref> refused (422): q=client_ref.EQ:'<ref>' next."""
+    script = _search_answers(
+        httpx.Response(422, json={'code': 'VALIDATION_ERROR'}),
+        httpx.Response(200, json={'items': []}),
+    )
+    _client(script).create_run('runflow/outpaint', {})
+    searches = [r for r in script.seen if r.method == 'GET']
+    ref = json.loads(_posts(script)[0].content)['client_ref']
+    assert [r.url.params['q'] for r in searches] == [
+        f'client_ref:{ref}',
+        f"client_ref.EQ:'{ref}'",
+    ]
+
+
+def test_an_outcome_that_stays_unknown_names_the_client_ref():
+    """Every create lost after sending, every search refused: no run is
+    adopted, the error says a run may be billed and how to collect it."""
+    refused = httpx.Response(403, json={'code': 'PERMISSION_DENIED'})
+    script = Script(*[httpx.ReadError('reset'), refused] * FAST.max_attempts)
+    with pytest.raises(SubmissionUnknownError) as info:
+        _client(script).create_run('runflow/outpaint', {})
+    ref = json.loads(_posts(script)[0].content)['client_ref']
+    assert info.value.client_ref == ref
+    assert f'napari-outpaint collect client_ref:{ref}' in str(info.value)
+    assert 'may have been created and billed' in str(info.value)
+    assert len(_posts(script)) == FAST.max_attempts
+    assert len({p.headers['idempotency-key'] for p in _posts(script)}) == 1
 
 
 def test_connect_errors_are_retried_without_lookup():

@@ -26,6 +26,7 @@ from napari_outpaint import (
     RunTimeoutError,
     ServiceUnavailableError,
     Stage,
+    SubmissionUnknownError,
     ValidationError,
 )
 from napari_outpaint._cache import ResultCache
@@ -179,6 +180,74 @@ def test_dropped_create_adopts_the_run_instead_of_paying_twice(
     assert len(lookups) == 1
     assert server.runs[0].client_ref in lookups[0].query
     _assert_assets_deleted(server)
+
+
+def _foreign_run_without_client_ref(server):
+    """A run someone else created, listed with no client_ref."""
+    with httpx.Client(
+        base_url=server.base_url,
+        verify=server.ssl_context(),
+        headers={'Authorization': f'Bearer {server.api_key}'},
+    ) as http:
+        png = encode_png(_image(8, 8))
+        session = http.post(
+            '/v1/asset-uploads',
+            json={
+                'filename': 'x.png',
+                'mime_type': 'image/png',
+                'size_bytes': len(png),
+            },
+        ).json()
+        httpx.put(
+            session['upload_url'],
+            content=png,
+            headers={'Content-Type': 'image/png'},
+            verify=server.ssl_context(),
+        )
+        url = http.post(
+            f'/v1/asset-uploads/{session["asset_id"]}/confirmations', json={}
+        ).json()['url']
+        body = {'input': {'image_url': url, **EXPAND.to_runflow_input()}}
+        http.post('/v1/models/runflow/outpaint/runs', json=body)
+
+
+@pytest.mark.parametrize('mode', ['ignored', 'eq-only', 'both'])
+def test_a_lost_create_never_adopts_a_run_that_is_not_ours(
+    runflow_standin, mode
+):
+    """A search the service ignores lists a stranger's run (no client_ref):
+    never adopted. Whatever the search does, the request ends with one run
+    of ours, paid once (same Idempotency-Key on the retry)."""
+    server = runflow_standin
+    _foreign_run_without_client_ref(server)
+    server.set_run_search(mode)
+    server.drop_connection_after_create()
+    result = _engine(server).outpaint(_image(), EXPAND)
+    foreign, ours = server.runs
+    assert foreign.client_ref is None
+    assert result.run_id == ours.id
+    assert ours.client_ref
+    assert len(server.runs) == 2
+
+
+def test_a_create_whose_outcome_stays_unknown_names_its_client_ref(
+    runflow_standin,
+):
+    """Every answer lost and the search refused: SubmissionUnknownError
+    with the client_ref; collect('client_ref:...') fetches the one run."""
+    server = runflow_standin
+    server.set_run_search('refused')
+    server.drop_connection_after_create(times=FAST_RETRY.max_attempts)
+    engine = _engine(server)
+    with pytest.raises(SubmissionUnknownError) as info:
+        engine.outpaint(_image(), EXPAND)
+    (run,) = server.runs
+    assert info.value.client_ref == run.client_ref
+    server.set_run_search('both')
+    collected = engine.collect(f'client_ref:{run.client_ref}')
+    assert collected.run_id == run.id
+    with pytest.raises(NotFoundError, match='nothing was billed'):
+        engine.collect('client_ref:napari-outpaint-never-sent')
 
 
 @pytest.mark.parametrize('status', [429, 503])

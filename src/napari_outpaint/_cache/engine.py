@@ -54,6 +54,7 @@ from napari_outpaint._errors import (
     OutpaintError,
     ResultError,
     RunFailedError,
+    SubmissionUnknownError,
 )
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import encode_png
@@ -65,6 +66,7 @@ from napari_outpaint._progress import (
 )
 from napari_outpaint.engines import Engine, EngineResult
 from napari_outpaint.engines.runflow import (
+    CLIENT_REF_PREFIX,
     HOSTED_INPUT_ATTRIBUTE,
     RunflowEngine,
 )
@@ -370,6 +372,12 @@ class CachingEngine:
             result = self.engine.outpaint(
                 image, expand, progress=on_progress, cancel=cancel
             )
+        except SubmissionUnknownError as exc:  # may be billed: journal it
+            error = exc
+            ref = f'{CLIENT_REF_PREFIX}{exc.client_ref}'
+            self.cache.record_pending(ref, key, journal_info)
+            recorded.append(ref)
+            raise
         except BaseException as exc:
             error = exc
             raise

@@ -33,6 +33,8 @@ from napari_outpaint._errors import (
     APIStatusError,
     ConfigurationError,
     OutpaintError,
+    RunTimeoutError,
+    SubmissionUnknownError,
 )
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow.http import (
@@ -108,16 +110,19 @@ class RunflowClient(RunflowTransfers):
         }
         path = f'/v1/models/{_model_path(model)}/runs'
         policy = self.create_retry
+        unknown = False  # some attempt may have made a run we never found
         for attempt in range(1, policy.max_attempts + 1):
             cancel.raise_if_cancelled()
             outcome = self._try_create(path, body, headers, cancel)
             if isinstance(outcome, Run):
                 logger.info('Run %s exists (%s).', outcome.id, model)
                 return outcome
-            failure, retry_after = outcome
+            failure, retry_after, sent = outcome
+            unknown = unknown or sent
             if attempt == policy.max_attempts:
                 break
-            _give_up_if_told_to_wait_past(deadline, failure, retry_after)
+            if not unknown:
+                _give_up_if_told_to_wait_past(deadline, failure, retry_after)
             delay = backoff_delay(attempt, policy, retry_after=retry_after)
             logger.info(
                 'Run creation attempt %d failed (%s); retrying in %.2f s.',
@@ -125,7 +130,18 @@ class RunflowClient(RunflowTransfers):
                 failure_kind(failure),
                 delay,
             )
-            self._pause(delay, cancel, None, deadline)
+            try:
+                self._pause(delay, cancel, None, deadline)
+            except RunTimeoutError:
+                if unknown:
+                    raise SubmissionUnknownError(
+                        client_ref, 'the deadline passed'
+                    ) from None
+                raise
+        if unknown:
+            raise SubmissionUnknownError(
+                client_ref, failure_kind(failure)
+            ) from failure
         raise failure
 
     def _try_create(
@@ -134,13 +150,14 @@ class RunflowClient(RunflowTransfers):
         body: dict[str, Any],
         headers: dict[str, str],
         cancel: CancelToken,
-    ) -> Run | tuple[OutpaintError, float | None]:
-        """One create attempt: the run, or (retryable failure, Retry-After).
+    ) -> Run | tuple[OutpaintError, float | None, bool]:
+        """One create attempt: the run, or (failure, Retry-After, unknown).
 
         Non-retryable refusals (401, 402, 403, 409, 422, ...) raise. When
         the server may have made the run (connection lost after sending,
         500/502/504, an unreadable 2xx) it is looked up by ``client_ref``
-        and adopted if found.
+        and adopted if found; *unknown* is True when that lookup could
+        not settle whether a run exists.
         """
         client_ref = body['client_ref']
         try:
@@ -148,7 +165,7 @@ class RunflowClient(RunflowTransfers):
         except NOT_SENT as exc:  # nothing reached the server
             failure = self._connection_error(exc)
             fail_fast_on_tls(exc, failure)
-            return failure, None
+            return failure, None, False
         except httpx.TransportError as exc:  # sent; outcome unknown
             logger.warning(
                 'The connection broke after the run request was sent (%s); '
@@ -157,22 +174,39 @@ class RunflowClient(RunflowTransfers):
                 type(exc).__name__,
                 client_ref,
             )
-            return self._adopt(client_ref, cancel) or (
-                self._connection_error(exc),
-                None,
+            return self._adopt_or(
+                client_ref, cancel, self._connection_error(exc)
             )
         if response.is_success:
             try:
                 return Run.from_json(response.json())
             except ValueError:
                 failure = self._invalid_body(response)
-                return self._adopt(client_ref, cancel) or (failure, None)
+                return self._adopt_or(client_ref, cancel, failure)
         failure = self._status_error(response)
         if response.status_code in (429, 503):  # surely no run made
-            return failure, parse_retry_after(response.headers)
+            return failure, parse_retry_after(response.headers), False
         if response.status_code >= 500:
-            return self._adopt(client_ref, cancel) or (failure, None)
+            return self._adopt_or(client_ref, cancel, failure)
         raise failure
+
+    def _adopt_or(
+        self, client_ref: str, cancel: CancelToken, failure: OutpaintError
+    ) -> Run | tuple[OutpaintError, float | None, bool]:
+        """The run a lost create made, or (failure, None, unknown)."""
+        try:
+            run = self._adopt(client_ref, cancel)
+        except OutpaintError as exc:  # the search itself failed
+            logger.warning(
+                'Could not look up client_ref %s (%s); retrying the same '
+                'request (same Idempotency-Key) instead.',
+                client_ref,
+                failure_kind(exc),
+            )
+            return failure, None, True
+        if run is not None:
+            return run
+        return failure, None, False
 
     def get_run(
         self,
@@ -194,21 +228,44 @@ class RunflowClient(RunflowTransfers):
     def find_runs_by_client_ref(
         self, client_ref: str, *, cancel: CancelToken | None = None
     ) -> list[Run]:
-        """Runs whose ``client_ref`` is *client_ref* (``GET /v1/runs?q=``)."""
+        """Runs whose ``client_ref`` equals *client_ref* exactly.
+
+        Searches ``GET /v1/runs`` with the documented ``client_ref:<ref>``
+        filter, and with ``client_ref.EQ:'<ref>'`` (Runflow's own tools'
+        exact-match form) when the first is refused. Whatever the service
+        returns is filtered again here: a run without a ``client_ref``, or
+        with another one, is never returned (a filter the service ignores
+        finds nothing).
+
+        Raises
+        ------
+        APIStatusError
+            When the service refuses both forms of the search.
+        """
 
         def parse(data: object) -> list[Run]:
             items = data.get('items') if isinstance(data, Mapping) else data
             if not isinstance(items, list):
                 raise ValueError('a run search must return {"items": [...]}')
             runs = [Run.from_json(item) for item in items]
-            return [r for r in runs if r.client_ref in (None, client_ref)]
+            return [r for r in runs if r.client_ref == client_ref]
 
-        return self._get_json(
-            '/v1/runs',
-            parse,
-            params={'q': f'client_ref:{client_ref}'},
-            cancel=cancel,
-        )
+        queries = (f'client_ref:{client_ref}', f"client_ref.EQ:'{client_ref}'")
+        for number, query in enumerate(queries, start=1):
+            try:
+                return self._get_json(
+                    '/v1/runs', parse, params={'q': query}, cancel=cancel
+                )
+            except APIStatusError as exc:
+                if number == len(queries) or exc.status_code not in (400, 422):
+                    raise
+                logger.info(
+                    'The run search refused q=%s (HTTP %d); trying %s.',
+                    query,
+                    exc.status_code,
+                    queries[number],
+                )
+        raise AssertionError('unreachable')  # pragma: no cover
 
     def iter_run(
         self,
@@ -257,7 +314,7 @@ class RunflowClient(RunflowTransfers):
         return run
 
     def _adopt(self, client_ref: str, cancel: CancelToken) -> Run | None:
-        """The run a lost create made, if any (looked up by client_ref)."""
+        """The run a lost create made, if any (its client_ref is ours)."""
         runs = self.find_runs_by_client_ref(client_ref, cancel=cancel)
         if runs:
             logger.warning(
@@ -267,7 +324,10 @@ class RunflowClient(RunflowTransfers):
                 client_ref,
             )
             return runs[0]
-        logger.info('No run has client_ref %s; creating it again.', client_ref)
+        logger.info(
+            'No run has client_ref %s; sending the same request again.',
+            client_ref,
+        )
         return None
 
 

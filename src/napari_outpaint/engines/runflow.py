@@ -58,7 +58,7 @@ from napari_outpaint.hosting.runflow_assets import (
     delete_asset_quietly,
 )
 
-__all__ = ['HOSTED_INPUT_ATTRIBUTE', 'RunflowEngine']
+__all__ = ['CLIENT_REF_PREFIX', 'HOSTED_INPUT_ATTRIBUTE', 'RunflowEngine']
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ DEFAULT_MAX_PIXELS = 8192 * 8192
 #: input left for its run, ``{'asset_id': ..., 'run_id': ...}``; delete
 #: it with :meth:`RunflowEngine.release_input` once the run is over.
 HOSTED_INPUT_ATTRIBUTE = 'hosted_input'
+#: ``collect('client_ref:<ref>')`` collects the run carrying that client_ref.
+CLIENT_REF_PREFIX = 'client_ref:'
 
 
 class RunflowEngine:
@@ -277,6 +279,10 @@ class RunflowEngine:
     ) -> EngineResult:
         """Fetch the result of a run submitted earlier (waiting if needed).
 
+        *run_id* may also be ``'client_ref:<ref>'``: the run whose
+        ``client_ref`` is exactly ``<ref>`` (a request whose answer was
+        lost, see :class:`~napari_outpaint.SubmissionUnknownError`).
+
         Raises
         ------
         InvalidInputError
@@ -293,6 +299,10 @@ class RunflowEngine:
         started = time.monotonic()
         deadline = Deadline(self.timeout)
         with self._client() as client:
+            if run_id.startswith(CLIENT_REF_PREFIX):
+                run_id = _run_of_client_ref(
+                    client, run_id.removeprefix(CLIENT_REF_PREFIX), cancel
+                )
             cancel.raise_if_cancelled(run_id)
             run = client.get_run(run_id, cancel=cancel, deadline=deadline)
             report(
@@ -416,6 +426,21 @@ class RunflowEngine:
                 'client_ref': run.client_ref,
             },
         )
+
+
+def _run_of_client_ref(
+    client: RunflowClient, client_ref: str, cancel: CancelToken
+) -> str:
+    """The id of the run whose client_ref is *client_ref* exactly."""
+    runs = client.find_runs_by_client_ref(client_ref, cancel=cancel)
+    if not runs:
+        raise NotFoundError(
+            404,
+            code='RUN_NOT_FOUND',
+            api_message=f'no run carries client_ref {client_ref}',
+            hint='None was created, so nothing was billed.',
+        )
+    return runs[0].id
 
 
 def _retain(

@@ -156,13 +156,14 @@ def create_run(standin: StandInState, request: Request, match):
     with standin._lock:  # serialises creates: no double run per key
         if key is not None and key in standin._idempotency:
             seen, reply = standin._idempotency[key]
-            if seen == fingerprint:
-                return reply
-            return error_reply(
-                409,
-                'CONFLICT',
-                'This Idempotency-Key was used with a different body.',
-            )
+            if seen != fingerprint:
+                return error_reply(
+                    409,
+                    'CONFLICT',
+                    'This Idempotency-Key was used with a different body.',
+                )
+            # the same run again; a dropped connection drops this one too
+            return DROP if standin._faults.take_dropped_create() else reply
         rejection = standin._faults.take_create_rejection()
         if rejection is not None:
             return rejection_reply(rejection, 'run creation')
@@ -181,6 +182,9 @@ def create_run(standin: StandInState, request: Request, match):
 
 
 _CLIENT_REF_QUERY = re.compile(r'^\s*client_ref\s*[:=]\s*"?(?P<ref>.*?)"?\s*$')
+_CLIENT_REF_EQ_QUERY = re.compile(
+    r"^\s*client_ref\.EQ\s*:\s*'(?P<ref>.*)'\s*$"
+)
 
 
 def list_runs(standin: StandInState, request: Request, match):
@@ -188,13 +192,17 @@ def list_runs(standin: StandInState, request: Request, match):
     now = time.monotonic()
     with standin._lock:
         runs = list(standin.runs)
-    if 'q' in query:
-        wanted = _CLIENT_REF_QUERY.match(query['q'][-1])
-        if wanted is None:
+    mode = standin._faults.run_search
+    if 'q' in query and mode != 'ignored':
+        q = query['q'][-1]
+        wanted = _CLIENT_REF_EQ_QUERY.match(q)
+        if wanted is None and mode == 'both':
+            wanted = _CLIENT_REF_QUERY.match(q)
+        if wanted is None or mode == 'refused':
             return error_reply(
                 422,
                 'VALIDATION_ERROR',
-                'The stand-in only supports q=client_ref:<ref>.',
+                f'Unsupported filter q={q!r}.',
                 [{'loc': ['query', 'q'], 'msg': 'unsupported filter'}],
             )
         runs = [run for run in runs if run.client_ref == wanted['ref']]

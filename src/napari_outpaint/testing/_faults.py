@@ -92,6 +92,8 @@ class Faults:
         self._endings: deque[RunEnding] = deque()
         self._steps: dict[str, deque[Rejection]] = {s: deque() for s in STEPS}
         self._stalls: deque[tuple[float, threading.Event]] = deque()
+        #: How ``GET /v1/runs?q=`` treats filters (see ``set_run_search``).
+        self.run_search = 'both'
         #: Set when the stand-in stops: ends every stall at once.
         self.released = threading.Event()
 

@@ -380,6 +380,23 @@ class RunflowStandIn:
             raise ValueError(f'seconds must be > 0, got {seconds!r}')
         return self._faults.add_stalls(float(seconds), check_times(times))
 
+    def set_run_search(self, mode: str = 'both') -> None:
+        """How ``GET /v1/runs?q=...`` treats a client_ref filter.
+
+        Parameters
+        ----------
+        mode : {'both', 'eq-only', 'ignored', 'refused'}
+            ``'both'`` filters ``client_ref:<ref>`` (the docs' form) and
+            ``client_ref.EQ:'<ref>'`` (Runflow's tools' form);
+            ``'eq-only'`` refuses the first with 422; ``'ignored'`` lists
+            every run whatever ``q`` says; ``'refused'`` answers 422 to
+            any ``q``.
+        """
+        modes = ('both', 'eq-only', 'ignored', 'refused')
+        if mode not in modes:
+            raise ValueError(f'mode must be one of {modes}, got {mode!r}')
+        self._faults.run_search = mode
+
     def fail_asset_delete(self, status: int = 405, times: int = 1) -> None:
         """Answer the next *times* ``DELETE /v1/assets/{id}`` with *status*.
 
