@@ -588,6 +588,48 @@ def test_collect_fetches_an_earlier_run(runflow_standin):
     assert events[-1].stage == Stage.DONE
 
 
+def _output_gets(server):
+    return [r for r in server.requests if r.path.startswith('/storage/out')]
+
+
+def test_collect_after_the_output_link_expired_reads_a_fresh_one(
+    runflow_standin,
+):
+    """The first URL answers 403 (expired): the run is read again with
+    add_signature=true and the fresh URL downloads; one run, no repay."""
+    server = runflow_standin
+    engine = _engine(server)
+    first = engine.outpaint(_image(), EXPAND)
+    server.expire_output_urls()
+    again = engine.collect(first.run_id)
+    np.testing.assert_array_equal(again.image, first.image)
+    assert len(server.runs) == 1
+    assert len(_output_gets(server)) == 3  # the first call, 403, fresh
+    signed = [r for r in _polls(server) if 'add_signature=true' in r.query]
+    assert len(signed) == 1
+
+
+def test_a_fresh_link_refused_too_is_a_result_error_naming_the_run(
+    runflow_standin,
+):
+    """Only one fresh read: a second 403 ends with the run id and the
+    collect advice, after exactly two downloads."""
+    server = runflow_standin
+    server.fail_step('download', status=403, times=2)
+    with pytest.raises(ResultError, match='expired') as info:
+        _engine(server).outpaint(_image(), EXPAND)
+    assert info.value.run_id == server.runs[0].id
+    assert len(_output_gets(server)) == 2
+
+
+def test_a_jpeg_output_is_decoded():
+    """Outputs may come as JPEG too."""
+    with RunflowStandIn(processing_delay=0.02, output_format='jpg') as server:
+        result = _engine(server).outpaint(_image(), EXPAND)
+    assert result.raw_content_type == 'image/jpeg'
+    assert result.image.shape == (*EXPAND.canvas_shape(40, 50), 3)
+
+
 def test_collect_unknown_run_is_not_found(runflow_standin):
     """collect on an unknown id raises NotFoundError naming it."""
     with pytest.raises(NotFoundError, match='no-such-run'):

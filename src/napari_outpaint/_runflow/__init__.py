@@ -30,12 +30,14 @@ from napari_outpaint._runflow.retry import (
     Deadline,
     PollSchedule,
 )
+from napari_outpaint._runflow.transfers import LinkExpiredError
 
 __all__ = [
     'DEFAULT_BASE_URL',
     'DEFAULT_POLL_SCHEDULE',
     'Deadline',
     'ENV_VAR',
+    'LinkExpiredError',
     'PollSchedule',
     'Run',
     'RunStatus',

@@ -35,6 +35,7 @@ from napari_outpaint._errors import (
     OutpaintError,
     RunTimeoutError,
     SubmissionUnknownError,
+    ValidationError,
 )
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow.http import (
@@ -214,9 +215,27 @@ class RunflowClient(RunflowTransfers):
         *,
         cancel: CancelToken | None = None,
         deadline: Deadline | None = None,
+        fresh_urls: bool = False,
     ) -> Run:
-        """Fetch a run, retrying transient failures (5xx, network, JSON)."""
+        """Fetch a run, retrying transient failures (5xx, network, JSON).
+
+        With *fresh_urls*, ask for freshly signed output URLs
+        (``?add_signature=true``, as Runflow's own tools do); a service
+        that refuses the parameter is asked again without it.
+        """
         path = f'/v1/runs/{quote(run_id, safe="")}'
+        if fresh_urls:
+            try:
+                return self._get_json(
+                    path,
+                    Run.from_json,
+                    params={'add_signature': 'true'},
+                    run_id=run_id,
+                    cancel=cancel,
+                    deadline=deadline,
+                )
+            except ValidationError as exc:
+                logger.info('add_signature refused (%s).', failure_kind(exc))
         return self._get_json(
             path,
             Run.from_json,

@@ -39,7 +39,12 @@ from napari_outpaint._runflow.retry import (
 )
 from napari_outpaint._secrets import redact_url
 
-__all__ = ['DOWNLOAD_STALL_S', 'WAIT_TICK_S', 'RunflowTransfers']
+__all__ = [
+    'DOWNLOAD_STALL_S',
+    'WAIT_TICK_S',
+    'LinkExpiredError',
+    'RunflowTransfers',
+]
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +307,12 @@ class RunflowTransfers(RunflowHTTP):
                         ),
                         parse_retry_after(response.headers),
                     )
-                raise ResultError(
+                kind = (
+                    LinkExpiredError
+                    if status in (401, 403, 410)
+                    else (ResultError)
+                )
+                raise kind(
                     f'Downloading the result from {redact_url(url)} was '
                     f'refused with HTTP {status}; the link may have expired: '
                     'collect the run again to get a fresh one.',
@@ -318,6 +328,11 @@ class RunflowTransfers(RunflowHTTP):
                     raise _too_big(size, max_bytes, run_id)
                 chunks.append(chunk)
             return b''.join(chunks), response.headers.get('Content-Type')
+
+
+class LinkExpiredError(ResultError):
+    """The output's presigned URL was refused (expired): read the run
+    again (``add_signature=true``) for a fresh one."""
 
 
 class _RetryableDownload(Exception):

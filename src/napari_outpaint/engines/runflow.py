@@ -42,6 +42,7 @@ from napari_outpaint._runflow import (
     DEFAULT_BASE_URL,
     DEFAULT_POLL_SCHEDULE,
     Deadline,
+    LinkExpiredError,
     PollSchedule,
     Run,
     RunflowClient,
@@ -397,13 +398,22 @@ class RunflowEngine:
         cancel.raise_if_cancelled(run.id)
         report(Stage.DOWNLOADING, f'Downloading run {run.id}.', 0.9, run.id)
         mark = time.monotonic()
-        data, content_type = client.download(
-            url,
-            max_bytes=self.max_download_bytes,
-            run_id=run.id,
-            cancel=cancel,
-            deadline=deadline,
-        )
+        fetch = {
+            'max_bytes': self.max_download_bytes,
+            'run_id': run.id,
+            'cancel': cancel,
+            'deadline': deadline,
+        }
+        try:
+            data, content_type = client.download(url, **fetch)
+        except LinkExpiredError:  # read the run again, signed afresh; once
+            logger.info('The output link of run %s expired.', run.id)
+            fresh = client.get_run(
+                run.id, cancel=cancel, deadline=deadline, fresh_urls=True
+            )
+            if fresh.output_url is None:
+                raise
+            data, content_type = client.download(fresh.output_url, **fetch)
         timings['download'] = time.monotonic() - mark
         mark = time.monotonic()
         try:

@@ -227,7 +227,11 @@ def get_run(standin: StandInState, request: Request, match):
             'The run does not exist or belongs to another org.',
         )
     now = time.monotonic()
-    return json_reply(200, run_json(run, now, standin._output_url))
+    fresh = parse_qs(request.query).get('add_signature', [''])[-1] == 'true'
+    return json_reply(
+        200,
+        run_json(run, now, lambda r: standin._output_url(r, fresh=fresh)),
+    )
 
 
 # -- storage routes -------------------------------------------------------
@@ -278,6 +282,8 @@ def get_output(standin: StandInState, request: Request, match):
         return storage_error(404, 'NoSuchKey', 'The key does not exist.')
     if match['ext'] != standin.output_format:
         return storage_error(404, 'NoSuchKey', 'The key does not exist.')
+    if standin._url_expired(request.query):
+        return storage_error(403, 'AccessDenied', 'Request has expired')
     return Reply(200, run.output, run.output_content_type)
 
 

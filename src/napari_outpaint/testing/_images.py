@@ -21,7 +21,11 @@ __all__ = [
 
 #: The service returns at most this many pixels on the long side.
 MAX_LONG_SIDE = 4096
-CONTENT_TYPES = {'png': 'image/png', 'webp': 'image/webp'}
+CONTENT_TYPES = {
+    'png': 'image/png',
+    'webp': 'image/webp',
+    'jpg': 'image/jpeg',
+}
 
 
 def decode_rgb(data: bytes) -> np.ndarray:
@@ -74,11 +78,13 @@ def upscale(image: np.ndarray, long_side: int | None) -> np.ndarray:
 
 
 def encode(image: np.ndarray, output_format: str) -> bytes:
-    """Encode an RGB image as ``'png'`` or (lossy) ``'webp'``."""
+    """Encode an RGB image as ``'png'`` or (lossy) ``'webp'`` / ``'jpg'``."""
     buffer = io.BytesIO()
     pil = Image.fromarray(image)
     if output_format == 'png':
         pil.save(buffer, format='PNG', compress_level=1)
+    elif output_format == 'jpg':
+        pil.save(buffer, format='JPEG', quality=92)
     else:
         pil.save(buffer, format='WEBP', quality=90)
     return buffer.getvalue()

@@ -114,6 +114,9 @@ class RecordedRun:
     processing_delay: float
     seed: int
     dispatch_delay: float = 0.0
+    #: The output URLs' signing epoch a plain read gives (see
+    #: ``RunflowStandIn.expire_output_urls``).
+    signed_epoch: int = 0
     end_status: str | None = None
     fetched_image: bytes | None = None
     fetched_content_type: str | None = None

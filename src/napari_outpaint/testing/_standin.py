@@ -41,7 +41,7 @@ from napari_outpaint.testing._tls import make_server_certificate
 
 __all__ = ['RunflowStandIn']
 
-_OUTPUT_FORMATS = ('png', 'webp')
+_OUTPUT_FORMATS = ('png', 'webp', 'jpg')
 _PRESIGN_SECONDS = 86400
 
 
@@ -86,7 +86,7 @@ class RunflowStandIn:
     upscale_long_side : int or None
         Resize the output so its long side has this many pixels (at most
         4096), like the service's upscaler; None keeps the canvas size.
-    output_format : {'png', 'webp'}
+    output_format : {'png', 'webp', 'jpg'}
         Encoding of the output image.
     extra_trusted_ca : str or PathLike or None
         PEM file of another CA to trust when fetching ``image_url``
@@ -138,7 +138,8 @@ class RunflowStandIn:
             )
         if output_format not in _OUTPUT_FORMATS:
             raise ValueError(
-                f"output_format must be 'png' or 'webp', got {output_format!r}"
+                f'output_format must be one of {_OUTPUT_FORMATS}, got '
+                f'{output_format!r}'
             )
         self.api_key = api_key
         self.upscale_long_side = upscale_long_side
@@ -159,6 +160,7 @@ class RunflowStandIn:
             dispatch_delay=dispatch_delay,
         )
         self._signing_key = secrets.token_bytes(32)
+        self._output_epoch = 0
         self._server: TLSServerThread | None = None
         self._tempdir: str | None = None
         self._ca_path: str | None = None
@@ -380,6 +382,17 @@ class RunflowStandIn:
             raise ValueError(f'seconds must be > 0, got {seconds!r}')
         return self._faults.add_stalls(float(seconds), check_times(times))
 
+    def expire_output_urls(self) -> None:
+        """Make every output URL handed out so far expire (403).
+
+        Like a presigned URL past its lifetime: downloading it answers
+        ``403 AccessDenied: Request has expired``. A plain run read keeps
+        giving the run's first URL (expired now); a read with
+        ``?add_signature=true`` gives a freshly signed one.
+        """
+        with self._lock:
+            self._output_epoch += 1
+
     def set_run_search(self, mode: str = 'both') -> None:
         """How ``GET /v1/runs?q=...`` treats a client_ref filter.
 
@@ -445,27 +458,39 @@ class RunflowStandIn:
             token.strip().encode(), self.api_key.encode()
         )
 
-    def _signature(self, path: str) -> str:
+    def _signature(self, path: str, epoch: int = 0) -> str:
         return hmac.new(
-            self._signing_key, path.encode(), hashlib.sha256
+            self._signing_key, f'{path}@{epoch}'.encode(), hashlib.sha256
         ).hexdigest()
 
-    def _presign(self, path: str) -> str:
+    def _presign(self, path: str, epoch: int = 0) -> str:
         """A presigned-style URL of *path* on this server."""
         query = (
             'X-Amz-Algorithm=AWS4-HMAC-SHA256'
             '&X-Amz-Credential=standin%2Fauto%2Fs3%2Faws4_request'
+            f'&X-Amz-Date={epoch}'
             f'&X-Amz-Expires={_PRESIGN_SECONDS}'
-            f'&X-Amz-SignedHeaders=host&X-Amz-Signature={self._signature(path)}'
+            '&X-Amz-SignedHeaders=host'
+            f'&X-Amz-Signature={self._signature(path, epoch)}'
         )
         return f'{self.base_url}{path}?{query}'
 
     def _signature_ok(self, path: str, query: str) -> bool:
         """Whether *query* carries the right signature for *path*."""
-        given = parse_qs(query).get('X-Amz-Signature', [''])[-1]
+        fields = parse_qs(query)
+        given = fields.get('X-Amz-Signature', [''])[-1]
+        epoch = fields.get('X-Amz-Date', ['0'])[-1]
+        if not epoch.isdigit():
+            return False
         return hmac.compare_digest(
-            given.encode(), self._signature(path).encode()
+            given.encode(), self._signature(path, int(epoch)).encode()
         )
+
+    def _url_expired(self, query: str) -> bool:
+        """Whether a (validly signed) output URL was signed before the
+        last :meth:`expire_output_urls`."""
+        epoch = parse_qs(query).get('X-Amz-Date', ['0'])[-1]
+        return int(epoch) < self._output_epoch
 
     def _upload_path(self, asset: RecordedAsset) -> str:
         return f'/storage/uploads/{asset.id}'
@@ -476,8 +501,9 @@ class RunflowStandIn:
     def _output_path(self, run: RecordedRun) -> str:
         return f'/storage/outputs/{run.id}.{self.output_format}'
 
-    def _output_url(self, run: RecordedRun) -> str:
-        return self._presign(self._output_path(run))
+    def _output_url(self, run: RecordedRun, fresh: bool = False) -> str:
+        epoch = self._output_epoch if fresh else run.signed_epoch
+        return self._presign(self._output_path(run), epoch)
 
     def _new_asset(
         self, filename: str, mime_type: str, size: int
@@ -511,6 +537,7 @@ class RunflowStandIn:
                 dispatch_delay=self._dispatch_delay,
                 processing_delay=self._processing_delay,
                 seed=random.randrange(2**31),
+                signed_epoch=self._output_epoch,
             )
             self.runs.append(run)
             worker = threading.Thread(

@@ -57,12 +57,16 @@ class StandInState(Protocol):
         """Whether an ``Authorization`` header carries the API key."""
         ...
 
-    def _presign(self, path: str) -> str:
+    def _presign(self, path: str, epoch: int = 0) -> str:
         """A presigned-style URL of *path* on this server."""
         ...
 
     def _signature_ok(self, path: str, query: str) -> bool:
         """Whether *query* carries the right signature for *path*."""
+        ...
+
+    def _url_expired(self, query: str) -> bool:
+        """Whether an output URL's signature is from before an expiry."""
         ...
 
     def _upload_path(self, asset: RecordedAsset) -> str:
@@ -73,8 +77,8 @@ class StandInState(Protocol):
         """Storage path that serves the confirmed *asset*."""
         ...
 
-    def _output_url(self, run: RecordedRun) -> str:
-        """Presigned URL of the output of *run*."""
+    def _output_url(self, run: RecordedRun, fresh: bool = False) -> str:
+        """Presigned URL of the output of *run* (*fresh*: signed now)."""
         ...
 
     def _new_asset(
