@@ -630,6 +630,41 @@ def test_a_jpeg_output_is_decoded():
     assert result.image.shape == (*EXPAND.canvas_shape(40, 50), 3)
 
 
+def test_a_plane_over_the_input_limit_is_fitted_before_upload():
+    """A service that refuses inputs over 64 px: a 100 x 80 plane is
+    uploaded at 64 x 51, the run succeeds, the original is pasted back
+    bit-exact on the full canvas, and the provenance says what was done."""
+    image = _image(100, 80)
+    with RunflowStandIn(processing_delay=0.02, max_input_side=64) as server:
+        engine = _engine(server, max_input_side=64)
+        result = outpaint_array(image, EXPAND, engine=engine)
+        (run,) = server.runs
+        assert run.status == 'succeeded'
+        uploaded = Image.open(io.BytesIO(run.fetched_image))
+        assert uploaded.size == (51, 64)
+    pad = EXPAND.padding(100, 80)
+    inner = result.data[pad.top : pad.top + 100, pad.left : pad.left + 80]
+    np.testing.assert_array_equal(inner, image)
+    resized = result.provenance['engine_details']['input_resized']
+    assert resized == {'from': [100, 80], 'to': [64, 51], 'max_input_side': 64}
+
+
+def test_the_standin_refuses_inputs_over_its_limit_like_the_service():
+    """Without fitting (an engine allowing more than the service), the run
+    fails INPUT_VALIDATION_FAILED at preprocess, named on the error."""
+    with RunflowStandIn(processing_delay=0.02, max_input_side=64) as server:
+        engine = _engine(server, max_input_side=4096)
+        with pytest.raises(RunFailedError, match='exceed 64x64') as info:
+            engine.outpaint(_image(100, 80), EXPAND)
+    assert info.value.failure_code == 'INPUT_VALIDATION_FAILED'
+
+
+@pytest.mark.parametrize('bad', [0, 7, 12.5, True, '4096'])
+def test_max_input_side_is_validated(runflow_standin, bad):
+    with pytest.raises(InvalidInputError, match='max_input_side'):
+        _engine(runflow_standin, max_input_side=bad)
+
+
 def test_collect_unknown_run_is_not_found(runflow_standin):
     """collect on an unknown id raises NotFoundError naming it."""
     with pytest.raises(NotFoundError, match='no-such-run'):

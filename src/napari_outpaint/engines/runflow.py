@@ -31,7 +31,7 @@ from napari_outpaint._errors import (
     RunFailedError,
 )
 from napari_outpaint._expand import Expand, check_expand
-from napari_outpaint._imaging import decode_image, encode_png
+from napari_outpaint._imaging import decode_image, encode_png, resample_rgb8
 from napari_outpaint._progress import (
     CancelToken,
     ProgressCallback,
@@ -68,6 +68,9 @@ PRICE_PER_IMAGE_USD = 0.55
 #: Results are at most 4096 px on the long side; leave room for surprises.
 DEFAULT_MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 8192 * 8192
+#: The docs' example failure: ``INPUT_VALIDATION_FAILED`` at ``preprocess``,
+#: "image dimensions exceed 4096x4096".
+DEFAULT_MAX_INPUT_SIDE = 4096
 #: On an error (attribute) or in ``EngineResult.details`` (key): the hosted
 #: input left for its run, ``{'asset_id': ..., 'run_id': ...}``; delete
 #: it with :meth:`RunflowEngine.release_input` once the run is over.
@@ -104,6 +107,12 @@ class RunflowEngine:
         Use this client (kept open) instead of one per call.
     max_download_bytes, max_pixels : int
         Limits on the result's size.
+    max_input_side : int
+        The longest side Runflow accepts as input (default 4096). A larger
+        plane is resampled to fit before it is uploaded, so the service
+        never refuses it after the upload; the generated border then
+        comes at that resolution (the pipeline still pastes the original
+        back bit-exact), and ``details['input_resized']`` says so.
     client_options : dict, optional
         Extra keyword arguments for the low-level client (retry policies,
         ``sleep`` and ``clock`` hooks for tests).
@@ -131,6 +140,7 @@ class RunflowEngine:
         http_client: httpx.Client | None = None,
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_input_side: int = DEFAULT_MAX_INPUT_SIDE,
         client_options: dict | None = None,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
@@ -145,6 +155,14 @@ class RunflowEngine:
         self._http_client = http_client
         self.max_download_bytes = int(max_download_bytes)
         self.max_pixels = int(max_pixels)
+        if isinstance(max_input_side, bool) or not (
+            isinstance(max_input_side, int | np.integer)
+            and max_input_side >= 8
+        ):
+            raise InvalidInputError(
+                'max_input_side', 'must be an int of pixels, at least 8.'
+            )
+        self.max_input_side = int(max_input_side)
         self._client_options = dict(client_options or {})
 
     def __repr__(self) -> str:
@@ -197,6 +215,7 @@ class RunflowEngine:
         deadline = Deadline(self.timeout)
         cancel.raise_if_cancelled()
         report(Stage.PUBLISHING, 'Encoding the input as PNG.', 0.0)
+        image, resized = _fit_within(image, self.max_input_side)
         png = encode_png(image)  # validates the image before any I/O
         timings['encode'] = time.monotonic() - started
         with self._client() as client:
@@ -239,11 +258,12 @@ class RunflowEngine:
                 if kept is not None:
                     setattr(exc, HOSTED_INPUT_ATTRIBUTE, kept)
                 raise
+        details = dict(result.details)
         if kept is not None:
-            result = replace(
-                result,
-                details={**result.details, HOSTED_INPUT_ATTRIBUTE: kept},
-            )
+            details[HOSTED_INPUT_ATTRIBUTE] = kept
+        if resized is not None:
+            details['input_resized'] = resized
+        result = replace(result, details=details)
         timings['total'] = time.monotonic() - started
         return _with_timings(result, timings, report)
 
@@ -436,6 +456,45 @@ class RunflowEngine:
                 'client_ref': run.client_ref,
             },
         )
+
+
+def _fit_within(
+    image: np.ndarray, max_side: int
+) -> tuple[np.ndarray, dict | None]:
+    """*image* resampled so its long side is at most *max_side*.
+
+    Returns the image and, when it was resampled, what was done (for the
+    provenance). Anything but a uint8 RGB plane is left for
+    :func:`encode_png` to refuse.
+    """
+    shape = getattr(image, 'shape', ())
+    if (
+        not isinstance(image, np.ndarray)
+        or image.dtype != np.uint8
+        or len(shape) != 3
+        or shape[2] != 3
+        or max(shape[:2]) <= max_side
+    ):
+        return image, None
+    rows, cols = shape[:2]
+    factor = max_side / max(rows, cols)
+    fitted = (
+        min(max_side, max(1, round(rows * factor))),
+        min(max_side, max(1, round(cols * factor))),
+    )
+    logger.info(
+        "The plane is %dx%d, over Runflow's %d px input limit: uploading "
+        'it at %dx%d.',
+        rows,
+        cols,
+        max_side,
+        *fitted,
+    )
+    return resample_rgb8(image, fitted), {
+        'from': [rows, cols],
+        'to': list(fitted),
+        'max_input_side': max_side,
+    }
 
 
 def _run_of_client_ref(

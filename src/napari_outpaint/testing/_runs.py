@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import ssl
 from collections.abc import Callable
@@ -13,7 +14,11 @@ from PIL import Image
 
 from napari_outpaint._secrets import redact_url
 from napari_outpaint.testing._faults import RunEnding, RunFailure
-from napari_outpaint.testing._images import CONTENT_TYPES, outpaint_bytes
+from napari_outpaint.testing._images import (
+    CONTENT_TYPES,
+    MAX_LONG_SIDE,
+    outpaint_bytes,
+)
 from napari_outpaint.testing._records import TERMINAL_STATUSES, RecordedRun
 from napari_outpaint.testing._validation import MAX_UPLOAD_BYTES
 
@@ -132,6 +137,18 @@ def _fail(run: RecordedRun, code: str, message: str, stage: str) -> None:
     run.failure_stage_code = stage
 
 
+def _over_input_limit(data: bytes, max_side: int) -> str | None:
+    """The service's refusal of an input over *max_side*, if it is."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            cols, rows = image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None  # left to the decoder's own failure
+    if max(rows, cols) <= max_side:
+        return None
+    return f'image dimensions exceed {max_side}x{max_side}'
+
+
 def process_run(
     run: RecordedRun,
     *,
@@ -141,6 +158,7 @@ def process_run(
     failure: RunFailure | None,
     corrupt: bool,
     ending: RunEnding | None = None,
+    max_input_side: int = MAX_LONG_SIDE,
 ) -> None:
     """Fetch the input, outpaint it, store the output (or the failure).
 
@@ -167,6 +185,10 @@ def process_run(
                 failure.failure_message,
                 'execution',
             )
+            return
+        too_big = _over_input_limit(data, max_input_side)
+        if too_big:
+            _fail(run, 'INPUT_VALIDATION_FAILED', too_big, 'preprocess')
             return
         try:
             output, shape = outpaint_bytes(

@@ -91,6 +91,10 @@ class RunflowStandIn:
     extra_trusted_ca : str or PathLike or None
         PEM file of another CA to trust when fetching ``image_url``
         (its own CA is always trusted), e.g. for a LocalHTTPSHost.
+    max_input_side : int
+        An input with a longer side fails like the service's
+        (``INPUT_VALIDATION_FAILED`` at ``preprocess``: "image dimensions
+        exceed 4096x4096"); default 4096.
 
     Attributes
     ----------
@@ -125,6 +129,7 @@ class RunflowStandIn:
         upscale_long_side: int | None = None,
         output_format: str = 'png',
         extra_trusted_ca: str | PathLike[str] | None = None,
+        max_input_side: int = MAX_LONG_SIDE,
     ) -> None:
         if not isinstance(api_key, str) or not api_key:
             raise ValueError('api_key must be a non-empty string')
@@ -145,6 +150,7 @@ class RunflowStandIn:
         self.upscale_long_side = upscale_long_side
         self.output_format = output_format
         self.extra_trusted_ca = extra_trusted_ca
+        self.max_input_side = int(max_input_side)
         self.runs: list[RecordedRun] = []
         self.assets: dict[str, RecordedAsset] = {}
         self.requests: list[RecordedRequest] = []
@@ -550,6 +556,7 @@ class RunflowStandIn:
                     'failure': self._faults.take_run_failure(),
                     'corrupt': self._faults.take_corrupt_output(),
                     'ending': self._faults.take_run_ending(),
+                    'max_input_side': self.max_input_side,
                 },
                 name=f'runflow-standin-run-{run.id[:8]}',
                 daemon=True,
