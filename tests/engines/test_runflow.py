@@ -35,7 +35,11 @@ from napari_outpaint._pipeline import outpaint_array
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow.client import RunflowClient
 from napari_outpaint._runflow.retry import PollSchedule, RetryPolicy
-from napari_outpaint.engines.runflow import RunflowEngine
+from napari_outpaint.engines import INPUT_LEFT
+from napari_outpaint.engines.runflow import (
+    HOSTED_INPUT_ATTRIBUTE,
+    RunflowEngine,
+)
 from napari_outpaint.hosting import HostedImage
 from napari_outpaint.testing import RunflowStandIn
 
@@ -565,6 +569,55 @@ def test_a_kept_input_lives_until_its_run_ends_then_is_released(
     assert engine.release_input(**kept) is True  # already gone: fine
 
 
+def test_an_input_the_key_may_not_delete_stays_and_is_reported(
+    runflow_standin,
+):
+    """A key without the assets:delete scope (DELETE answers 403): the run
+    succeeds, the delete is tried once and not held for retry, and the
+    result names the asset that stays and the scope that is missing."""
+    server = runflow_standin
+    server.fail_asset_delete(status=403)
+    result = _engine(server).outpaint(_image(), EXPAND)
+    (asset_id,) = server.assets
+    assert not server.assets[asset_id].deleted
+    deletes = [r for r in server.requests if r.method == 'DELETE']
+    assert len(deletes) == 1
+    assert HOSTED_INPUT_ATTRIBUTE not in result.details
+    left = result.details[INPUT_LEFT]
+    assert left['asset_id'] == asset_id
+    assert 'assets:delete' in left['reason']
+
+
+def test_an_input_left_behind_is_a_warning_in_the_provenance(runflow_standin):
+    """The pipeline turns it into a warning, kept in the provenance."""
+    server = runflow_standin
+    server.fail_asset_delete(status=403)
+    with pytest.warns(UserWarning, match='assets:delete') as caught:
+        result = outpaint_array(_image(), EXPAND, engine=_engine(server))
+    (asset_id,) = server.assets
+    assert asset_id in str(caught[0].message)
+    details = result.provenance['engine_details']
+    assert details[INPUT_LEFT]['asset_id'] == asset_id
+    assert any(asset_id in w for w in result.provenance['warnings'])
+
+
+def test_releasing_an_input_the_key_may_not_delete_stops_retrying(
+    runflow_standin,
+):
+    """A kept input whose DELETE answers 403: release_input answers True
+    (done: retrying cannot help), and the asset is not touched again."""
+    server = runflow_standin
+    server.set_delays(queue_delay=0.5)
+    engine = _engine(server, timeout=0.2)
+    with pytest.raises(RunTimeoutError) as info:
+        engine.outpaint(_image(), EXPAND)
+    kept = info.value.hosted_input
+    assert server.runs[0].wait_terminal(10)
+    server.fail_asset_delete(status=403)
+    assert engine.release_input(**kept) is True
+    assert not server.assets[kept['asset_id']].deleted
+
+
 def test_cancel_before_start_sends_nothing(runflow_standin):
     """A token cancelled up front raises before any request."""
     server = runflow_standin
@@ -637,7 +690,8 @@ def test_a_plane_over_the_input_limit_is_fitted_before_upload():
     image = _image(100, 80)
     with RunflowStandIn(processing_delay=0.02, max_input_side=64) as server:
         engine = _engine(server, max_input_side=64)
-        result = outpaint_array(image, EXPAND, engine=engine)
+        with pytest.warns(UserWarning, match='input limit of 64 px'):
+            result = outpaint_array(image, EXPAND, engine=engine)
         (run,) = server.runs
         assert run.status == 'succeeded'
         uploaded = Image.open(io.BytesIO(run.fetched_image))

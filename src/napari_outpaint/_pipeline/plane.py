@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +38,12 @@ from napari_outpaint._progress import (
     ProgressEvent,
     Stage,
 )
-from napari_outpaint.engines import Engine, EngineResult
+from napari_outpaint.engines import (
+    INPUT_LEFT,
+    INPUT_RESIZED,
+    Engine,
+    EngineResult,
+)
 
 __all__ = ['PlaneResult', 'native_mask', 'outpaint_plane']
 
@@ -192,7 +197,9 @@ def outpaint_plane(
         native=keep_native_resolution,
         seam_score=seam,
         alignment=alignment,
-        warnings=tuple(_warnings(seam, alignment)),
+        warnings=tuple(
+            _warnings(seam, alignment) + _engine_warnings(result.details)
+        ),
         engine_result=result,
         timings={
             'prepare': prepared - started,
@@ -270,5 +277,26 @@ def _warnings(seam: float | None, alignment: Alignment) -> list[str]:
             f'{dr:+.2f}, cols {dc:+.2f}; more than '
             f'{ALIGNMENT_WARN_PX:g} px): the result may be misaligned; '
             'compare it with the original before using it.'
+        )
+    return messages
+
+
+def _engine_warnings(details: Mapping[str, Any]) -> list[str]:
+    """What the engine reported that the user should know."""
+    messages = []
+    resized = details.get(INPUT_RESIZED)
+    if isinstance(resized, Mapping):
+        (rows, cols), (sent_rows, sent_cols) = resized['from'], resized['to']
+        messages.append(
+            f"The plane ({rows} x {cols}) is over the engine's input limit "
+            f'of {resized["max_input_side"]} px: it was sent at {sent_rows} '
+            f'x {sent_cols}, so the generated border has that resolution '
+            '(the original pixels are kept exactly).'
+        )
+    left = details.get(INPUT_LEFT)
+    if isinstance(left, Mapping):
+        messages.append(
+            f'The uploaded input (Runflow asset {left["asset_id"]}) stays in '
+            f'your Runflow asset library. {left["reason"]}'
         )
     return messages

@@ -12,11 +12,18 @@ the Python API and the CLI alike. The engines are
 from __future__ import annotations
 
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint.engines._base import Engine, EngineResult
+from napari_outpaint.engines._base import (
+    INPUT_LEFT,
+    INPUT_RESIZED,
+    Engine,
+    EngineResult,
+)
 from napari_outpaint.engines.choice import ENGINE_NAMES, choose_engine
 
 __all__ = [
     'ENGINE_NAMES',
+    'INPUT_LEFT',
+    'INPUT_RESIZED',
     'Engine',
     'EngineResult',
     'default_engine',

@@ -11,7 +11,15 @@ import numpy as np
 from napari_outpaint._expand import Expand
 from napari_outpaint._progress import CancelToken, ProgressCallback
 
-__all__ = ['Engine', 'EngineResult']
+__all__ = ['INPUT_LEFT', 'INPUT_RESIZED', 'Engine', 'EngineResult']
+
+
+#: ``details`` key: the plane was resampled to fit the engine's input
+#: limit (``{'from': [rows, cols], 'to': [rows, cols], 'max_input_side'}``).
+INPUT_RESIZED = 'input_resized'
+#: ``details`` key: the uploaded input stays on the host and why
+#: (``{'asset_id', 'reason'}``).
+INPUT_LEFT = 'hosted_input_left'
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,9 @@ class EngineResult:
     raw_content_type : str or None
         The media type of ``raw``.
     details : Mapping[str, Any]
-        Anything else the engine reports (e.g. ``nsfw_detected``).
+        Anything else the engine reports (e.g. ``nsfw_detected``); the
+        pipeline turns :data:`INPUT_RESIZED` and :data:`INPUT_LEFT` into
+        warnings for the user.
     """
 
     image: np.ndarray

@@ -52,14 +52,21 @@ from napari_outpaint._runflow import (
     resolve_base_url,
     ssl_verify,
 )
-from napari_outpaint.engines import EngineResult
+from napari_outpaint.engines import INPUT_LEFT, INPUT_RESIZED, EngineResult
 from napari_outpaint.hosting import HostedImage, ImageHost
 from napari_outpaint.hosting.runflow_assets import (
+    FORBIDDEN,
+    FORBIDDEN_REASON,
+    NOT_DELETED,
     RunflowAssetHost,
     delete_asset_quietly,
 )
 
-__all__ = ['CLIENT_REF_PREFIX', 'HOSTED_INPUT_ATTRIBUTE', 'RunflowEngine']
+__all__ = [
+    'CLIENT_REF_PREFIX',
+    'HOSTED_INPUT_ATTRIBUTE',
+    'RunflowEngine',
+]
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +233,7 @@ class RunflowEngine:
             report(Stage.PUBLISHING, 'Uploading the input image.', 0.02)
             mark = time.monotonic()
             kept: dict[str, str] | None = None
+            stays: dict | None = None
             try:
                 with host.publish(
                     png, 'image/png', filename='input.png'
@@ -251,6 +259,7 @@ class RunflowEngine:
                         raise
                 # The hosted image is revoked here: the run no longer needs it.
                 kept = kept or _left_behind(host, hosted, run.id)
+                stays = _forbidden(host, hosted)
                 result = self._fetch_result(
                     client, run, report, cancel, deadline, timings
                 )
@@ -262,7 +271,9 @@ class RunflowEngine:
         if kept is not None:
             details[HOSTED_INPUT_ATTRIBUTE] = kept
         if resized is not None:
-            details['input_resized'] = resized
+            details[INPUT_RESIZED] = resized
+        if stays is not None:
+            details[INPUT_LEFT] = stays
         result = replace(result, details=details)
         timings['total'] = time.monotonic() - started
         return _with_timings(result, timings, report)
@@ -289,7 +300,8 @@ class RunflowEngine:
                 run = None  # no such run any more: nothing reads it
             if run is not None and not run.is_terminal:
                 return False
-            return delete_asset_quietly(client, asset_id)
+            # forbidden: retrying cannot help (the warning said why)
+            return delete_asset_quietly(client, asset_id) != NOT_DELETED
 
     def collect(
         self,
@@ -525,12 +537,21 @@ def _retain(
 def _left_behind(
     host: ImageHost, hosted: HostedImage, run_id: str
 ) -> dict[str, str] | None:
-    """The input whose delete failed after the run ended, if any."""
+    """The input whose delete failed after the run ended (to try again)."""
     if not isinstance(host, RunflowAssetHost) or not hosted.asset_id:
         return None
-    if not host.left_behind(hosted.asset_id):
+    if host.left_behind(hosted.asset_id) != NOT_DELETED:
         return None
     return {'asset_id': hosted.asset_id, 'run_id': run_id}
+
+
+def _forbidden(host: ImageHost, hosted: HostedImage) -> dict | None:
+    """The input the key may not delete (it stays), for the provenance."""
+    if not isinstance(host, RunflowAssetHost) or not hosted.asset_id:
+        return None
+    if host.left_behind(hosted.asset_id) != FORBIDDEN:
+        return None
+    return {'asset_id': hosted.asset_id, 'reason': FORBIDDEN_REASON}
 
 
 def endpoint_namespace(model: str, base_url: str) -> str:

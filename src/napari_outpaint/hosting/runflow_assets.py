@@ -27,6 +27,7 @@ from napari_outpaint._errors import (
     InvalidInputError,
     NotFoundError,
     OutpaintError,
+    PermissionDeniedError,
 )
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow import (
@@ -39,10 +40,21 @@ from napari_outpaint._runflow import (
 from napari_outpaint._secrets import redact_url
 from napari_outpaint.hosting._base import HostedImage
 
-__all__ = ['MAX_UPLOAD_BYTES', 'RunflowAssetHost', 'delete_asset_quietly']
+__all__ = [
+    'DELETED',
+    'FORBIDDEN',
+    'FORBIDDEN_REASON',
+    'MAX_UPLOAD_BYTES',
+    'NOT_DELETED',
+    'RETAINED',
+    'RunflowAssetHost',
+    'delete_asset_quietly',
+]
 
 logger = logging.getLogger(__name__)
 
+#: ``RunflowAssetHost.left_behind``: kept for a run that may still read it.
+RETAINED = 'retained'
 #: Runflow's limit for one asset upload (``size_bytes`` <= 50 MiB).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -88,7 +100,7 @@ class RunflowAssetHost:
         self._cancel = cancel
         self._deadline = deadline
         self._retained: set[str] = set()
-        self._left: set[str] = set()
+        self._left: dict[str, str] = {}
         if client is None:
             self._api_key = resolve_api_key(api_key)
             self._base_url = resolve_base_url(base_url)
@@ -158,13 +170,15 @@ class RunflowAssetHost:
             finally:
                 if asset_id in self._retained:
                     self._retained.discard(asset_id)
-                    self._left.add(asset_id)
+                    self._left[asset_id] = RETAINED
                     logger.info(
                         'Kept Runflow asset %s: a run may still read it.',
                         asset_id,
                     )
-                elif confirming and not delete_asset_quietly(client, asset_id):
-                    self._left.add(asset_id)
+                elif confirming:
+                    outcome = delete_asset_quietly(client, asset_id)
+                    if outcome != DELETED:
+                        self._left[asset_id] = outcome
 
     def retain(self, asset_id: str) -> None:
         """Keep *asset_id* when its ``with`` block ends (do not delete it).
@@ -175,9 +189,13 @@ class RunflowAssetHost:
         """
         self._retained.add(asset_id)
 
-    def left_behind(self, asset_id: str) -> bool:
-        """Whether *asset_id* outlived its block (retained, or not deleted)."""
-        return asset_id in self._left
+    def left_behind(self, asset_id: str) -> str | None:
+        """Why *asset_id* outlived its block, or None if it is gone.
+
+        ``RETAINED`` (kept for a run), ``NOT_DELETED`` (the delete failed:
+        try again later) or ``FORBIDDEN`` (the key may not delete it).
+        """
+        return self._left.get(asset_id)
 
     @contextmanager
     def _open_client(self) -> Iterator[RunflowClient]:
@@ -190,32 +208,56 @@ class RunflowAssetHost:
             yield client
 
 
-def delete_asset_quietly(client: RunflowClient, asset_id: str) -> bool:
-    """Delete the asset; True once it is gone (deleted, or never stored).
+#: ``delete_asset_quietly`` outcomes.
+DELETED, NOT_DELETED, FORBIDDEN = 'deleted', 'not-deleted', 'forbidden'
 
-    Any failure is a warning naming the asset, never an exception.
+#: Why an asset stays when the key may not delete it.
+FORBIDDEN_REASON = (
+    'Runflow refused to delete it (HTTP 403): the API key lacks the '
+    'assets:delete scope. Delete it in your Runflow asset library, or add '
+    'that scope to the key.'
+)
+
+
+def delete_asset_quietly(client: RunflowClient, asset_id: str) -> str:
+    """Delete the asset; never raises.
+
+    Returns
+    -------
+    str
+        ``DELETED`` once it is gone (deleted, or never stored / already
+        gone), ``FORBIDDEN`` when the key may not delete assets (retrying
+        cannot help), else ``NOT_DELETED`` (try again later). Both of the
+        last are a warning naming the asset.
     """
     try:
         client.delete_asset(asset_id)
     except NotFoundError:
         logger.info('Runflow asset %s is already gone.', asset_id)
-        return True
+        return DELETED
+    except PermissionDeniedError:
+        logger.warning(
+            'Runflow asset %s (the uploaded input) stays in your Runflow '
+            'asset library: %s',
+            asset_id,
+            FORBIDDEN_REASON,
+        )
+        return FORBIDDEN
     except APIStatusError as exc:
         logger.warning(
-            'Could not delete Runflow asset %s (HTTP %d %s): it may stay in '
-            'your Runflow asset library; delete it there if needed.',
+            'Could not delete Runflow asset %s (HTTP %d %s); it is tried '
+            'again later.',
             asset_id,
             exc.status_code,
             exc.code or '',
         )
     except (OutpaintError, httpx.HTTPError) as exc:
         logger.warning(
-            'Could not delete Runflow asset %s (%s); delete it in your '
-            'Runflow asset library if needed.',
+            'Could not delete Runflow asset %s (%s); it is tried again later.',
             asset_id,
             type(exc).__name__,
         )
     else:
         logger.info('Deleted Runflow asset %s.', asset_id)
-        return True
-    return False
+        return DELETED
+    return NOT_DELETED
