@@ -160,6 +160,8 @@ class RunflowStandIn:
         self._queue_delay = 0.0
         self._processing_delay = 0.0
         self._dispatch_delay = 0.0
+        self._processing_spread = 0.0
+        self._spread_rng = random.Random(0)
         self.set_delays(
             queue_delay=queue_delay,
             processing_delay=processing_delay,
@@ -430,12 +432,21 @@ class RunflowStandIn:
         queue_delay: float | None = None,
         processing_delay: float | None = None,
         dispatch_delay: float | None = None,
+        processing_spread: float | None = None,
+        seed: int | None = None,
     ) -> None:
-        """Change the delays of runs created from now on."""
+        """Change the delays of runs created from now on.
+
+        ``processing_spread`` makes runs vary in length like the
+        service's: each run's processing delay is drawn uniformly from
+        ``[processing_delay, processing_delay + processing_spread]``
+        (reproducibly, with *seed*); 0 (the default) makes them all equal.
+        """
         for name, value in (
             ('queue_delay', queue_delay),
             ('processing_delay', processing_delay),
             ('dispatch_delay', dispatch_delay),
+            ('processing_spread', processing_spread),
         ):
             if value is not None and not value >= 0:
                 raise ValueError(f'{name} must be >= 0, got {value!r}')
@@ -446,6 +457,10 @@ class RunflowStandIn:
                 self._processing_delay = float(processing_delay)
             if dispatch_delay is not None:
                 self._dispatch_delay = float(dispatch_delay)
+            if processing_spread is not None:
+                self._processing_spread = float(processing_spread)
+            if seed is not None:
+                self._spread_rng = random.Random(seed)
 
     # -- used by the request handler ---------------------------------------
 
@@ -541,7 +556,8 @@ class RunflowStandIn:
                 created_monotonic=time.monotonic(),
                 queue_delay=self._queue_delay,
                 dispatch_delay=self._dispatch_delay,
-                processing_delay=self._processing_delay,
+                processing_delay=self._processing_delay
+                + self._processing_spread * self._spread_rng.random(),
                 seed=random.randrange(2**31),
                 signed_epoch=self._output_epoch,
             )
