@@ -78,7 +78,36 @@ def test_poll_schedule_grows_to_its_cap():
     fixed = PollSchedule.fixed(2.0).delays()
     assert [next(fixed) for _ in range(3)] == [2.0, 2.0, 2.0]
     default = DEFAULT_POLL_SCHEDULE
-    assert default.initial <= default.cap <= 1.0
+    assert 60 / default.cap <= 40  # a long run: at most 40 reads a minute
+    assert default.dense <= 0.5  # where runs end: median notice <= 0.5 s
+
+
+def test_the_window_is_polled_densely_and_the_rest_sparsely():
+    """Before the learned window the delay grows but lands on its start;
+    inside it is `dense`; after it, it grows back to the cap."""
+    schedule = PollSchedule(initial=0.25, factor=1.5, cap=1.5, dense=0.5)
+    window = (5.0, 7.0)
+    elapsed, delay, seen = 0.0, None, []
+    while elapsed < 20.0:
+        delay = schedule.next_delay(elapsed, delay, window)
+        elapsed += delay
+        seen.append((elapsed, delay))
+    before = [d for t, d in seen if t < 5.0]
+    inside = [d for t, d in seen if 5.3 < t <= 7.5]
+    after = [d for t, d in seen if t > 12.0]
+    assert max(before) == 1.5
+    assert any(5.0 <= t <= 5.25 for t, _ in seen)  # lands on its start
+    assert inside
+    assert set(inside) == {0.5}
+    assert set(after) == {1.5}
+    assert schedule.next_delay(3.0, None) == 0.25  # no window: as before
+
+
+def test_the_reads_per_second_default_follows_the_cap():
+    """1.9/s by default; a schedule faster than that asked for more."""
+    assert DEFAULT_POLL_SCHEDULE.reads_per_second == 1.9
+    assert PollSchedule.fixed(0.1).reads_per_second == 20.0
+    assert PollSchedule(max_rate=0.5).reads_per_second == 0.5
 
 
 def test_deadline_uses_the_injected_clock():
@@ -104,7 +133,14 @@ def test_retry_policy_rejects_nonsense(kwargs):
 
 
 @pytest.mark.parametrize(
-    'args', [(0.0, 1.5, 1.0), (2.0, 1.5, 1.0), (0.25, 0.5, 1.0)]
+    'args',
+    [
+        (0.0, 1.5, 1.0),
+        (2.0, 1.5, 1.0),
+        (0.25, 0.5, 1.0),
+        (0.25, 1.5, 1.0, 0.0),
+        (0.25, 1.5, 1.0, 0.5, 0.0),
+    ],
 )
 def test_poll_schedule_rejects_nonsense(args):
     """A schedule that could hammer (0 s) or shrink is refused."""

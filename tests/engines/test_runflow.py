@@ -618,6 +618,69 @@ def test_releasing_an_input_the_key_may_not_delete_stops_retrying(
     assert not server.assets[kept['asset_id']].deleted
 
 
+def _status_reads(server, run_id):
+    path = f'/v1/runs/{run_id}'
+    return [
+        r.received_monotonic
+        for r in server.requests
+        if r.method == 'GET' and r.path == path
+    ]
+
+
+def test_the_engine_learns_when_runs_end_and_polls_densely_only_there():
+    """Runs of about 1.5 s: each success is learned; once two are known,
+    a third is read sparsely before its window and every `dense` seconds
+    inside it, so it is noticed within about one dense interval."""
+    schedule = PollSchedule(
+        initial=0.1, factor=1.5, cap=1.0, dense=0.2, max_rate=20.0
+    )
+    with RunflowStandIn(processing_delay=1.5) as server:
+        engine = _engine(server, poll_interval=schedule)
+        for _ in range(2):
+            engine.outpaint(_image(), EXPAND)
+        learned = engine.run_durations.values()
+        assert len(learned) == 2
+        assert all(1.3 < d < 2.5 for d in learned), learned
+        window = engine.run_durations.window()
+        result = engine.outpaint(_image(), EXPAND)
+        run = server.get_run(result.run_id)
+        reads = _status_reads(server, result.run_id)
+    start = run.created_monotonic
+    inside = [t for t in reads if start + window[0] + 0.05 <= t]
+    gaps = [b - a for a, b in zip(inside, inside[1:], strict=False)]
+    assert gaps
+    assert max(gaps) < 0.2 + 0.2  # the cap is 1.0
+    noticed = next(t for t in reads if t >= run.completed_monotonic)
+    assert noticed - run.completed_monotonic < 0.2 + 0.2
+    assert result.timings['service'] == pytest.approx(
+        run.completed_monotonic - start, abs=0.3
+    )
+
+
+def test_runs_followed_at_once_share_one_read_budget(runflow_standin):
+    """Six runs in flight on one engine: their status reads together stay
+    at the schedule's max_rate (each alone would poll every 0.1 s)."""
+    server = runflow_standin
+    server.set_delays(processing_delay=1.0)
+    schedule = PollSchedule(initial=0.02, factor=1.5, cap=0.1, max_rate=8.0)
+    engine = _engine(server, poll_interval=schedule)
+    threads = [
+        threading.Thread(target=engine.outpaint, args=(_image(), EXPAND))
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(server.runs) == 6
+    assert all(run.status == 'succeeded' for run in server.runs)
+    reads = sorted(
+        t for run in server.runs for t in _status_reads(server, run.id)[1:]
+    )  # after each run's first read (sent as soon as it was created)
+    span = reads[-1] - reads[0]
+    assert len(reads) / span < 8.0 * 1.25
+
+
 def test_cancel_before_start_sends_nothing(runflow_standin):
     """A token cancelled up front raises before any request."""
     server = runflow_standin

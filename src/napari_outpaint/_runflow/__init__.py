@@ -4,8 +4,9 @@ Configuration and the API key (:mod:`.config`, :mod:`.credentials`), one
 HTTP session with retries, deadlines and typed errors (:mod:`.http`,
 :mod:`.retry`, :mod:`.errors`), the API's records (:mod:`.models`), asset
 uploads and downloads (:mod:`.transfers`), the routes a run needs
-(:mod:`.client`), and a filter that keeps presigned URLs out of httpx's
-log lines (:mod:`.redact_logs`). The engine that uses it is
+(:mod:`.client`), the poll budget (:mod:`.pacing`: when runs likely
+end, one gate for all status reads), and a filter that keeps presigned
+URLs out of httpx's log lines (:mod:`.redact_logs`). The engine that uses it is
 :class:`napari_outpaint.engines.runflow.RunflowEngine`.
 """
 
@@ -25,6 +26,7 @@ from napari_outpaint._runflow.credentials import (
     save_api_key,
 )
 from napari_outpaint._runflow.models import Run, RunStatus
+from napari_outpaint._runflow.pacing import PollPacer, RunDurations
 from napari_outpaint._runflow.retry import (
     DEFAULT_POLL_SCHEDULE,
     Deadline,
@@ -38,8 +40,10 @@ __all__ = [
     'Deadline',
     'ENV_VAR',
     'LinkExpiredError',
+    'PollPacer',
     'PollSchedule',
     'Run',
+    'RunDurations',
     'RunStatus',
     'RunflowClient',
     'VerifyTypes',

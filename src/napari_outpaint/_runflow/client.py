@@ -22,6 +22,7 @@ This module holds the run calls; the HTTP plumbing is in
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -48,6 +49,7 @@ from napari_outpaint._runflow.http import (
     failure_kind,
 )
 from napari_outpaint._runflow.models import Run
+from napari_outpaint._runflow.pacing import PollPacer
 from napari_outpaint._runflow.retry import (
     DEFAULT_POLL_SCHEDULE,
     Deadline,
@@ -293,8 +295,27 @@ class RunflowClient(RunflowTransfers):
         schedule: PollSchedule = DEFAULT_POLL_SCHEDULE,
         cancel: CancelToken | None = None,
         deadline: Deadline | None = None,
+        window: tuple[float, float] | None = None,
+        since: float | None = None,
+        pacer: PollPacer | None = None,
+        read_first: bool = True,
     ) -> Iterator[Run]:
         """Poll a run, yielding it each time, until it is terminal.
+
+        Parameters
+        ----------
+        window : (float, float), optional
+            Seconds after *since* in which the run likely ends: polled
+            every ``schedule.dense`` seconds (see
+            :meth:`PollSchedule.next_delay`).
+        since : float, optional
+            ``time.monotonic()`` of the create; default now.
+        pacer : PollPacer, optional
+            The gate shared with the other runs being followed; each read
+            waits its turn there.
+        read_first : bool
+            Read at once (default); False when the caller has just read
+            the run (e.g. the create's answer): wait first.
 
         Raises
         ------
@@ -304,7 +325,12 @@ class RunflowClient(RunflowTransfers):
             When *cancel* is cancelled (between polls or during a wait).
         """
         cancel = cancel or CancelToken()
-        delays = schedule.delays()
+        since = time.monotonic() if since is None else since
+        delay = None
+        if not read_first:
+            delay = self._wait_to_poll(
+                schedule, since, delay, window, pacer, cancel, deadline, run_id
+            )
         while True:
             cancel.raise_if_cancelled(run_id)
             check_deadline(deadline, run_id)
@@ -312,7 +338,23 @@ class RunflowClient(RunflowTransfers):
             yield run
             if run.is_terminal:
                 return
-            self._pause(next(delays), cancel, run_id, deadline)
+            delay = self._wait_to_poll(
+                schedule, since, delay, window, pacer, cancel, deadline, run_id
+            )
+
+    def _wait_to_poll(
+        self, schedule, since, delay, window, pacer, cancel, deadline, run_id
+    ) -> float:
+        """Wait the schedule's next delay (or the pacer's turn); return it."""
+        now = time.monotonic()
+        delay = schedule.next_delay(now - since, delay, window)
+        if pacer is None:
+            self._pause(delay, cancel, run_id, deadline)
+        else:
+            pacer.wait_turn(
+                now + delay, cancel=cancel, deadline=deadline, run_id=run_id
+            )
+        return delay
 
     def wait_run(
         self,

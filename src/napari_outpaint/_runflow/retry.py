@@ -126,15 +126,22 @@ def backoff_delay(
     return delay * (1.0 - policy.jitter * rand())
 
 
+#: Status reads per second, over all the runs one engine follows at once.
+DEFAULT_MAX_RATE = 1.9
+
+
 @dataclass(frozen=True)
 class PollSchedule:
     """Delays between status polls: start short, grow, then stay at a cap.
 
     A run that turns terminal is noticed on average half an interval
-    later, so the cap sets the median notice delay (about ``cap / 2``
-    plus one request) and the requests per minute (about ``60 / cap``);
-    the short start catches quick runs and fast failures (bad input URL,
-    no credit) at once.
+    later, so the interval at that moment sets the notice delay and the
+    cap sets the reads per minute of a long run (``60 / cap``). The short
+    start catches fast failures (bad input URL, no credit) at once. With
+    a *window* (where past runs ended, from
+    :class:`~napari_outpaint._runflow.pacing.RunDurations`) the schedule
+    polls every ``dense`` seconds inside it, and grows back to the cap
+    after it.
 
     Attributes
     ----------
@@ -144,48 +151,92 @@ class PollSchedule:
         Growth of the delay per poll.
     cap : float
         Largest delay, in seconds.
+    dense : float
+        Delay inside the expected window (never more than ``cap``).
+    max_rate : float or None
+        Status reads per second over all the runs one engine follows at
+        once (see :class:`~napari_outpaint._runflow.pacing.PollPacer`);
+        None: :data:`DEFAULT_MAX_RATE`, or two reads per ``cap`` if that
+        is more (a schedule faster than the default asked for it).
     """
 
     initial: float = 0.25
     factor: float = 1.5
-    cap: float = 0.7
+    cap: float = 1.5
+    dense: float = 0.5
+    max_rate: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.initial <= self.cap or self.factor < 1.0:
             raise ValueError(
                 'need 0 < initial <= cap and factor >= 1 for a poll schedule'
             )
+        if not self.dense > 0 or not (
+            self.max_rate is None or self.max_rate > 0
+        ):
+            raise ValueError(
+                'need dense > 0 and max_rate > 0 (or None) for a poll schedule'
+            )
+
+    @property
+    def reads_per_second(self) -> float:
+        """The pacer's rate: ``max_rate``, or its default (see above)."""
+        if self.max_rate is not None:
+            return self.max_rate
+        return max(DEFAULT_MAX_RATE, 2.0 / self.cap)
 
     def delays(self) -> Iterator[float]:
-        """Yield the delay before each next poll, forever."""
+        """Yield the delay before each next poll, forever (no window)."""
         delay = self.initial
         while True:
             yield min(delay, self.cap)
             delay = min(delay * self.factor, self.cap)
 
+    def next_delay(
+        self,
+        elapsed: float,
+        previous: float | None,
+        window: tuple[float, float] | None = None,
+    ) -> float:
+        """The delay before the next poll, *elapsed* s after the create.
+
+        *previous* is the delay before the poll just made (None after the
+        first). Before the *window* the delay grows as usual but stops at
+        the window's start; inside it the delay is ``dense``; after it,
+        it grows back to the cap.
+        """
+        grown = (
+            self.initial
+            if previous is None
+            else min(max(previous, self.initial) * self.factor, self.cap)
+        )
+        if window is None:
+            return grown
+        start, end = window
+        if elapsed + grown <= start:
+            return grown
+        if elapsed < start:  # land on the window's start
+            return max(start - elapsed, min(self.dense, self.initial))
+        if elapsed <= end:
+            return min(self.dense, self.cap)
+        return grown
+
     @classmethod
     def fixed(cls, seconds: float) -> PollSchedule:
         """A constant interval (e.g. 2 s like Runflow's JS SDK)."""
-        return cls(initial=seconds, factor=1.0, cap=seconds)
+        return cls(initial=seconds, factor=1.0, cap=seconds, dense=seconds)
 
 
-#: Chosen with bench/bench_runflow.py (16 runs per schedule against the
-#: stand-in, processing times stratified over 2-6 s; "delay" is from the
-#: run turning terminal to the client holding that status; polls counted
-#: for a typical 30 s run):
+#: Chosen with bench/bench_polling.py (stand-in on loopback, 2 cores):
 #:
-#:   fixed 2.0 s (Runflow JS SDK)   median 0.90 s  p90 1.66 s  16 polls
-#:   fixed 1.0 s                    median 0.49 s  p90 0.86 s  31 polls
-#:   fixed 0.5 s                    median 0.22 s  p90 0.41 s  61 polls
-#:   0.25 s x1.5 -> 2.0 s           median 1.18 s  p90 1.79 s  20 polls
-#:   0.25 s x1.5 -> 0.8 s           median 0.46 s  p90 0.63 s  41 polls
-#:   0.25 s x1.5 -> 0.7 s (chosen)  median 0.31 s  p90 0.55 s  46 polls
+#:                        8-12 s runs: median  p90   reads  long run  batch*
+#:   Runflow SDK, fixed 2 s     0.95 s  1.52 s   5.8    30/min      -
+#:   previous, 0.25 -> 0.7 s    0.29 s  0.56 s  16.9    86/min  11.7/s
+#:   this (learned window)      0.21 s  0.39 s  13.6    40/min   1.9/s
 #:
-#: The cap sets the steady-state median (cap / 2 + one round trip). A
-#: 0.8 s cap (or a fixed 1 s) sits at the 0.5 s target already on
-#: loopback, with no room for a real ~100 ms round trip; 0.7 s keeps a
-#: margin for 12% more polls, and still 25% fewer than a fixed 0.5 s. The
-#: short start catches fast failures (bad input, no credit) at once.
+#: (*) status reads per second, 32 planes at concurrency 8, runs of 2-6 s;
+#: there the shared gate costs notice delay (median 0.41 -> 1.66 s, wall
+#: 20.8 -> 26.3 s): 8 runs at 1.9 reads/s are each read every ~4 s.
 DEFAULT_POLL_SCHEDULE = PollSchedule()
 
 

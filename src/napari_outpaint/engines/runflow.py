@@ -43,8 +43,10 @@ from napari_outpaint._runflow import (
     DEFAULT_POLL_SCHEDULE,
     Deadline,
     LinkExpiredError,
+    PollPacer,
     PollSchedule,
     Run,
+    RunDurations,
     RunflowClient,
     RunStatus,
     VerifyTypes,
@@ -107,9 +109,11 @@ class RunflowEngine:
     poll_interval : float or PollSchedule, optional
         A fixed poll interval in seconds, or a schedule; default
         :data:`~napari_outpaint._runflow.retry.DEFAULT_POLL_SCHEDULE`
-        (0.25 s growing x1.5 to 0.7 s: a median 0.31 s between the run
-        finishing and the client noticing, measured by
-        ``bench/bench_runflow.py``).
+        (0.25 s growing x1.5 to 1.5 s, so 40 status reads per minute for
+        a long run, and every 0.5 s where past runs ended, see
+        :attr:`run_durations`; measured by ``bench/bench_polling.py``).
+        All the runs this engine follows at once (a batch) share one
+        gate of ``max_rate`` status reads per second (1.9).
     http_client : httpx.Client, optional
         Use this client (kept open) instead of one per call.
     max_download_bytes, max_pixels : int
@@ -123,6 +127,13 @@ class RunflowEngine:
     client_options : dict, optional
         Extra keyword arguments for the low-level client (retry policies,
         ``sleep`` and ``clock`` hooks for tests).
+
+    Attributes
+    ----------
+    run_durations : RunDurations
+        How long this engine's runs took (create to terminal), learned
+        from each successful run and seeded from the cache folder by the
+        caching layer; it tells the poller when the next run likely ends.
 
     Raises
     ------
@@ -159,6 +170,8 @@ class RunflowEngine:
         self._host = host
         self.timeout = float(timeout)
         self.poll_schedule = _schedule(poll_interval)
+        self.run_durations = RunDurations()
+        self._pacer = PollPacer(self.poll_schedule.reads_per_second)
         self._http_client = http_client
         self.max_download_bytes = int(max_download_bytes)
         self.max_pixels = int(max_pixels)
@@ -252,7 +265,13 @@ class RunflowEngine:
                     report(Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id)
                     try:
                         run = self._follow(
-                            client, run, report, cancel, deadline, timings
+                            client,
+                            run,
+                            report,
+                            cancel,
+                            deadline,
+                            timings,
+                            learn=True,
                         )
                     except BaseException:  # the run may still read it
                         kept = _retain(host, hosted, run.id)
@@ -372,19 +391,36 @@ class RunflowEngine:
         cancel: CancelToken,
         deadline: Deadline,
         timings: dict[str, float],
+        *,
+        learn: bool = False,
     ) -> Run:
-        """Poll until terminal, reporting QUEUED -> RUNNING on the way."""
+        """Poll until terminal, reporting QUEUED -> RUNNING on the way.
+
+        With *learn* (a run just created) the poller uses the window of
+        :attr:`run_durations` and records this run's duration there.
+        """
         mark = time.monotonic()
         running_since = None
         if submitted.status == RunStatus.RUNNING:
             running_since = mark
         latest = submitted
-        for latest in client.iter_run(
-            submitted.id,
-            schedule=self.poll_schedule,
-            cancel=cancel,
-            deadline=deadline,
-        ):
+        last_pending = read = mark
+        polls = (
+            ()
+            if submitted.is_terminal
+            else client.iter_run(
+                submitted.id,
+                schedule=self.poll_schedule,
+                cancel=cancel,
+                deadline=deadline,
+                window=self.run_durations.window() if learn else None,
+                since=mark,
+                pacer=self._pacer,
+                read_first=False,  # the create (or collect) just read it
+            )
+        )
+        for latest in polls:
+            last_pending, read = read, time.monotonic()
             if running_since is None and (
                 latest.status == RunStatus.RUNNING or latest.is_terminal
             ):
@@ -399,6 +435,10 @@ class RunflowEngine:
         running_since = running_since or now
         timings['queue'] = running_since - mark
         timings['run'] = now - running_since
+        if learn and latest.succeeded:
+            # it ended between the last two reads: take the middle
+            timings['service'] = (last_pending + read) / 2 - mark
+            self.run_durations.observe(timings['service'])
         logger.info('Run %s ended %s.', latest.id, latest.status)
         return latest
 
