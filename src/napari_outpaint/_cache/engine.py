@@ -64,6 +64,7 @@ from napari_outpaint._progress import (
     ProgressEvent,
     Stage,
 )
+from napari_outpaint._runflow import RunDurations
 from napari_outpaint.engines import Engine, EngineResult
 from napari_outpaint.engines.runflow import (
     CLIENT_REF_PREFIX,
@@ -259,6 +260,11 @@ class CachingEngine:
         if not self._released_inputs:  # once: inputs of runs now over
             self._released_inputs = True
             release_held_inputs(self.cache.held_inputs, self.engine)
+            learned = getattr(self.engine, 'run_durations', None)
+            if isinstance(learned, RunDurations):  # when runs usually end
+                learned.extend(
+                    self.cache.run_durations.read(self.cache_namespace)
+                )
         key = self.cache.key_for(image, expand, self.cache_namespace)
         self.last_key = key
         with contextlib.ExitStack() as held:
@@ -392,6 +398,9 @@ class CachingEngine:
                 for run_id in recorded:  # failed runs are not billed
                     self.cache.resolve(run_id)
             # cancelled / timed out / crashed: the run stays journalled
+        seconds = result.timings.get('service')
+        if seconds is not None:  # for the poller of the next session
+            self.cache.run_durations.add(self.cache_namespace, seconds)
         return _Unkept(
             key,
             _mark(result, key, collected=False),

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from napari_outpaint._cache.durations import DurationLog
 from napari_outpaint._cache.entry import CachedResult
 from napari_outpaint._cache.hosted import HeldInputs
 from napari_outpaint._cache.journal import PendingRun, RunJournal
@@ -153,6 +154,7 @@ class ResultCache:
         self.max_bytes = max_bytes
         self.journal = RunJournal(self.root / 'pending')
         self.held_inputs = HeldInputs(self.root / 'hosted-inputs')
+        self.run_durations = DurationLog(self.root / 'run-durations.json')
 
     def __repr__(self) -> str:
         return f'ResultCache({str(self.root)!r}, max_bytes={self.max_bytes})'
