@@ -18,7 +18,7 @@ from cli_runner import run
 from napari_outpaint._cache.engine import store_result
 from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._expand import Expand
-from napari_outpaint.engines import EngineResult
+from napari_outpaint.engines import INPUT_LEFT, EngineResult
 
 
 def test_history_empty_cache():
@@ -77,3 +77,21 @@ def test_history_reports_a_damaged_pending_record_and_lists_the_rest():
     assert 'run run-ok' in ran.out
     assert 'run-bad' not in ran.out
     assert run('history').err == ''
+
+
+def test_history_names_an_uploaded_input_that_stayed_on_runflow():
+    """A run whose key may not delete its input (403): history says which
+    asset stayed in the user's Runflow library."""
+    image = np.full((12, 16, 3), 77, np.uint8)
+    result = EngineResult(
+        image=image, engine='runflow', model='runflow/outpaint',
+        run_id='run_left', cost_usd=0.55,
+        details={INPUT_LEFT: {'asset_id': 'asset-42', 'reason': 'HTTP 403'}},
+    )  # fmt: skip
+    cache = ResultCache()
+    key = cache.key_for(image, Expand(10, 0, 0, 0), 'runflow/outpaint')
+    store_result(cache, key, result, Expand(10, 0, 0, 0))
+    ran = run('history')
+    assert ran.code == 0, ran.err
+    (line,) = [line for line in ran.out.splitlines() if 'run_left' in line]
+    assert 'input asset asset-42 stayed in your Runflow asset library' in line

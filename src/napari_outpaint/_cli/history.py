@@ -33,6 +33,7 @@ from napari_outpaint._layers import open_cached_result, reopen_native
 from napari_outpaint._pipeline import jsonable
 from napari_outpaint._runflow import ENV_VAR, find_api_key
 from napari_outpaint._version import __version__
+from napari_outpaint.engines import INPUT_LEFT
 from napari_outpaint.engines.runflow import RunflowEngine
 
 
@@ -134,6 +135,7 @@ def history_command(
                     f'expand t/b/l/r {sides}',
                     f'${cost:.2f}' if isinstance(cost, int | float) else '',
                     _source_name(prov.get('source')),
+                    _input_left(prov),
                 )
             ).rstrip()
         )
@@ -298,3 +300,17 @@ def _find(cache: Any, key: str, flag: str) -> Any:
             'prefix from `napari-outpaint history`.',
         )
     return matches[0]
+
+
+def _input_left(provenance: dict) -> str:
+    """A note naming the uploaded input that stayed on Runflow, if any."""
+    for name in ('engine_details', 'details'):
+        details = provenance.get(name)
+        if isinstance(details, dict) and isinstance(
+            left := details.get(INPUT_LEFT), dict
+        ):
+            return (
+                f'(input asset {left.get("asset_id")} stayed in your '
+                'Runflow asset library)'
+            )
+    return ''
