@@ -109,6 +109,46 @@ def test_cost_falls_back_to_the_price():
     assert Run.from_json({'id': 'r', 'cost': '1.10'}).cost_usd(0.55) == 1.1
 
 
+@pytest.mark.parametrize(
+    ('times', 'seconds'),
+    [
+        (
+            {
+                'created_at': '2026-05-06T10:00:00.000+00:00',
+                'completed_at': '2026-05-06T10:01:42.500+00:00',
+            },
+            102.5,
+        ),
+        (
+            {
+                'created_at': '2026-05-06T10:00:00Z',
+                'finished_at': '2026-05-06T10:00:07.25Z',
+            },
+            7.25,
+        ),
+        ({'created_at': '2026-05-06T10:00:00Z', 'completed_at': None}, None),
+        (  # no time zone: cannot be compared safely
+            {
+                'created_at': '2026-05-06T10:00:00',
+                'completed_at': '2026-05-06T10:00:05',
+            },
+            None,
+        ),
+        (
+            {
+                'created_at': '2026-05-06T10:00:09Z',
+                'completed_at': '2026-05-06T10:00:05Z',
+            },
+            None,
+        ),
+        ({'created_at': 'yesterday', 'completed_at': 5}, None),
+    ],
+)
+def test_the_service_duration_comes_from_its_own_timestamps(times, seconds):
+    """completed_at (or the SDK's finished_at) minus created_at, or None."""
+    assert Run.from_json({'id': 'r', **times}).service_seconds == seconds
+
+
 @pytest.mark.parametrize('data', [None, [], {}, {'id': ''}, {'id': 3}])
 def test_non_runs_are_refused(data):
     """Anything without a string id is not a run (ValueError)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -105,6 +106,21 @@ class Run:
             self.status == RunStatus.PARTIAL_SUCCEEDED
             and self.output_url is not None
         )
+
+    @property
+    def service_seconds(self) -> float | None:
+        """Seconds from ``created_at`` to ``completed_at``, by the service.
+
+        ``finished_at`` (the JS SDK's name) stands in for ``completed_at``;
+        None unless both are ISO 8601 times, in order, with a time zone.
+        """
+        created = _moment(self.body.get('created_at'))
+        completed = _moment(
+            self.body.get('completed_at') or self.body.get('finished_at')
+        )
+        if created is None or completed is None or completed < created:
+            return None
+        return (completed - created).total_seconds()
 
     @property
     def output_url(self) -> str | None:
@@ -226,3 +242,14 @@ def _text(value: object) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     return None
+
+
+def _moment(value: object) -> datetime | None:
+    """An aware datetime from an ISO 8601 string, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
