@@ -18,8 +18,9 @@ def test_no_window_until_two_durations_are_known():
     assert durations.window() is None
     durations.observe(6.0)
     start, end = durations.window()
-    assert start <= 4.0 * 0.9
-    assert end >= 6.0 * 1.1
+    assert start == pytest.approx(4.0 * 0.95)  # 5% early
+    assert end == pytest.approx(6.0 * 1.15)  # 15% late
+    assert RunDurations([0.5, 0.5]).window() == pytest.approx((0.4, 1.0))
 
 
 def test_the_window_spans_the_middle_of_many_durations():
@@ -66,6 +67,27 @@ def test_the_pacer_grants_at_most_its_rate_in_all():
         for a, b in zip(sorted(granted), sorted(granted)[1:], strict=False)
     ]
     assert min(gaps) >= 0.05 * 0.9  # the clock may round a little
+
+
+def test_a_burst_goes_at_once_then_the_rate_holds():
+    """After a quiet spell `burst` reads go back to back; over any t
+    seconds at most burst + rate * t reads go out."""
+    pacer = PollPacer(max_rate=10.0, burst=3)
+    start = time.monotonic()
+    granted = []
+    for _ in range(8):
+        pacer.wait_turn(time.monotonic(), cancel=CancelToken())
+        granted.append(time.monotonic() - start)
+    assert granted[2] < 0.05  # three at once
+    assert granted[3] >= 0.1 * 0.9  # then one per 0.1 s
+    for i, t in enumerate(granted):
+        assert i + 1 <= 3 + 10.0 * t + 1e-6
+
+
+@pytest.mark.parametrize('burst', [0, 1.5, True])
+def test_the_pacer_refuses_a_burst_that_is_not_a_count(burst):
+    with pytest.raises(ValueError, match='burst'):
+        PollPacer(1.0, burst=burst)
 
 
 def test_the_earliest_due_read_goes_first():

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from napari_outpaint._runflow.retry import (
+    DEFAULT_MAX_RATE,
     DEFAULT_POLL_SCHEDULE,
     Deadline,
     PollSchedule,
@@ -84,16 +85,17 @@ def test_poll_schedule_grows_to_its_cap():
 
 def test_the_window_is_polled_densely_and_the_rest_sparsely():
     """Before the learned window the delay grows but lands on its start;
-    inside it is `dense`; after it, it grows back to the cap."""
+    inside it the window's width is spread over `window_reads` reads;
+    after it, it grows back to the cap."""
     schedule = PollSchedule(initial=0.25, factor=1.5, cap=1.5, dense=0.5)
-    window = (5.0, 7.0)
+    window = (5.0, 9.0)  # 4 s / 8 reads: every 0.5 s
     elapsed, delay, seen = 0.0, None, []
     while elapsed < 20.0:
         delay = schedule.next_delay(elapsed, delay, window)
         elapsed += delay
         seen.append((elapsed, delay))
     before = [d for t, d in seen if t < 5.0]
-    inside = [d for t, d in seen if 5.3 < t <= 7.5]
+    inside = [d for t, d in seen if 5.3 < t <= 9.5]
     after = [d for t, d in seen if t > 12.0]
     assert max(before) == 1.5
     assert any(5.0 <= t <= 5.25 for t, _ in seen)  # lands on its start
@@ -103,9 +105,23 @@ def test_the_window_is_polled_densely_and_the_rest_sparsely():
     assert schedule.next_delay(3.0, None) == 0.25  # no window: as before
 
 
+@pytest.mark.parametrize(
+    ('window', 'delay'),
+    [((5.0, 5.4), 0.1), ((5.0, 6.6), 0.2), ((5.0, 25.0), 0.5)],
+)
+def test_a_narrow_window_is_read_more_often_within_bounds(window, delay):
+    """A precise forecast is worth reads: width / 8, from dense_min up to
+    dense; a fixed schedule stays fixed whatever the window."""
+    schedule = PollSchedule(dense=0.5, dense_min=0.1)
+    assert schedule.next_delay(window[0] + 0.01, 0.3, window) == pytest.approx(
+        delay
+    )
+    assert PollSchedule.fixed(2.0).next_delay(5.1, 2.0, window) == 2.0
+
+
 def test_the_reads_per_second_default_follows_the_cap():
-    """1.9/s by default; a schedule faster than that asked for more."""
-    assert DEFAULT_POLL_SCHEDULE.reads_per_second == 1.9
+    """1.8/s by default; a schedule faster than that asked for more."""
+    assert DEFAULT_POLL_SCHEDULE.reads_per_second == DEFAULT_MAX_RATE == 1.8
     assert PollSchedule.fixed(0.1).reads_per_second == 20.0
     assert PollSchedule(max_rate=0.5).reads_per_second == 0.5
 
@@ -140,9 +156,14 @@ def test_retry_policy_rejects_nonsense(kwargs):
         (0.25, 0.5, 1.0),
         (0.25, 1.5, 1.0, 0.0),
         (0.25, 1.5, 1.0, 0.5, 0.0),
+        (0.25, 1.5, 1.0, 0.5, 0.6),
+        (0.25, 1.5, 1.0, 0.5, 0.1, 0.0),
+        (0.25, 1.5, 1.0, 0.5, 0.1, None, 0),
+        (0.25, 1.5, 1.0, 0.5, 0.1, None, True),
     ],
 )
 def test_poll_schedule_rejects_nonsense(args):
-    """A schedule that could hammer (0 s) or shrink is refused."""
+    """A schedule that could hammer (0 s, no rate, no reads) or shrink is
+    refused."""
     with pytest.raises(ValueError, match='poll schedule'):
         PollSchedule(*args)

@@ -127,7 +127,10 @@ def backoff_delay(
 
 
 #: Status reads per second, over all the runs one engine follows at once.
-DEFAULT_MAX_RATE = 1.9
+DEFAULT_MAX_RATE = 1.8
+#: Reads the pacer lets go back to back after a quiet spell: over any 30 s
+#: at most ``4 + 1.8 * 30`` reads, under 2 per second.
+DEFAULT_BURST = 4
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,9 @@ class PollSchedule:
     start catches fast failures (bad input URL, no credit) at once. With
     a *window* (where past runs ended, from
     :class:`~napari_outpaint._runflow.pacing.RunDurations`) the schedule
-    polls every ``dense`` seconds inside it, and grows back to the cap
-    after it.
+    spreads :attr:`window_reads` reads over it (every ``dense`` seconds
+    at most, every ``dense_min`` at least: a narrow window is a precise
+    forecast, worth reading often), and grows back to the cap after it.
 
     Attributes
     ----------
@@ -152,31 +156,46 @@ class PollSchedule:
     cap : float
         Largest delay, in seconds.
     dense : float
-        Delay inside the expected window (never more than ``cap``).
+        Longest delay inside the expected window (never more than ``cap``).
+    dense_min : float
+        Shortest delay inside the expected window (never more than
+        ``dense``).
     max_rate : float or None
         Status reads per second over all the runs one engine follows at
         once (see :class:`~napari_outpaint._runflow.pacing.PollPacer`);
         None: :data:`DEFAULT_MAX_RATE`, or two reads per ``cap`` if that
         is more (a schedule faster than the default asked for it).
+    burst : int
+        Reads the pacer lets go back to back after a quiet spell.
     """
+
+    #: Reads spread over the expected window (fewer when it is wide).
+    window_reads = 8
 
     initial: float = 0.25
     factor: float = 1.5
     cap: float = 1.5
     dense: float = 0.5
+    dense_min: float = 0.1
     max_rate: float | None = None
+    burst: int = DEFAULT_BURST
 
     def __post_init__(self) -> None:
         if not 0 < self.initial <= self.cap or self.factor < 1.0:
             raise ValueError(
                 'need 0 < initial <= cap and factor >= 1 for a poll schedule'
             )
-        if not self.dense > 0 or not (
+        if not 0 < self.dense_min <= self.dense or not (
             self.max_rate is None or self.max_rate > 0
         ):
             raise ValueError(
-                'need dense > 0 and max_rate > 0 (or None) for a poll schedule'
+                'need 0 < dense_min <= dense and max_rate > 0 (or None) for a '
+                'poll schedule'
             )
+        if isinstance(self.burst, bool) or not (
+            isinstance(self.burst, int) and self.burst >= 1
+        ):
+            raise ValueError('need an integer burst >= 1 for a poll schedule')
 
     @property
     def reads_per_second(self) -> float:
@@ -202,8 +221,9 @@ class PollSchedule:
 
         *previous* is the delay before the poll just made (None after the
         first). Before the *window* the delay grows as usual but stops at
-        the window's start; inside it the delay is ``dense``; after it,
-        it grows back to the cap.
+        the window's start; inside it the delay is the window's width over
+        :attr:`window_reads`, within ``[dense_min, dense]``; after it, it
+        grows back to the cap.
         """
         grown = (
             self.initial
@@ -215,28 +235,39 @@ class PollSchedule:
         start, end = window
         if elapsed + grown <= start:
             return grown
+        inside = min(
+            max((end - start) / self.window_reads, self.dense_min),
+            self.dense,
+            self.cap,
+        )
         if elapsed < start:  # land on the window's start
-            return max(start - elapsed, min(self.dense, self.initial))
+            return max(start - elapsed, min(inside, self.initial))
         if elapsed <= end:
-            return min(self.dense, self.cap)
+            return inside
         return grown
 
     @classmethod
     def fixed(cls, seconds: float) -> PollSchedule:
         """A constant interval (e.g. 2 s like Runflow's JS SDK)."""
-        return cls(initial=seconds, factor=1.0, cap=seconds, dense=seconds)
+        return cls(
+            initial=seconds,
+            factor=1.0,
+            cap=seconds,
+            dense=seconds,
+            dense_min=seconds,
+        )
 
 
 #: Chosen with bench/bench_polling.py (stand-in on loopback, 2 cores):
 #:
 #:                        8-12 s runs: median  p90   reads  long run  batch*
-#:   Runflow SDK, fixed 2 s     0.95 s  1.52 s   5.8    30/min      -
-#:   previous, 0.25 -> 0.7 s    0.29 s  0.56 s  16.9    86/min  11.7/s
-#:   this (learned window)      0.21 s  0.39 s  13.6    40/min   1.9/s
+#:   Runflow SDK, fixed 2 s     0.94 s  1.54 s   5.8    30/min      -
+#:   previous, 0.25 -> 0.7 s    0.30 s  0.55 s  16.9    86/min  11.6/s
+#:   this (learned window)      0.27 s  0.42 s  12.8    40/min   1.9/s
 #:
 #: (*) status reads per second, 32 planes at concurrency 8, runs of 2-6 s;
-#: there the shared gate costs notice delay (median 0.41 -> 1.66 s, wall
-#: 20.8 -> 26.3 s): 8 runs at 1.9 reads/s are each read every ~4 s.
+#: there the shared gate costs notice delay (median 0.39 -> 1.94 s, wall
+#: 20.8 -> 26.9 s): 8 runs at 1.8 reads/s are each read every ~4 s.
 DEFAULT_POLL_SCHEDULE = PollSchedule()
 
 

@@ -171,7 +171,9 @@ class RunflowEngine:
         self.timeout = float(timeout)
         self.poll_schedule = _schedule(poll_interval)
         self.run_durations = RunDurations()
-        self._pacer = PollPacer(self.poll_schedule.reads_per_second)
+        self._pacer = PollPacer(
+            self.poll_schedule.reads_per_second, self.poll_schedule.burst
+        )
         self._http_client = http_client
         self.max_download_bytes = int(max_download_bytes)
         self.max_pixels = int(max_pixels)
@@ -436,8 +438,11 @@ class RunflowEngine:
         timings['queue'] = running_since - mark
         timings['run'] = now - running_since
         if learn and latest.succeeded:
-            # it ended between the last two reads: take the middle
-            timings['service'] = (last_pending + read) / 2 - mark
+            # the service's own clock; else it ended between the last two
+            # reads: take the middle
+            timings['service'] = latest.service_seconds or (
+                (last_pending + read) / 2 - mark
+            )
             self.run_durations.observe(timings['service'])
         logger.info('Run %s ended %s.', latest.id, latest.status)
         return latest
