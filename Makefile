@@ -30,6 +30,7 @@ test: setup system-deps
 
 bench: setup system-deps
 	$(PY) bench/bench_runflow.py
+	$(PY) bench/bench_polling.py
 	$(PY) bench/local_speed.py
 	$(PY) bench/quality.py
 	$(PY) bench/bench_batch.py

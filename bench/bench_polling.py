@@ -5,8 +5,9 @@ measures what the engine spends on status reads (``GET /v1/runs/{id}``)
 and what it buys, from the stand-in's own request log, for three
 schedules in the same run: Runflow's SDK (fixed 2 s), the previous
 default (0.25 s growing to 0.7 s, nothing learned, no shared gate) and
-today's (0.25 s growing to 1.5 s, every 0.5 s inside the window learned
-from past runs, one gate of 1.9 reads/s per engine):
+today's (0.25 s growing to 1.5 s; inside the window learned from past
+runs, eight reads spread over it, every 0.1-0.5 s; one gate per engine
+of 1.8 reads/s with a burst of 4):
 
 1. **Single runs** of 8-12 s (8 at once, one engine each, six earlier
    durations known): the *notice delay* from the run turning terminal on
@@ -56,7 +57,7 @@ SCHEDULES = {
         PollSchedule(0.25, 1.5, 0.7, max_rate=100.0),
         False,
     ),
-    'now: -> 1.5 s, 0.5 s in learned window': (PollSchedule(), True),
+    'now: -> 1.5 s, dense in learned window': (PollSchedule(), True),
 }
 
 
