@@ -1,5 +1,8 @@
 """Shared fixtures: a clean environment, a fresh spend cap, the stand-in."""
 
+import os
+import subprocess
+
 import pytest
 
 from napari_outpaint._cache import cost as _cost
@@ -30,3 +33,30 @@ def fresh_session_cap(monkeypatch):
     monkeypatch.delenv(_cost.SPEND_CAP_ENV, raising=False)
     monkeypatch.setattr(_cost, '_SESSION_CAP', None)
     return monkeypatch
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A real read-only folder: a read-only tmpfs mount when root (whom
+    permission bits do not stop), else a folder of mode 0o555."""
+    folder = tmp_path / 'read-only'
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ['mount', '-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            f'root cannot mount a read-only tmpfs here: {mounted.stderr}'
+        )
+    try:
+        yield folder
+    finally:
+        subprocess.run(['umount', str(folder)], check=False)

@@ -186,6 +186,17 @@ def test_an_unwritable_cache_stops_a_paid_run_before_the_engine(tmp_path):
     assert cap.spent_usd == 0
 
 
+def test_a_read_only_cache_stops_a_paid_run_before_the_engine(read_only_dir):
+    """The cache on a read-only file system: the engine is never called."""
+    engine = PaidFakeEngine()
+    cap = SpendCap(5.0)
+    cached = CachingEngine(engine, ResultCache(read_only_dir), spend_cap=cap)
+    with pytest.raises(ConfigurationError, match='cannot be written'):
+        cached.outpaint(np.zeros((8, 8, 3), np.uint8), Expand(10, 0, 0, 0))
+    assert engine.calls == []
+    assert cap.spent_usd == 0
+
+
 def test_a_damaged_entry_is_never_paid_again_silently(tmp_path):
     """The first request after the damage is told (nothing paid); only a
     request made after that pays."""

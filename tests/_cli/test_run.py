@@ -253,6 +253,36 @@ def test_an_unwritable_output_folder_is_refused_before_any_request(
     assert runflow_env.requests == []
 
 
+def test_a_read_only_output_folder_is_refused_before_any_request(
+    runflow_env, rgb_png, read_only_dir
+):
+    """A read-only file system: refused (exit 2), nothing uploaded."""
+    path, _ = rgb_png
+    out = read_only_dir / 'out.png'
+    ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'runflow')
+    assert ran.code == 2, ran.err
+    assert f'cannot write in the folder {read_only_dir}' in ran.err
+    assert runflow_env.requests == []
+    assert list(read_only_dir.iterdir()) == []
+
+
+def test_a_read_only_cache_is_refused_before_any_request(
+    runflow_env, rgb_png, tmp_path, monkeypatch, read_only_dir
+):
+    """The cache folder on a read-only file system: exit 3, nothing sent."""
+    path, _ = rgb_png
+    monkeypatch.setenv('NAPARI_OUTPAINT_CACHE_DIR', str(read_only_dir))
+    ran = run(
+        str(path), '-o', str(tmp_path / 'out.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 3, ran.err
+    assert 'NAPARI_OUTPAINT_CACHE_DIR' in ran.err
+    assert 'nothing was sent' in ran.err
+    assert runflow_env.requests == []
+    assert not (tmp_path / 'out.png').exists()
+
+
 def test_an_unwritable_cache_is_refused_before_any_request(
     runflow_env, rgb_png, tmp_path, monkeypatch
 ):
