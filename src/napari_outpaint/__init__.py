@@ -15,6 +15,7 @@ from napari_outpaint._cache import (
     collect_run,
     session_spend_cap,
 )
+from napari_outpaint._canvas import Canvas, CanvasPlan, plan_canvas
 from napari_outpaint._errors import (
     APIConnectionError,
     APIStatusError,
@@ -64,6 +65,8 @@ __all__ = [
     'AuthenticationError',
     'BudgetError',
     'CancelToken',
+    'Canvas',
+    'CanvasPlan',
     'ConfigurationError',
     'ConflictError',
     'Engine',
@@ -98,6 +101,7 @@ __all__ = [
     'open_cached_result',
     'outpaint_array',
     'outpaint_layer',
+    'plan_canvas',
     'resolve_engine',
     'session_spend_cap',
 ]
