@@ -31,7 +31,11 @@ WAIT = 15  # seconds: an upper bound, never a sleep
 
 
 class HeldEngine(FakeEngine):
-    """A fake engine whose runs wait until released or cancelled."""
+    """A fake engine whose runs wait until released or cancelled.
+
+    Runs end after ``WAIT`` seconds at the latest; ``held_engine`` below
+    releases them at teardown, so a failing test leaves no worker behind.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,6 +54,14 @@ class HeldEngine(FakeEngine):
         return super().outpaint(
             image, expand, progress=progress, cancel=cancel
         )
+
+
+@pytest.fixture
+def held_engine(no_worker_left):
+    """A HeldEngine, released after the test (before the thread check)."""
+    engine = HeldEngine()
+    yield engine
+    engine.release.set()
 
 
 @pytest.fixture
@@ -152,16 +164,18 @@ def test_cancel_a_queued_standin_run_stops_it_fast(
     future = submit_outpaint_layer(
         layer, EXPAND, engine=standin_engine, progress=progress
     )
-    assert queued.wait(WAIT)
-    assert future.cancel() is False  # running: the token stops it
-    with pytest.raises(OutpaintCancelled):
-        future.result(timeout=0.5)
-    assert future.cancel_token.cancelled
+    try:
+        assert queued.wait(WAIT)
+        assert future.cancel() is False  # running: the token stops it
+        with pytest.raises(OutpaintCancelled):
+            future.result(timeout=0.5)
+    finally:
+        future.cancel_token.cancel()  # a failed test leaves no run behind
 
 
-def test_cancel_before_start_never_runs(layer, no_worker_left):
+def test_cancel_before_start_never_runs(layer, held_engine, no_worker_left):
     """A run waiting for a worker is cancelled before it starts."""
-    engine = HeldEngine()
+    engine = held_engine
     running = [
         submit_outpaint_layer(layer, EXPAND, engine=engine)
         for _ in range(MAX_RUNNING)
@@ -191,9 +205,11 @@ def test_awaitable_in_a_plain_asyncio_loop(layer, no_worker_left):
     assert_same_layer(new, outpaint_layer(layer, EXPAND, engine=engine))
 
 
-def test_cancelling_the_awaiting_task_stops_the_run(layer, no_worker_left):
+def test_cancelling_the_awaiting_task_stops_the_run(
+    layer, held_engine, no_worker_left
+):
     """task.cancel() reaches the run's CancelToken."""
-    engine = HeldEngine()
+    engine = held_engine
 
     async def main():
         task = asyncio.create_task(
@@ -210,7 +226,7 @@ def test_cancelling_the_awaiting_task_stops_the_run(layer, no_worker_left):
 
 
 def test_viewer_gets_the_layer_on_the_gui_thread(
-    make_napari_viewer, qtbot, layer, no_worker_left
+    make_napari_viewer, qtbot, layer, held_engine, no_worker_left
 ):
     """viewer= adds the layer on the main thread; the event loop keeps
     running while the run goes on."""
@@ -224,7 +240,7 @@ def test_viewer_gets_the_layer_on_the_gui_thread(
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(10)
-    engine = HeldEngine()
+    engine = held_engine
     future = submit_outpaint_layer(layer, EXPAND, engine=engine, viewer=viewer)
     assert engine.started.acquire(timeout=WAIT)
     qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=WAIT * 1000)
