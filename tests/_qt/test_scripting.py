@@ -251,3 +251,25 @@ def test_viewer_gets_the_layer_on_the_gui_thread(
     assert added_on == [threading.main_thread()]
     assert viewer.layers[1] is future.result(timeout=0)
     assert viewer.layers[1].name == 'cells [outpainted]'
+
+
+def test_the_plane_shown_at_submit_is_the_one_outpainted(
+    make_napari_viewer, layer, held_engine
+):
+    """A queued run outpaints the plane shown when it was submitted."""
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(np.stack([layer.data, layer.data[::-1]]))
+    viewer.dims.set_current_step(0, 1)
+    busy = [
+        submit_outpaint_layer(layer, EXPAND, engine=held_engine)
+        for _ in range(MAX_RUNNING)
+    ]
+    future = submit_outpaint_layer(
+        stack, EXPAND, engine=LocalEngine(method='reflect')
+    )
+    viewer.dims.set_current_step(0, 0)
+    held_engine.release.set()
+    for each in busy:
+        each.result(timeout=WAIT)
+    new = future.result(timeout=WAIT)
+    assert new.metadata['outpaint']['plane'] == [1]
