@@ -2,8 +2,9 @@
 
 The widget (:mod:`.widget`), the run in a napari worker thread
 (:mod:`.worker`), the outline of the canvas in the viewer
-(:mod:`.preview`) and the History list (:mod:`.history_panel`). Nothing
-below this room imports it.
+(:mod:`.preview`), the History list (:mod:`.history_panel`), and
+``outpaint_layer`` off the GUI thread for scripts and notebooks
+(:mod:`.scripting`). Nothing below this room imports it.
 """
 
 __all__ = []
