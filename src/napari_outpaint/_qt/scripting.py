@@ -25,6 +25,7 @@ import napari
 import napari.layers
 from superqt.utils import ensure_main_thread
 
+from napari_outpaint._canvas import Canvas
 from napari_outpaint._expand import Expand
 from napari_outpaint._layers import outpaint_layer, plane_shown
 from napari_outpaint._progress import CancelToken, ProgressCallback
@@ -115,7 +116,7 @@ def _add_on_gui_thread(
 
 def submit_outpaint_layer(
     layer: napari.layers.Image,
-    expand: Expand,
+    expand: Expand | Canvas,
     *,
     viewer: napari.Viewer | None = None,
     engine: Engine | str | None = None,
@@ -182,7 +183,7 @@ def submit_outpaint_layer(
 
 async def outpaint_layer_async(
     layer: napari.layers.Image,
-    expand: Expand,
+    expand: Expand | Canvas,
     **options: Any,
 ) -> napari.layers.Image:
     """Await :func:`~napari_outpaint.outpaint_layer` in ``asyncio`` code.
