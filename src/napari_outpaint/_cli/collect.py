@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from napari_outpaint._cache import collect_run
 from napari_outpaint._cli.args import Parser, seconds_arg
-from napari_outpaint._cli.console import Console, ProgressPrinter
+from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.exit_codes import EXIT_OK
 from napari_outpaint._cli.outputs import check_rgb8_output, write_rgb8
+from napari_outpaint._cli.progress import ProgressPrinter
 from napari_outpaint._cli.worker import run_cancellable
 from napari_outpaint._errors import ConfigurationError
 from napari_outpaint._progress import CancelToken
@@ -58,16 +59,14 @@ def collect_command(argv: Sequence[str], console: Console) -> int:
         )
 
     engine = RunflowEngine(api_key=key, timeout=args.timeout)
-    collected = run_cancellable(
-        lambda cancel: collect_run(
-            args.run_id,
-            engine=engine,
-            progress=ProgressPrinter(console, args.run_id),
-            cancel=cancel,
-        ),
-        CancelToken(),
-        console,
-    )
+    with ProgressPrinter(console, args.run_id) as printer:
+        collected = run_cancellable(
+            lambda cancel: collect_run(
+                args.run_id, engine=engine, progress=printer, cancel=cancel
+            ),
+            CancelToken(),
+            console,
+        )
     if args.output:
         image = collected.image()
         path = write_rgb8(args.output, image)

@@ -1,18 +1,42 @@
-"""Messages and progress of the command line: stderr lines and a bar."""
+"""The command's streams: messages on stderr, results on stdout, one bar.
+
+On a terminal (stderr is a TTY) progress is one ``tqdm`` bar redrawn in
+place; a message printed while it is open goes above it, and an error
+closes it first, so the last words are never drawn over.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
-from typing import Any, TextIO
+from typing import TextIO
 
-from napari_outpaint._progress import ProgressEvent, Stage
+from tqdm import tqdm
+
+__all__ = ['Console']
+
+#: the bar's layout: "photo: queued  40%|████      | 00:01"
+BAR_FORMAT = '{desc} {percentage:3.0f}%|{bar}| {elapsed}{postfix}'
+
+
+class _Bar(tqdm):
+    """A tqdm bar without its monitor thread (the command refreshes it)."""
+
+    monitor_interval = 0
 
 
 class Console:
     """Messages and progress on stderr; written paths on stdout.
 
     Safe to call from the worker threads that report progress.
+
+    Parameters
+    ----------
+    out, err : file
+        Where results (paths) and messages go.
+    quiet : bool
+        Only errors on stderr: no messages, no bar.
     """
 
     def __init__(self, out: TextIO, err: TextIO, *, quiet: bool) -> None:
@@ -20,103 +44,82 @@ class Console:
         self.err = err
         self.quiet = quiet
         self.tty = bool(getattr(err, 'isatty', lambda: False)())
-        self._line_open = False
+        self._bar: _Bar | None = None
         self._lock = threading.Lock()
 
+    @property
+    def bars(self) -> bool:
+        """Whether progress is a bar (a terminal, not ``--quiet``)."""
+        return self.tty and not self.quiet
+
     def say(self, text: str) -> None:
-        """A line on stderr (suppressed by --quiet)."""
+        """A line on stderr, above the bar (suppressed by --quiet)."""
         if not self.quiet:
             self._write(self.err, text + '\n')
 
     def error(self, text: str) -> None:
-        """An error line on stderr (never suppressed)."""
+        """An error line on stderr (never suppressed); closes the bar."""
+        self.close_bar()
         self._write(self.err, f'napari-outpaint: error: {text}\n')
 
     def result(self, text: str) -> None:
         """A written path on stdout."""
         self._write(self.out, text + '\n')
 
-    def bar(self, label: str, fraction: float | None, note: str) -> None:
-        """A progress bar redrawn in place on a terminal."""
-        if self.quiet or not self.tty:
+    def open_bar(self, desc: str, total: float) -> None:
+        """Show a bar counting to *total* (nothing unless :attr:`bars`)."""
+        if not self.bars:
             return
-        width = 24
-        filled = round(width * min(max(fraction or 0.0, 0.0), 1.0))
-        pct = f'{100 * fraction:3.0f}%' if fraction is not None else ' ...'
-        line = f'{label} [{"#" * filled}{"." * (width - filled)}] {pct}'
-        columns = shutil.get_terminal_size((100, 24)).columns - 1
         with self._lock:
-            self.err.write('\r' + f'{line} {note}'[:columns].ljust(columns))
-            self.err.flush()
-            self._line_open = True
+            if self._bar is not None:
+                return
+            self._bar = _Bar(
+                total=total,
+                desc=desc,
+                file=self.err,
+                bar_format=BAR_FORMAT,
+                ncols=_columns(self.err),
+                position=0,
+                leave=True,
+                mininterval=0,
+                disable=False,
+            )
+
+    def update_bar(self, desc: str, n: float | None, note: str = '') -> None:
+        """Redraw the open bar: *desc*, position *n* (None: unchanged)."""
+        with self._lock:
+            bar = self._bar
+            if bar is None:
+                return
+            if n is not None:
+                bar.n = min(max(n, 0.0), bar.total)
+            bar.set_description_str(desc, refresh=False)
+            bar.set_postfix_str(note, refresh=False)
+            bar.refresh(nolock=True)
+
+    def close_bar(self) -> None:
+        """Close the open bar, leaving its last state on its own line."""
+        with self._lock:
+            bar, self._bar = self._bar, None
+            if bar is not None:
+                bar.close()
+                self.err.flush()
 
     def _write(self, stream: TextIO, text: str) -> None:
         with self._lock:
-            if self._line_open:  # end the progress bar's line first
-                self.err.write('\n')
-                self._line_open = False
+            bar = self._bar
+            if bar is not None:  # the line goes above the bar
+                bar.clear(nolock=True)
             stream.write(text)
             stream.flush()
+            if bar is not None:
+                bar.refresh(nolock=True)
 
 
-class ProgressPrinter:
-    """Turns engine progress events into stderr lines and a bar."""
-
-    def __init__(self, console: Console, label: str) -> None:
-        self.console = console
-        self.label = label
-        self._stage: Stage | None = None
-        self._run_id: str | None = None
-        self._fraction: float | None = None
-
-    def __call__(self, event: ProgressEvent) -> None:
-        if event.run_id and event.run_id != self._run_id:
-            self._run_id = event.run_id
-            self.console.say(
-                f'{self.label}: run {event.run_id} submitted (if this '
-                'process stops, collect it with `napari-outpaint collect '
-                f'{event.run_id}`)'
-            )
-        if self.console.tty and not self.console.quiet:
-            if event.fraction is not None:
-                self._fraction = event.fraction
-            self.console.bar(self.label, self._fraction, event.message)
-        elif event.stage != self._stage:
-            text = f'{self.label}: {event.stage.value}'
-            if event.message:
-                text += f' - {event.message}'
-            self.console.say(text)
-        self._stage = event.stage
-
-
-class BatchPrinter:
-    """Per-plane and overall progress of a stack batch."""
-
-    def __init__(self, console: Console, label: str) -> None:
-        self.console = console
-        self.label = label
-        self._run_ids: set[str] = set()
-
-    def __call__(self, report: Any) -> None:
-        event = report.event
-        where = self.label
-        if report.plane is not None:
-            where += f' plane {",".join(map(str, report.plane))}'
-        run_id = event.run_id if event is not None else None
-        if run_id and run_id not in self._run_ids:
-            self._run_ids.add(run_id)
-            self.console.say(
-                f'{where}: run {run_id} submitted (collect it later with '
-                f'`napari-outpaint collect {run_id}`)'
-            )
-        note = f'{report.finished}/{report.total} planes'
-        if report.failed:
-            note += f', {report.failed} failed'
-        if self.console.tty:
-            self.console.bar(self.label, report.fraction, note)
-        elif (
-            event is None
-            and report.message
-            and (report.plane is not None or report.finished == 0)
-        ):
-            self.console.say(f'{self.label}: {report.message} ({note})')
+def _columns(stream: TextIO) -> int:
+    """The width of the terminal *stream* writes to, less one column."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        columns = shutil.get_terminal_size((100, 24)).columns
+    return max(columns - 1, 20)
