@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from time import monotonic
 from typing import TextIO
 
 from tqdm import tqdm
@@ -18,6 +19,8 @@ __all__ = ['Console']
 
 #: the bar's layout: "photo: queued  40%|████      | 00:01"
 BAR_FORMAT = '{desc} {percentage:3.0f}%|{bar}| {elapsed}{postfix}'
+#: how often :meth:`Console.tick` redraws an idle bar (its clock)
+TICK_SECONDS = 1.0
 
 
 class _Bar(tqdm):
@@ -45,6 +48,7 @@ class Console:
         self.quiet = quiet
         self.tty = bool(getattr(err, 'isatty', lambda: False)())
         self._bar: _Bar | None = None
+        self._drawn = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -84,6 +88,7 @@ class Console:
                 mininterval=0,
                 disable=False,
             )
+            self._drawn = monotonic()
 
     def update_bar(self, desc: str, n: float | None, note: str = '') -> None:
         """Redraw the open bar: *desc*, position *n* (None: unchanged)."""
@@ -96,6 +101,16 @@ class Console:
             bar.set_description_str(desc, refresh=False)
             bar.set_postfix_str(note, refresh=False)
             bar.refresh(nolock=True)
+            self._drawn = monotonic()
+
+    def tick(self) -> None:
+        """Redraw an idle bar now and then, so that its clock runs."""
+        with self._lock:
+            if self._bar is not None and (
+                monotonic() - self._drawn >= TICK_SECONDS
+            ):
+                self._bar.refresh(nolock=True)
+                self._drawn = monotonic()
 
     def close_bar(self) -> None:
         """Close the open bar, leaving its last state on its own line."""
@@ -121,5 +136,7 @@ def _columns(stream: TextIO) -> int:
     try:
         columns = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, OSError, ValueError):
+        columns = 0
+    if columns <= 0:  # not a terminal, or one that reports no size
         columns = shutil.get_terminal_size((100, 24)).columns
     return max(columns - 1, 20)
