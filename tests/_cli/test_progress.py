@@ -12,6 +12,8 @@ What this file checks
   events and a stage going back (a retry) add no line.
 - Messages lose presigned query strings and the API key.
 - Plane names: ``z=3``, ``t=0,z=3``; indices when the axes are unknown.
+- On a terminal a batch is one bar: its description counts the planes at
+  each stage, it ends at "done", 3/3 planes; no per-plane stage lines.
 - In a real pseudo-terminal the command draws a tqdm bar and its closing
   line is whole; SIGTERM or Ctrl-C while the run is queued closes the bar
   before the message naming the run and the command that collects it.
@@ -37,8 +39,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cli_runner import SIDES, run
+from cli_runner import SIDES, TTY, run
 from napari_outpaint._cli.console import Console
+from napari_outpaint._cli.main import main
 from napari_outpaint._cli.progress import (
     ProgressPrinter,
     plane_name,
@@ -120,6 +123,28 @@ def test_a_batch_prints_plane_lines_once_in_order(
         '1.65.' if engine == 'runflow' else '0.00.'
     )
     assert lines[-1].startswith('stack: done in ')
+
+
+def test_a_batch_on_a_terminal_is_one_bar(runflow_env, zstack, tmp_path):
+    """One bar for the batch, closed at 3/3 planes, then the summary."""
+    path, _ = zstack
+    err = TTY()
+    code = main(
+        [str(path), '-o', str(tmp_path / 'o.tif'), *SIDES,
+         '--engine', 'runflow', '--plane', 'all', '-y'],
+        stdout=io.StringIO(), stderr=err, stdin=io.StringIO(),
+    )  # fmt: skip
+    text = err.getvalue()
+    assert code == 0, text
+    lines = text.split('\n')
+    frames = [f for f in re.split(r'[\r\n]', text) if '%|' in f]
+    assert all(f.startswith('stack: ') for f in frames)  # the batch's bar
+    assert any(re.match(r'stack: \d+ queued', f) for f in frames), text
+    assert frames[-1].startswith('stack: done 100%|')
+    assert frames[-1].endswith(', 3/3 planes')
+    assert not _stages(text.replace('\r', '\n').split('\n'), 'stack plane')
+    assert lines[-3] == 'stack: 3 of 3 planes finished (3 done); spent $1.65.'
+    assert lines[-2].startswith('stack: done in ')
 
 
 def test_repeats_the_engines_done_and_a_retry_add_no_line():
