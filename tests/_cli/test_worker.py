@@ -20,8 +20,8 @@ from cli_runner import SIDES, run
 from napari_outpaint._cache import ResultCache
 from napari_outpaint._cli import console as _cli_console
 from napari_outpaint._cli import exit_codes as _cli
-from napari_outpaint._cli import progress as _cli_progress
 from napari_outpaint._cli import worker as _cli_worker
+from napari_outpaint._cli.console import progress as _cli_progress
 from napari_outpaint._progress import CancelToken
 
 

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 
 from napari_outpaint._cache import collect_run
 from napari_outpaint._cli.args import Parser, seconds_arg
-from napari_outpaint._cli.console import Console
+from napari_outpaint._cli.console import Console, ProgressPrinter
 from napari_outpaint._cli.exit_codes import EXIT_OK
 from napari_outpaint._cli.outputs import check_rgb8_output, write_rgb8
-from napari_outpaint._cli.progress import ProgressPrinter
 from napari_outpaint._cli.worker import run_cancellable
 from napari_outpaint._errors import ConfigurationError
 from napari_outpaint._progress import CancelToken

@@ -15,7 +15,11 @@ from napari_outpaint._cache import (
     session_spend_cap,
 )
 from napari_outpaint._cli.args import build_parser
-from napari_outpaint._cli.console import Console
+from napari_outpaint._cli.console import (
+    BatchPrinter,
+    Console,
+    ProgressPrinter,
+)
 from napari_outpaint._cli.engine import choose_engine, confirm_cost
 from napari_outpaint._cli.exit_codes import (
     EXIT_OK,
@@ -26,7 +30,6 @@ from napari_outpaint._cli.exit_codes import (
 )
 from napari_outpaint._cli.inputs import Job, prepare_jobs
 from napari_outpaint._cli.outputs import write_outputs
-from napari_outpaint._cli.progress import BatchPrinter, ProgressPrinter
 from napari_outpaint._cli.submitted import SubmittedRuns
 from napari_outpaint._cli.worker import Interrupted, run_cancellable
 from napari_outpaint._errors import (

@@ -40,13 +40,13 @@ import pytest
 from PIL import Image
 
 from cli_runner import SIDES, TTY, run
-from napari_outpaint._cli.console import Console
-from napari_outpaint._cli.main import main
-from napari_outpaint._cli.progress import (
+from napari_outpaint._cli.console import (
+    Console,
     ProgressPrinter,
     plane_name,
     stage_text,
 )
+from napari_outpaint._cli.main import main
 from napari_outpaint._progress import ProgressEvent, Stage
 
 SCRIPT = Path(sys.executable).with_name('napari-outpaint')

@@ -16,8 +16,9 @@ from __future__ import annotations
 import io
 
 from cli_runner import SIDES, TTY
-from napari_outpaint._cli import console as console_module
-from napari_outpaint._cli.console import TICK_SECONDS, Console
+from napari_outpaint._cli.console import Console
+from napari_outpaint._cli.console import streams as console_module
+from napari_outpaint._cli.console.streams import TICK_SECONDS
 from napari_outpaint._cli.main import main
 
 

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from napari_outpaint._batch import Plane, plane_text
-from napari_outpaint._cli.console import Console
+from napari_outpaint._cli.console.streams import Console
 from napari_outpaint._progress import ProgressEvent, Stage
 from napari_outpaint._secrets import scrub
 
