@@ -96,7 +96,9 @@ class _Printer:
             self._closed = True
             self.console.close_bar()
 
-    def _bar(self, desc: str, n: float | None, total: float, note: str = ''):
+    def _bar(
+        self, desc: str, n: float | None, total: float, note: str = ''
+    ) -> None:
         if not self._opened:
             self._opened = True
             self.console.open_bar(desc, total)
