@@ -15,7 +15,7 @@ from napari_outpaint._batch.outpaint import (
     MAX_CONCURRENCY,
 )
 from napari_outpaint._batch.result import BatchResult
-from napari_outpaint._batch.selection import Plane, planes_along
+from napari_outpaint._batch.selection import Plane, plane_text, planes_along
 
 __all__ = [
     'BatchResult',
@@ -24,5 +24,6 @@ __all__ = [
     'MAX_CONCURRENCY',
     'Plane',
     'outpaint_source',
+    'plane_text',
     'planes_along',
 ]
