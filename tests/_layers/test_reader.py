@@ -18,6 +18,7 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from napari.layers import Image, Labels
 
 from cli_runner import SIDES, run
 from napari_outpaint._layers.reader import get_reader, read_results
@@ -148,8 +149,6 @@ def test_viewer_opens_result_aligned_with_its_original(
     make_napari_viewer, cli_result, micro_tif
 ):
     """Through napari: the result's original pixels sit on the original's."""
-    from napari.layers import Image, Labels
-
     path, original = micro_tif
     viewer = make_napari_viewer()
     source = viewer.add_image(
