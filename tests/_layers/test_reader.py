@@ -9,6 +9,9 @@ What this file checks
 - In a real viewer, ``viewer.open(out, plugin='napari-outpaint')`` puts
   the original pixels of the result where the original's are in world
   coordinates, and the mask marks only the generated ones.
+- What README says of napari's reader choice: with no plugin named (as
+  ``napari out.tif``), napari finds two readers for a ``.tif``; ours
+  declines a plain one, which napari's own reader still opens.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import numpy as np
 import pytest
 import tifffile
+from napari.errors import MultipleReaderError
 from napari.layers import Image, Labels
 
 from cli_runner import SIDES, run
@@ -176,3 +180,18 @@ def test_viewer_opens_result_aligned_with_its_original(
         assert mask.data[tuple(in_mask)] == 0
     corner = result.data_to_world((0, 0))  # generated: top-left of canvas
     assert mask.data[tuple(np.round(mask.world_to_data(corner)).astype(int))]
+
+
+@pytest.mark.gui
+def test_viewer_reader_choice_for_plain_and_our_files(
+    make_napari_viewer, cli_result, micro_tif
+):
+    """Two readers match a .tif; ours refuses a plain one; napari opens it."""
+    plain, original = micro_tif
+    viewer = make_napari_viewer()
+    with pytest.raises(MultipleReaderError):  # `napari out.tif`: a dialog
+        viewer.open(str(cli_result), plugin=None)
+    with pytest.raises(ValueError, match='refused the file'):
+        viewer.open(str(plain), plugin=PLUGIN)
+    (layer,) = viewer.open(str(plain), plugin='napari')
+    np.testing.assert_array_equal(layer.data, original)
