@@ -146,6 +146,7 @@ def test_files_without_our_sidecar_are_declined(cli_result, micro_tif):
     assert get_reader(str(plain)) is None
     assert get_reader([str(cli_result), str(plain)]) is None
     assert get_reader([str(cli_result)]) is not None
+    assert get_reader(None) is None
 
 
 @pytest.mark.gui

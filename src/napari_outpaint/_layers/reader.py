@@ -59,10 +59,16 @@ def get_reader(
         None unless every path is a ``.tif``/``.tiff``/``.png`` file with
         a napari-outpaint sidecar beside it.
     """
-    paths = [path] if isinstance(path, str | os.PathLike) else list(path)
+    paths = _paths(path)
     if not paths or not all(_is_ours(p) for p in paths):
         return None
     return read_results
+
+
+def _paths(path: Any) -> list[Any]:
+    if isinstance(path, str | os.PathLike):
+        return [path]
+    return list(path) if isinstance(path, list | tuple) else []
 
 
 def _is_ours(path: Any) -> bool:
@@ -81,8 +87,7 @@ def _is_ours(path: Any) -> bool:
 def read_results(path: str | Sequence[str]) -> list[LayerData]:
     """The layer data of one or several written results (see
     :func:`result_layer_data`), in order."""
-    paths = [path] if isinstance(path, str | os.PathLike) else list(path)
-    return [layer for p in paths for layer in result_layer_data(p)]
+    return [layer for p in _paths(path) for layer in result_layer_data(p)]
 
 
 def result_layer_data(path: str | Path) -> list[LayerData]:
