@@ -390,3 +390,73 @@ def test_max_pixels_refuses_before_any_request(runflow_env, rgb_png, tmp_path):
     assert ran.code == 2, ran.err
     assert '--max-pixels' in ran.err
     assert runflow_env.requests == []
+
+
+def test_an_exact_canvas_of_two_passes_is_confirmed_paid_once_each(
+    runflow_env, rgb_png, tmp_path
+):
+    """--canvas 120x60 on 40 rows needs two passes: refused unconfirmed
+    off a terminal (nothing sent), two runs with --yes, the exact size
+    with the original bit-identical in the middle, none the second time."""
+    path, data = rgb_png
+    out = tmp_path / 'big.png'
+    command = (str(path), '-o', str(out), '--canvas', '120x60')
+    ran = run(*command, '--engine', 'runflow')
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert '1 plane x 2 passes x $0.55 = $1.10' in ran.err
+    assert runflow_env.requests == []
+
+    ran = run(*command, '--engine', 'runflow', '--yes')
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 2
+    written = np.asarray(Image.open(out))
+    assert written.shape == (120, 60, 3)
+    np.testing.assert_array_equal(written[40:80], data)
+    placement = json.loads((tmp_path / 'big.png.json').read_text())[
+        'placement'
+    ]
+    assert placement['padding_px'] == {
+        'top': 40, 'bottom': 40, 'left': 0, 'right': 0,
+    }  # fmt: skip
+    assert len(placement['passes']) == 2
+
+    again = run(*command, '--engine', 'runflow', '--yes', '--overwrite')
+    assert again.code == 0, again.err
+    assert len(runflow_env.runs) == 2
+
+
+def test_world_units_use_the_files_pixel_size(zstack, tmp_path):
+    """2 um at 0.5 um per pixel is 4 pixels; the plane's pixels stay."""
+    path, data = zstack
+    out = tmp_path / 'more.tif'
+    ran = run(
+        str(path), '-o', str(out), '--left-world', '2', '--plane', '1',
+        '--engine', 'reflect',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    written = tifffile.imread(out)
+    assert written.shape[-2:] == (24, 36)
+    np.testing.assert_array_equal(written.reshape(24, 36)[:, 4:], data[1])
+
+
+@pytest.mark.parametrize(
+    ('flags', 'named'),
+    [
+        (('--left', '10', '--left-px', '5'), 'got --top/--bottom'),
+        ((), 'say how much canvas'),
+        (('--left-px', '5', '--anchor', '0,0'), '--anchor'),
+        (('--left-world', '5'), '--top-world'),  # a PNG has no pixel size
+        (('--canvas', '10x60'), 'rows'),  # smaller than the original
+    ],
+)
+def test_a_canvas_asked_wrongly_is_refused_before_any_request(
+    runflow_env, rgb_png, tmp_path, flags, named
+):
+    path, _ = rgb_png
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *flags,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == _cli.EXIT_USAGE, ran.err
+    assert named in ran.err
+    assert runflow_env.requests == []

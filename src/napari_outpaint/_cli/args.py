@@ -13,6 +13,7 @@ from napari_outpaint._batch import (
     MAX_CONCURRENCY,
 )
 from napari_outpaint._cache import SPEND_CAP_ENV
+from napari_outpaint._canvas import Canvas
 from napari_outpaint._cli.exit_codes import (
     EXIT_CANCELLED,
     EXIT_CONFIG,
@@ -23,7 +24,8 @@ from napari_outpaint._cli.exit_codes import (
     EXIT_UNEXPECTED,
     EXIT_USAGE,
 )
-from napari_outpaint._expand import MAX_PERCENT
+from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._expand import MAX_PERCENT, Expand
 from napari_outpaint._pipeline import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
 from napari_outpaint._version import __version__
 
@@ -35,6 +37,9 @@ examples:
       --right 25 --plane 3
   napari-outpaint a.png b.png -o results/ --top 0 --bottom 0 --left 40 \\
       --right 40 --engine runflow --yes
+  napari-outpaint cells.tif -o square.tif --canvas 2048x2048 --anchor 0.5,0
+  napari-outpaint cells.tif -o wide.tif --aspect 16:9
+  napari-outpaint cells.tif -o more.tif --left-world 50   (50 um, say)
 
 inputs:
   PNG, JPEG or TIFF files (TIFF: any dtype, stacks, ImageJ/OME pixel
@@ -174,6 +179,128 @@ def _limits(value: str) -> tuple[float, float]:
     return low, high
 
 
+def _whole_pixels(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(
+            f'expected a whole number of pixels >= 0, got {value!r}'
+        )
+    return number
+
+
+def _world_length(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not (math.isfinite(number) and number >= 0):
+        raise argparse.ArgumentTypeError(
+            f"expected a length >= 0 in the file's units, got {value!r}"
+        )
+    return number
+
+
+def _shape_arg(value: str) -> tuple[int, int]:
+    try:
+        rows, cols = (int(v) for v in value.lower().split('x'))
+    except ValueError:
+        rows = cols = 0
+    if rows <= 0 or cols <= 0:
+        raise argparse.ArgumentTypeError(
+            f'expected ROWSxCOLS in pixels, e.g. 2048x2048, got {value!r}'
+        )
+    return rows, cols
+
+
+def _aspect_arg(value: str) -> float:
+    try:
+        width, height = (float(v) for v in value.split(':'))
+    except ValueError:
+        width = height = 0.0
+    if not (width > 0 and height > 0 and math.isfinite(width / height)):
+        raise argparse.ArgumentTypeError(
+            f'expected W:H (width to height), e.g. 16:9, got {value!r}'
+        )
+    return width / height
+
+
+def _anchor_arg(value: str) -> tuple[float, float]:
+    try:
+        row, col = (float(v) for v in value.split(','))
+    except ValueError:
+        row = col = -1.0
+    if not (0 <= row <= 1 and 0 <= col <= 1):
+        raise argparse.ArgumentTypeError(
+            f'expected Y,X in [0, 1] (0 = top/left, 1 = bottom/right), '
+            f'got {value!r}'
+        )
+    return row, col
+
+
+SIDES = ('top', 'bottom', 'left', 'right')
+
+
+def wish_from_args(args: argparse.Namespace) -> Expand | Canvas:
+    """The canvas asked for: percent flags (one Runflow pass), pixels,
+    world units, ``--canvas`` or ``--aspect``; exactly one kind.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the flags, for none or for two kinds at once.
+    """
+    kinds = {
+        '--top/--bottom/--left/--right': [getattr(args, s) for s in SIDES],
+        '--top-px/...': [getattr(args, f'{s}_px') for s in SIDES],
+        '--top-world/...': [getattr(args, f'{s}_world') for s in SIDES],
+        '--canvas': [args.canvas],
+        '--aspect': [args.aspect],
+    }
+    given = [k for k, v in kinds.items() if any(x is not None for x in v)]
+    if len(given) != 1:
+        raise InvalidInputError(
+            '--top/--bottom/--left/--right',
+            'say how much canvas to add in one way: percent (--left 30), '
+            'pixels (--left-px 100), world units (--left-world 50.0), '
+            '--canvas ROWSxCOLS or --aspect W:H'
+            + (f'; got {" and ".join(given)}' if given else '')
+            + '.',
+        )
+    if args.anchor is not None and given[0] not in ('--canvas', '--aspect'):
+        raise InvalidInputError(
+            '--anchor', 'places the original with --canvas or --aspect only.'
+        )
+    anchor = args.anchor or (0.5, 0.5)
+    (kind,) = given
+    if kind.startswith('--top/') and None in kinds[kind]:
+        missing = [f'--{s}' for s in SIDES if getattr(args, s) is None]
+        raise InvalidInputError(
+            '--top/--bottom/--left/--right',
+            f'give all four percentages (one Runflow request); missing '
+            f'{", ".join(missing)} (e.g. {missing[0]} 0).',
+        )
+    values = [v or 0 for v in kinds[kind]]
+    if kind == '--canvas':
+        return Canvas.shape(*args.canvas, anchor=anchor)
+    if kind == '--aspect':
+        return Canvas.aspect(args.aspect, anchor=anchor)
+    if kind == '--top-px/...':
+        return Canvas.pixels(*values)
+    if kind == '--top-world/...':
+        return Canvas.world(*values)
+    try:
+        return Expand(*values)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            '--top/--bottom/--left/--right',
+            'all four are 0, so there is nothing to outpaint; set at least '
+            'one above 0 (e.g. --left 30).',
+        ) from exc
+
+
 def _plane_arg(value: str) -> str | tuple[int, ...]:
     if value.strip().lower() == 'all':
         return 'all'
@@ -219,9 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog='napari-outpaint',
         description=(
             'Expand (outpaint) the canvas of image files: each side by an\n'
-            'integer percent 0-80 of that axis. Writes the result, a sidecar\n'
-            'JSON with its placement and provenance, and a mask of the\n'
-            'generated pixels.'
+            'integer percent 0-80 of that axis (one Runflow request), or by\n'
+            'pixels, world units, a final size or an aspect ratio (planned\n'
+            'as one or more requests, cropped to exactly that). Writes the\n'
+            'result, a sidecar JSON with its placement and provenance, and\n'
+            'a mask of the generated pixels.'
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -241,15 +370,52 @@ def build_parser() -> argparse.ArgumentParser:
         help='output file (.tif/.tiff or .png), or a folder for several '
         'inputs',
     )
-    for side in ('top', 'bottom', 'left', 'right'):
-        parser.add_argument(
+    sizing = parser.add_argument_group(
+        'canvas (one kind: percent, pixels, world units, --canvas or --aspect)'
+    )
+    for side in SIDES:
+        axis = 'height' if side in ('top', 'bottom') else 'width'
+        sizing.add_argument(
             f'--{side}',
             type=_percent,
-            required=True,
             metavar='PCT',
-            help=f'percent of the {"height" if side in ("top", "bottom") else "width"} '  # noqa: E501
-            f'added on the {side} (0-{MAX_PERCENT})',
+            help=f'percent of the {axis} added on the {side} (0-'
+            f'{MAX_PERCENT}: one Runflow request)',
         )
+    for side in SIDES:
+        sizing.add_argument(
+            f'--{side}-px',
+            type=_whole_pixels,
+            metavar='N',
+            help=f'exactly N pixels added on the {side}',
+        )
+    for side in SIDES:
+        sizing.add_argument(
+            f'--{side}-world',
+            type=_world_length,
+            metavar='LEN',
+            help=f"LEN in the file's units (its pixel size) on the {side}",
+        )
+    sizing.add_argument(
+        '--canvas',
+        type=_shape_arg,
+        metavar='ROWSxCOLS',
+        help='the exact final size in pixels, e.g. 2048x2048',
+    )
+    sizing.add_argument(
+        '--aspect',
+        type=_aspect_arg,
+        metavar='W:H',
+        help='the smallest canvas of this width:height holding the image, '
+        'e.g. 16:9',
+    )
+    sizing.add_argument(
+        '--anchor',
+        type=_anchor_arg,
+        metavar='Y,X',
+        help='where the original sits with --canvas/--aspect, 0-1 per axis '
+        '(default 0.5,0.5: the middle)',
+    )
     parser.add_argument(
         '--engine',
         choices=('auto', 'runflow', 'local', 'reflect'),
@@ -335,8 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
         '-y',
         '--yes',
         action='store_true',
-        help='confirm the price of a paid batch without asking (required '
-        'when not interactive)',
+        help='confirm the price of a paid batch, or of a canvas that takes '
+        'several Runflow passes, without asking (required when not '
+        'interactive)',
     )
 
     parser.add_argument(

@@ -82,19 +82,24 @@ def confirm_cost(
     args: argparse.Namespace,
     console: Console,
     stdin: TextIO,
+    passes: int = 1,
 ) -> None:
-    """Show the price; a paid batch must be confirmed (or --yes)."""
-    estimate = estimate_cost(runs, engine)
+    """Show the price; more than one paid run (a batch, or a canvas of
+    several passes) must be confirmed (or --yes).
+
+    *runs* counts planes, each taking *passes* runs.
+    """
+    estimate = estimate_cost(runs, engine, n_passes=passes)
     if not estimate.needs_confirmation:
         return
     total = estimate.text
     console.say(f'cost: up to {total} (results already in the cache are free)')
-    if runs <= 1 or args.yes:
+    if runs * passes <= 1 or args.yes:
         return
     interactive = bool(getattr(stdin, 'isatty', lambda: False)())
     if not interactive:
         raise BudgetError(
-            f'--yes: this batch costs up to {total}; confirm it with --yes '
+            f'--yes: this costs up to {total}; confirm it with --yes '
             '(this session is not interactive, so it cannot ask).'
         )
     console.err.write(f'Spend up to {total}? [y/N] ')

@@ -12,6 +12,7 @@ from typing import TextIO
 import numpy as np
 
 from napari_outpaint import _sample_data
+from napari_outpaint._canvas import Canvas, CanvasPlan, plan_canvas
 from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.overwrite import check_outputs
 from napari_outpaint._errors import InvalidInputError
@@ -47,6 +48,7 @@ class Job:
     contrast_limits: tuple[float, float] | None
     spec: str = ''
     deferred: bool = False
+    plan: CanvasPlan | None = None  # the Runflow passes for its planes
 
     @property
     def mask_path(self) -> Path:
@@ -65,8 +67,14 @@ class Job:
 
     @property
     def runs(self) -> int:
-        """How many runs the job needs (one per plane)."""
-        return len(self.planes) if self.planes is not None else 1
+        """How many runs the job needs (per plane, one per pass)."""
+        planes = len(self.planes) if self.planes is not None else 1
+        return planes * self.passes
+
+    @property
+    def passes(self) -> int:
+        """Runflow passes per plane (1 for a plain percent expand)."""
+        return len(self.plan.passes) if self.plan is not None else 1
 
     def pixels(self) -> np.ndarray:
         """The input's pixels (read again when they were not kept)."""
@@ -284,9 +292,26 @@ def _contrast_limits(
     return stack_contrast_limits(data, rgb=False)
 
 
+def _plan(image: ImageFile, wish: Expand | Canvas) -> CanvasPlan:
+    """The passes for one plane of *image*; world units need its pixel
+    size."""
+    rows, cols = image.data.shape[image.plane_axes : image.plane_axes + 2]
+    if (
+        isinstance(wish, Canvas)
+        and wish.measure == 'world'
+        and image.unit is None
+    ):
+        raise InvalidInputError(
+            '--top-world/--bottom-world/--left-world/--right-world',
+            f'{image.source} records no pixel size, so world units mean '
+            'nothing here; give pixels instead (--left-px ...).',
+        )
+    return plan_canvas(wish, rows, cols, scale=image.scale[-2:])
+
+
 def prepare_jobs(
     args: argparse.Namespace,
-    expand: Expand,
+    expand: Expand | Canvas,
     console: Console,
     stdin: TextIO,
 ) -> list[Job]:
@@ -330,14 +355,16 @@ def prepare_jobs(
         check_writable(
             target, dtype=image.data.dtype, rgb=image.rgb, ndim=spatial
         )
-        check_plane_fits(
-            image.data.shape[image.plane_axes : image.plane_axes + 2],
-            expand,
-            dtype=image.data.dtype,
-            channels=image.data.shape[-1] if image.rgb else 1,
-            max_pixels=max_pixels,
-            field='--max-pixels',
-        )
+        plan = _plan(image, expand)
+        for step in plan.passes:
+            check_plane_fits(
+                (step.height, step.width),
+                step.expand,
+                dtype=image.data.dtype,
+                channels=image.data.shape[-1] if image.rgb else 1,
+                max_pixels=max_pixels,
+                field='--max-pixels',
+            )
         limits = _contrast_limits(image, args.contrast_limits)
         if batch:  # keep only shape and dtype until its turn
             placeholder = np.broadcast_to(
@@ -353,6 +380,7 @@ def prepare_jobs(
                 contrast_limits=limits,
                 spec=spec,
                 deferred=batch,
+                plan=plan,
             )
         )
     check_outputs(

@@ -22,7 +22,9 @@ def _placement(job: Job, result: Any, expand: Expand) -> dict[str, Any]:
     scale = [float(s) for s in result.scale]
     translate = [float(t) for t in result.translate]
     height, width = image.data.shape[image.plane_axes : image.plane_axes + 2]
-    pad = expand.padding(height, width)
+    plan = job.plan
+    pad = plan.target if plan is not None else expand.padding(height, width)
+    first = plan.passes[0].expand if plan is not None else expand
     # result pixel coordinates of the centre of the original's pixel (0, 0)
     offset = [
         round((0.0 - t) / s, 6)
@@ -36,7 +38,8 @@ def _placement(job: Job, result: Any, expand: Expand) -> dict[str, Any]:
         'unit': image.unit,
         'original_offset_px': offset,
         'padding_px': pad._asdict(),
-        'expand': expand.as_dict(),
+        'expand': first.as_dict(),
+        'passes': [p.expand.as_dict() for p in plan.passes] if plan else None,
         'note': (
             'scale/translate/affine place the result in the world frame of '
             'the input (input.scale, translate 0); original_offset_px is '

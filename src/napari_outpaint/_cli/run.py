@@ -14,7 +14,8 @@ from napari_outpaint._cache import (
     price_of,
     session_spend_cap,
 )
-from napari_outpaint._cli.args import build_parser
+from napari_outpaint._canvas import Canvas
+from napari_outpaint._cli.args import build_parser, wish_from_args
 from napari_outpaint._cli.console import (
     BatchPrinter,
     Console,
@@ -34,7 +35,6 @@ from napari_outpaint._cli.submitted import SubmittedRuns
 from napari_outpaint._cli.worker import Interrupted, run_cancellable
 from napari_outpaint._errors import (
     STOP_ALL_RUNS,
-    InvalidInputError,
     OutpaintError,
 )
 from napari_outpaint._expand import Expand
@@ -57,7 +57,7 @@ def spend_cap_of(args: argparse.Namespace) -> SpendCap:
 def _outpaint_job(
     job: Job,
     engine: Engine,
-    expand: Expand,
+    expand: Expand | Canvas,
     args: argparse.Namespace,
     printer: ProgressPrinter | BatchPrinter,
     cancel: CancelToken,
@@ -114,7 +114,7 @@ def _printer(
 def _finish_job(
     job: Job,
     result: Any,
-    expand: Expand,
+    expand: Expand | Canvas,
     args: argparse.Namespace,
     console: Console,
     label: str,
@@ -181,21 +181,20 @@ def outpaint_command(
     parser.out = console.out
     args = parser.parse_args(argv)
     console.quiet = args.quiet
-    try:
-        expand = Expand(args.top, args.bottom, args.left, args.right)
-    except InvalidInputError as exc:
-        raise InvalidInputError(
-            '--top/--bottom/--left/--right',
-            'all four are 0, so there is nothing to outpaint; set at least '
-            'one above 0 (e.g. --left 30).',
-        ) from exc
+    expand = wish_from_args(args)
     jobs = prepare_jobs(args, expand, console, stdin)
     engine = choose_engine(args, console)
     if price_of(engine) > 0:
         ResultCache().check_writable()  # a paid result must have a home
     cap = spend_cap_of(args)
-    runs = sum(job.runs for job in jobs)
-    confirm_cost(engine, runs, args, console, stdin)
+    passes = {job.passes for job in jobs}
+    planes = sum(job.runs // job.passes for job in jobs)
+    if len(passes) == 1:  # the same passes for every plane: say so
+        confirm_cost(engine, planes, args, console, stdin, passes.pop())
+    else:
+        confirm_cost(
+            engine, sum(job.runs for job in jobs), args, console, stdin
+        )
     if price_of(engine) > 0 and cap.limit_usd is not None:
         source = '--spend-cap' if args.spend_cap is not None else 'env'
         left = max(0.0, cap.limit_usd - cap.spent_usd)
@@ -217,7 +216,7 @@ def outpaint_command(
 def _run_jobs(
     jobs: list[Job],
     engine: Engine,
-    expand: Expand,
+    expand: Expand | Canvas,
     args: argparse.Namespace,
     console: Console,
     cap: SpendCap,
