@@ -9,10 +9,13 @@ from napari.layers import Image
 from napari_outpaint import (
     BudgetError,
     Canvas,
+    ConfigurationError,
     Expand,
+    InvalidInputError,
     outpaint_array,
     outpaint_layer,
 )
+from napari_outpaint._pipeline import MAX_PASSES_ENV
 from napari_outpaint._runflow.retry import PollSchedule
 from napari_outpaint.engines.runflow import RunflowEngine
 
@@ -171,3 +174,21 @@ def test_a_layer_takes_a_world_canvas_in_its_own_units(runflow_standin):
     np.testing.assert_array_equal(np.asarray(new.data)[:, 32:], data)
     world = layer.data_to_world((5, 0))
     np.testing.assert_allclose(new.world_to_data(world), (5, 32), atol=0.05)
+
+
+def test_the_most_passes_is_a_setting(runflow_standin, monkeypatch):
+    """NAPARI_OUTPAINT_MAX_PASSES=1 refuses a two-pass canvas, naming the
+    largest reachable and the setting; nonsense in it is a setup error."""
+    monkeypatch.setenv(MAX_PASSES_ENV, '1')
+    with pytest.raises(InvalidInputError, match=MAX_PASSES_ENV) as caught:
+        outpaint_array(
+            _plane(), Canvas.shape(90, 40), engine=_engine(runflow_standin)
+        )
+    assert 'more than 1 pass of' in str(caught.value)
+    assert 'reach at most 78 x 40 px' in str(caught.value)
+    monkeypatch.setenv(MAX_PASSES_ENV, 'many')
+    with pytest.raises(ConfigurationError, match=MAX_PASSES_ENV):
+        outpaint_array(
+            _plane(), Canvas.shape(90, 40), engine=_engine(runflow_standin)
+        )
+    assert runflow_standin.requests == []

@@ -134,12 +134,14 @@ def plan_canvas(
     passes = _passes(target, height, width, max_passes)
     if passes is None:
         rows, cols = _reach(target, height, width, max_passes)
+        some = f'{max_passes} pass' + ('es' if max_passes > 1 else '')
         raise InvalidInputError(
             'canvas',
-            f'{wish.describe()} needs more than {max_passes} passes of at '
-            f'most {MAX_PERCENT} % per side; {max_passes} passes reach at '
-            f'most {rows} x {cols} px from this {height} x {width} plane. '
-            'Ask for less, or allow more passes (max_passes).',
+            f'{wish.describe()} needs more than {some} of at most '
+            f'{MAX_PERCENT} % per side; {some} reach at most {rows} x '
+            f'{cols} px from this {height} x {width} plane. Ask for less, '
+            'or allow more passes (max_passes, or '
+            'NAPARI_OUTPAINT_MAX_PASSES).',
         )
     return CanvasPlan(height, width, target, passes)
 

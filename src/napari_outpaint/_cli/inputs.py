@@ -27,7 +27,11 @@ from napari_outpaint._io import (
     read_image,
     sidecar_path_for,
 )
-from napari_outpaint._pipeline import check_plane_fits, max_pixels_setting
+from napari_outpaint._pipeline import (
+    check_plane_fits,
+    max_passes_setting,
+    max_pixels_setting,
+)
 
 SAMPLE_PREFIX = 'sample:'
 
@@ -306,7 +310,13 @@ def _plan(image: ImageFile, wish: Expand | Canvas) -> CanvasPlan:
             f'{image.source} records no pixel size, so world units mean '
             'nothing here; give pixels instead (--left-px ...).',
         )
-    return plan_canvas(wish, rows, cols, scale=image.scale[-2:])
+    return plan_canvas(
+        wish,
+        rows,
+        cols,
+        scale=image.scale[-2:],
+        max_passes=max_passes_setting(),
+    )
 
 
 def prepare_jobs(

@@ -22,7 +22,12 @@ from napari_outpaint._pipeline.memory import (
     check_plane_fits,
     max_pixels_setting,
 )
-from napari_outpaint._pipeline.passes import check_wish, plan_for
+from napari_outpaint._pipeline.passes import (
+    MAX_PASSES_ENV,
+    check_wish,
+    max_passes_setting,
+    plan_for,
+)
 from napari_outpaint._pipeline.plane import native_mask
 from napari_outpaint._pipeline.provenance import jsonable
 from napari_outpaint._pipeline.source import Source, prepare_source
@@ -34,6 +39,7 @@ from napari_outpaint._pipeline.validate import (
 
 __all__ = [
     'DEFAULT_MAX_PIXELS',
+    'MAX_PASSES_ENV',
     'MAX_PIXELS_ENV',
     'OutpaintResult',
     'RESULT_SUFFIX',
@@ -47,6 +53,7 @@ __all__ = [
     'confirm_passes',
     'jsonable',
     'linear_matrix',
+    'max_passes_setting',
     'max_pixels_setting',
     'normalize_plane',
     'outpaint_array',

@@ -13,6 +13,7 @@ so the same cache and spend cap) as a single run.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -25,7 +26,7 @@ from napari_outpaint._canvas import (
     CanvasPlan,
     plan_canvas,
 )
-from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._errors import ConfigurationError, InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._pipeline.plane import PlaneResult, outpaint_plane
 from napari_outpaint._pipeline.source import Source
@@ -37,9 +38,39 @@ from napari_outpaint._progress import (
 )
 from napari_outpaint.engines import Engine
 
-__all__ = ['check_wish', 'outpaint_planned', 'pixel_size', 'plan_for']
+__all__ = [
+    'MAX_PASSES_ENV',
+    'check_wish',
+    'max_passes_setting',
+    'outpaint_planned',
+    'pixel_size',
+    'plan_for',
+]
+
+#: Environment variable: the most Runflow passes one canvas may take.
+MAX_PASSES_ENV = 'NAPARI_OUTPAINT_MAX_PASSES'
 
 Wish = Canvas | Expand
+
+
+def max_passes_setting() -> int:
+    """``$NAPARI_OUTPAINT_MAX_PASSES``, else 4.
+
+    Raises
+    ------
+    ConfigurationError
+        When it is set but not a whole number >= 1.
+    """
+    text = os.environ.get(MAX_PASSES_ENV, '').strip()
+    if not text:
+        return DEFAULT_MAX_PASSES
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise ConfigurationError(
+            f'{MAX_PASSES_ENV}={text!r} is not a whole number of passes >= '
+            f'1; e.g. {MAX_PASSES_ENV}={DEFAULT_MAX_PASSES}, or unset it.'
+        )
+    return value
 
 
 def check_wish(wish: Any) -> Wish:
@@ -67,16 +98,17 @@ def pixel_size(source: Source) -> tuple[float, float]:
 
 
 def plan_for(
-    source: Source, wish: Wish, *, max_passes: int = DEFAULT_MAX_PASSES
+    source: Source, wish: Wish, *, max_passes: int | None = None
 ) -> CanvasPlan:
-    """The passes that give *wish* around one plane of *source*."""
+    """The passes that give *wish* around one plane of *source*, at most
+    *max_passes* (default :func:`max_passes_setting`)."""
     rows, cols = source.plane_shape
     return plan_canvas(
         check_wish(wish),
         rows,
         cols,
         scale=pixel_size(source),
-        max_passes=max_passes,
+        max_passes=max_passes or max_passes_setting(),
     )
 
 
