@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import napari.layers
 
-from napari_outpaint._batch import BatchResult, outpaint_source
+from napari_outpaint._batch import BatchProgress, BatchResult, outpaint_source
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._layers.convert import (
@@ -42,6 +42,7 @@ def outpaint_layer(
     planes: str | Sequence[Sequence[int] | int] | None = None,
     confirm: bool | Callable[[str], bool] | None = None,
     concurrency: int | None = None,
+    batch_progress: Callable[[BatchProgress], None] | None = None,
 ) -> napari.layers.Image:
     """Outpaint an Image layer; return a new, aligned layer (not added).
 
@@ -67,6 +68,9 @@ def outpaint_layer(
     confirm, concurrency
         For *planes*: price confirmation and the number of runs in flight
         (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``, else 4).
+    batch_progress : callable, optional
+        For *planes*: receives each ``BatchProgress`` (plane, counts,
+        overall fraction) instead of *progress* getting it as text.
 
     Returns
     -------
@@ -110,6 +114,7 @@ def outpaint_layer(
         cancel=cancel,
         confirm=confirm,
         concurrency=concurrency,
+        batch_progress=batch_progress,
     )
     if isinstance(result, BatchResult):
         result.raise_if_nothing_finished()
