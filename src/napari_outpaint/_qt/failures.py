@@ -114,7 +114,9 @@ def describe_failure(exc: BaseException) -> Failure:
         if str(exc):
             reason += f': {str(exc).rstrip(".!?")}'
         advice = _unexpected_advice(exc)
-    return Failure(advice=advice, reason=reason, details=_details(exc))
+    return Failure(
+        advice=_clean(advice), reason=_clean(reason), details=_details(exc)
+    )
 
 
 def _status_reason(exc: APIStatusError) -> str:
@@ -167,7 +169,9 @@ def _first_sentence(text: str) -> str:
 
 def _details(exc: BaseException) -> str:
     """Type, message and (when there is one) traceback, secrets removed."""
-    lines = traceback.format_exception(exc)
-    text = ''.join(lines).rstrip()
-    cleaned = scrub(text)
-    return cleaned if isinstance(cleaned, str) else str(cleaned)
+    return _clean(''.join(traceback.format_exception(exc)).rstrip())
+
+
+def _clean(text: str) -> str:
+    """*text* without the API key or presigned query strings."""
+    return str(scrub(text))

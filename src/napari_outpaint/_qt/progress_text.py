@@ -64,4 +64,4 @@ def run_status(event: ProgressEvent) -> str:
     if event.run_id:
         message = message.replace(event.run_id, '')
     message = re.sub(r'\s+', ' ', _UUID.sub('', message)).strip()
-    return message.rstrip('.') or str(event.stage)
+    return message.rstrip('.').rstrip() or str(event.stage)
