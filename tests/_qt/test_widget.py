@@ -12,7 +12,7 @@ import pytest
 from napari_outpaint._expand import Expand
 from napari_outpaint._progress import ProgressEvent, Stage
 from napari_outpaint._qt.preview import PREVIEW_LAYER_NAME, canvas_outline
-from napari_outpaint._qt.view import bounds_of, in_view, layer_bounds
+from napari_outpaint._qt.view import bounds_of, camera, in_view, layer_bounds
 
 PLUGIN = 'napari-outpaint'
 WIDGET = 'Outpaint (expand canvas)'
@@ -397,8 +397,8 @@ def _turn_log(viewer, preview):
     )
     preview.events.visible.connect(lambda _e: log.append('outline'))
     preview.events.data.connect(lambda _e: log.append('outline'))
-    viewer.camera.events.zoom.connect(lambda _e: log.append('view'))
-    viewer.camera.events.center.connect(lambda _e: log.append('view'))
+    camera(viewer).events.zoom.connect(lambda _e: log.append('view'))
+    camera(viewer).events.center.connect(lambda _e: log.append('view'))
     viewer.layers.events.removed.connect(
         lambda e: log.append('removed') if e.value is preview else None
     )
@@ -742,10 +742,10 @@ def test_outline_and_result_are_fitted_into_view(docked, qtbot):
     widget.left.value = 80
     (preview,) = _shown_previews(viewer)
     assert in_view(viewer, bounds_of(preview.data[0]))
-    viewer.camera.zoom *= 4  # the user zooms in on a detail
-    zoom = viewer.camera.zoom
+    camera(viewer).zoom *= 4  # the user zooms in on a detail
+    zoom = camera(viewer).zoom
     widget.top.value = 20
-    assert viewer.camera.zoom == zoom
+    assert camera(viewer).zoom == zoom
     log, timer = _turn_log(viewer, preview)
     widget.run.clicked.emit()
     qtbot.waitUntil(

@@ -12,13 +12,28 @@ import napari
 import napari.layers
 import numpy as np
 
-__all__ = ['bounds_of', 'fit_view', 'in_view', 'layer_bounds']
+__all__ = ['bounds_of', 'camera', 'fit_view', 'in_view', 'layer_bounds']
 
 
 def bounds_of(corners: np.ndarray) -> np.ndarray:
     """``(2, 2)`` min and max world coordinates of ``(N, 2)`` *corners*."""
     points = np.asarray(corners, dtype=float)
     return np.stack([points.min(axis=0), points.max(axis=0)])
+
+
+def camera(viewer: napari.viewer.Viewer):
+    """The viewer's camera (``viewer.scene.camera`` from napari 0.9 on)."""
+    return getattr(viewer, 'scene', viewer).camera
+
+
+def _viewbox_size(viewer: napari.viewer.Viewer) -> np.ndarray:
+    """``(rows, cols)`` of the canvas in screen pixels (one grid cell)."""
+    canvas = getattr(viewer, 'canvas', None)
+    if canvas is not None and hasattr(canvas, 'viewbox_size'):
+        size = canvas.viewbox_size(viewer.layers)
+    else:  # napari < 0.9
+        size = viewer._canvas_size
+    return np.asarray(size, dtype=float)
 
 
 def in_view(viewer: napari.viewer.Viewer, bounds: np.ndarray) -> bool:
@@ -28,11 +43,12 @@ def in_view(viewer: napari.viewer.Viewer, bounds: np.ndarray) -> bool:
     """
     if viewer.dims.ndisplay != 2:
         return True
-    zoom = float(viewer.camera.zoom)
+    view = camera(viewer)
+    zoom = float(view.zoom)
     if zoom <= 0:
         return False
-    size = np.asarray(viewer.canvas.viewbox_size(viewer.layers), dtype=float)
-    centre = np.asarray(viewer.camera.center, dtype=float)[-2:]
+    size = _viewbox_size(viewer)
+    centre = np.asarray(view.center, dtype=float)[-2:]
     half = size / zoom / 2
     low, high = np.asarray(bounds, dtype=float)
     return bool(np.all(low >= centre - half) and np.all(high <= centre + half))
@@ -53,9 +69,9 @@ def fit_view(
     outline over a stack).
     """
     low, high = np.asarray(bounds, dtype=float)
-    size = np.asarray(viewer.canvas.viewbox_size(viewer.layers), dtype=float)
     extent = np.where(np.isclose(high - low, 0), 1.0, high - low)
-    centre = list(viewer.camera.center)
+    view = camera(viewer)
+    centre = list(view.center)
     centre[-2:] = (low + high) / 2
-    viewer.camera.center = tuple(float(c) for c in centre)
-    viewer.camera.zoom = float((1 - margin) * np.min(size / extent))
+    view.center = tuple(float(c) for c in centre)
+    view.zoom = float((1 - margin) * np.min(_viewbox_size(viewer) / extent))
