@@ -2,8 +2,10 @@
 
 The widget (:mod:`.widget`), the run in a napari worker thread
 (:mod:`.worker`), the outline of the canvas in the viewer
-(:mod:`.preview`) and the History list (:mod:`.history_panel`). Nothing
-below this room imports it.
+(:mod:`.preview`), the History list (:mod:`.history_panel`), what a
+failure tells the user (:mod:`.failures`), the words of progress
+(:mod:`.progress_text`) and keeping things in view (:mod:`.view`).
+Nothing below this room imports it.
 """
 
 __all__ = []
