@@ -124,3 +124,13 @@ def test_details_never_hold_the_api_key(monkeypatch):
     failure = describe_failure(_raised(RuntimeError(f'sent {key} badly')))
     assert key not in failure.details
     assert key not in failure.notification + failure.status
+
+
+def test_message_names_another_action():
+    """The same advice-first sentence for an action other than a run."""
+    failure = describe_failure(_raised(OSError('disk full.')))
+    text = failure.message('Outpaint could not re-open the result')
+    assert text.startswith(sentence(failure.advice))
+    assert text.endswith(
+        'Outpaint could not re-open the result: unexpected OSError: disk full.'
+    )

@@ -365,6 +365,13 @@ def test_cancel_mid_run_leaves_nothing_behind(
     assert _new_threads(threads_before) == set()
     run_id = runflow_standin.runs[0].id
     assert any(run_id in text and 'billed' in text for text in notifications)
+    assert any(
+        text.startswith(
+            f'Collect the result later with `napari-outpaint collect {run_id}`'
+        )
+        for text in notifications
+    )
+    assert run_id not in widget.status.value  # no run ids in the dock
     assert widget._run_button.enabled
 
 

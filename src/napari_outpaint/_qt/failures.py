@@ -71,9 +71,11 @@ class Failure:
     @property
     def notification(self) -> str:
         """The advice first, then the reason: ``'Top up ... (402).'``."""
-        return (
-            f'{sentence(self.advice)} Outpaint failed: {sentence(self.reason)}'
-        )
+        return self.message('Outpaint failed')
+
+    def message(self, what: str) -> str:
+        """``'<advice> <what>: <reason>.'``, e.g. for another action."""
+        return f'{sentence(self.advice)} {what}: {sentence(self.reason)}'
 
     @property
     def status(self) -> str:

@@ -44,7 +44,7 @@ from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
 from napari_outpaint._imaging import SEAM_WARN_THRESHOLD
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
-from napari_outpaint._qt.failures import Failure, describe_failure
+from napari_outpaint._qt.failures import Failure, describe_failure, sentence
 from napari_outpaint._qt.history_panel import HistoryPanel
 from napari_outpaint._qt.preview import CanvasPreview, canvas_outline
 from napari_outpaint._qt.progress_text import (
@@ -345,8 +345,8 @@ class OutpaintWidget(Container):
         layer, expand = self._image.value, self.expand()
         if layer is None or expand is None:
             show_error(
-                'Outpaint: choose an image layer and set at least one side '
-                'above 0 percent first.'
+                'Choose an image layer and set at least one side above 0 '
+                'percent, then press Run (Outpaint).'
             )
             return
         plan = self._plan()
@@ -668,27 +668,37 @@ class OutpaintWidget(Container):
         try:
             saved = save_api_key(key)
         except InvalidInputError as exc:
-            show_warning(f'Outpaint: the key was not saved: {exc}')
+            show_warning(
+                f'Paste the API key again to have it remembered: '
+                f'{sentence(str(exc))} (Outpaint did not save it.)'
+            )
             return
         if not saved:
             show_warning(
-                'Outpaint: no usable system keyring, so the API key was '
-                'not remembered; set RUNFLOW_API_KEY instead.'
+                'Set RUNFLOW_API_KEY to keep the API key: there is no usable '
+                'system keyring, so Outpaint did not remember it.'
             )
 
     def _report_cancel(self, exc: OutpaintCancelled) -> None:
 
         run_id = exc.run_id or self._run_id
-        self._status.value = 'cancelled'
         if run_id:
+            self._status.value = (
+                'cancelled: the run was already submitted and may still be '
+                'billed; its id is in the notification'
+            )
             show_warning(
-                f'Outpaint cancelled. Runflow run {run_id} was already '
-                'submitted: Runflow has no public cancel, so it may still '
-                'complete and be billed. Collect its result later with '
-                f'`napari-outpaint collect {run_id}`.'
+                f'Collect the result later with `napari-outpaint collect '
+                f'{run_id}`: Outpaint was cancelled after Runflow run '
+                f'{run_id} was submitted, and Runflow has no public cancel, '
+                'so it may still complete and be billed.'
             )
         else:
-            show_info('Outpaint cancelled before any run was submitted.')
+            self._status.value = 'cancelled before any run was submitted'
+            show_info(
+                'Nothing to do: Outpaint was cancelled before any run was '
+                'submitted, so nothing is billed.'
+            )
 
     def _warn_if_seam_is_poor(self, layer: napari.layers.Image) -> None:
 
@@ -697,11 +707,10 @@ class OutpaintWidget(Container):
         if score is None or score <= SEAM_WARN_THRESHOLD:
             return
         show_warning(
-            f'Outpaint: the border of the original is visible in '
-            f'"{layer.name}" (seam score {score:.2f}, above '
-            f'{SEAM_WARN_THRESHOLD:g}). Check the generated border before '
-            'using it; smaller expansions or another engine usually give '
-            'a smoother fill.'
+            f'Check the generated border of "{layer.name}" before using '
+            'it: the border of the original is visible (seam score '
+            f'{score:.2f}, above {SEAM_WARN_THRESHOLD:g}). Smaller '
+            'expansions or another engine usually give a smoother fill.'
         )
 
     def _on_visibility(self, visible: bool) -> None:
