@@ -287,11 +287,16 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     widget._sides['bottom'].value = 10
     assert widget._engine_label.value == 'Runflow (key from RUNFLOW_API_KEY)'
     assert widget._price_label.value == '$0.55'
+    shown = []  # napari's status bar repeats the dock's status line
+    viewer.events.status.connect(lambda event: shown.append(event.value))
     widget._run_button.clicked.emit()
     assert widget.worker is not None
     qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
     result = viewer.layers['cells [outpainted]']
     assert len(runflow_standin.runs) == 1
+    run_id = runflow_standin.runs[0].id
+    assert any(text.startswith('Outpaint: ') for text in shown), shown
+    assert not any(run_id in text for text in shown), shown
     assert result.metadata['outpaint']['run_id'] == runflow_standin.runs[0].id
     assert 'cells [generated]' in viewer.layers
     assert _shown_previews(viewer) == []

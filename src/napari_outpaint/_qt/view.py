@@ -11,6 +11,7 @@ from __future__ import annotations
 import napari
 import napari.layers
 import numpy as np
+from napari.components import Camera
 
 __all__ = ['bounds_of', 'camera', 'fit_view', 'in_view', 'layer_bounds']
 
@@ -21,7 +22,7 @@ def bounds_of(corners: np.ndarray) -> np.ndarray:
     return np.stack([points.min(axis=0), points.max(axis=0)])
 
 
-def camera(viewer: napari.viewer.Viewer):
+def camera(viewer: napari.viewer.Viewer) -> Camera:
     """The viewer's camera (``viewer.scene.camera`` from napari 0.9 on)."""
     return getattr(viewer, 'scene', viewer).camera
 
