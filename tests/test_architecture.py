@@ -21,7 +21,7 @@ PACKAGE = ROOT / 'src' / 'napari_outpaint'
 #: What may be imported inside a function (heavy or optional), and why.
 LAZY = {
     'scipy': 'heavy; napari bans it at module level too',
-    'skimage': 'optional: only the sample data need it',
+    'skimage': 'heavy: only the sample data need it',
     'patchmatch': 'loads OpenCV; may be missing on a platform',
     'trustme': 'optional: only the stand-in needs it',
     'napari.utils.transforms.transform_utils': 'napari, below _layers',

@@ -1,8 +1,12 @@
-"""The package as users get it: public API, manifest, wheel."""
+"""The package as users get it: public API, manifest, wheel, sdist."""
 
+import ast
 import json
+import re
 import subprocess
 import sys
+import tarfile
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -49,6 +53,55 @@ def test_manifest_validates_with_imports():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'valid' in result.stdout
+
+
+def test_what_the_package_imports_is_declared():
+    """The samples import scikit-image: it is a dependency, not a test
+    extra (napari happens to bring it today)."""
+    sample = ROOT / 'src' / 'napari_outpaint' / '_sample_data.py'
+    imported = {
+        (node.module or '').split('.')[0]
+        for node in ast.walk(ast.parse(sample.read_text()))
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert 'skimage' in imported
+    project = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
+    names = {
+        re.split(r'[\s<>=!~;\[]', dep, maxsplit=1)[0].lower()
+        for dep in project['dependencies']
+    }
+    assert 'scikit-image' in names
+
+
+@pytest.fixture(scope='module')
+def sdist(tmp_path_factory):
+    """An sdist built from this repository."""
+    out = tmp_path_factory.mktemp('sdist')
+    subprocess.run(
+        [sys.executable, '-m', 'build', '--sdist', '-o', str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (path,) = out.glob('napari_outpaint-*.tar.gz')
+    return path
+
+
+def test_sdist_ships_the_manifest_as_files(sdist):
+    """Both napari.yaml of the sdist are files (no link), equal to the top."""
+    top = (ROOT / 'napari.yaml').read_bytes()
+    with tarfile.open(sdist) as tf:
+        members = {
+            m.name.split('/', 1)[1]: m
+            for m in tf.getmembers()
+            if m.name.endswith('napari.yaml')
+        }
+        assert sorted(members) == [
+            'napari.yaml', 'src/napari_outpaint/napari.yaml'
+        ]  # fmt: skip
+        for member in members.values():
+            assert member.isfile(), member.name
+            assert tf.extractfile(member).read() == top
 
 
 @pytest.fixture(scope='module')

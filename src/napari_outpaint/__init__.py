@@ -1,9 +1,11 @@
 """napari-outpaint: expand the canvas of napari image layers.
 
 The public API is re-exported here; nothing else lives in this module.
-``import napari_outpaint`` loads neither napari nor Qt: the three names
-that work on napari layers (``outpaint_layer``, ``mask_layer``,
-``open_cached_result``) are loaded on first use.
+``import napari_outpaint`` loads neither napari nor Qt: the names that
+work on napari layers (``outpaint_layer``, ``mask_layer``,
+``open_cached_result``) and the non-blocking ones (``OutpaintFuture``,
+``submit_outpaint_layer``, ``outpaint_layer_async``: Qt adds their layer
+to a viewer) are loaded on first use.
 """
 
 import importlib
@@ -15,6 +17,7 @@ from napari_outpaint._cache import (
     collect_run,
     session_spend_cap,
 )
+from napari_outpaint._canvas import Canvas, CanvasPlan, plan_canvas
 from napari_outpaint._errors import (
     APIConnectionError,
     APIStatusError,
@@ -56,6 +59,10 @@ _NAPARI_FACING = {
     'mask_layer': 'napari_outpaint._layers.convert',
     'open_cached_result': 'napari_outpaint._layers.history',
     'outpaint_layer': 'napari_outpaint._layers.outpaint',
+    # a future and an awaitable; viewer= adds the layer through Qt
+    'OutpaintFuture': 'napari_outpaint._qt.scripting',
+    'outpaint_layer_async': 'napari_outpaint._qt.scripting',
+    'submit_outpaint_layer': 'napari_outpaint._qt.scripting',
 }
 
 __all__ = [
@@ -64,6 +71,8 @@ __all__ = [
     'AuthenticationError',
     'BudgetError',
     'CancelToken',
+    'Canvas',
+    'CanvasPlan',
     'ConfigurationError',
     'ConflictError',
     'Engine',
@@ -76,6 +85,7 @@ __all__ = [
     'NotFoundError',
     'OutpaintCancelled',
     'OutpaintError',
+    'OutpaintFuture',
     'OutpaintResult',
     'Padding',
     'PermissionDeniedError',
@@ -98,8 +108,11 @@ __all__ = [
     'open_cached_result',
     'outpaint_array',
     'outpaint_layer',
+    'outpaint_layer_async',
+    'plan_canvas',
     'resolve_engine',
     'session_spend_cap',
+    'submit_outpaint_layer',
 ]
 
 

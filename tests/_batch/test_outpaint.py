@@ -257,11 +257,14 @@ def test_cancel_keeps_finished_planes_and_leaves_no_worker(stack, engine):
 def test_interrupt_stops_every_worker_and_releases_every_upload(
     stack, engine, runflow_standin
 ):
-    """A KeyboardInterrupt ends the batch; no thread or hosted image stays."""
+    """A KeyboardInterrupt ends the batch; no thread stays, and each
+    upload is deleted or held (recorded) until its run has read it."""
+    interrupted = []
 
     def interrupt(report):
         ev = report.event
         if ev is not None and ev.stage == Stage.QUEUED:
+            interrupted.append(ev.run_id)
             raise KeyboardInterrupt
 
     cache = ResultCache()
@@ -272,10 +275,17 @@ def test_interrupt_stops_every_worker_and_releases_every_upload(
     ]
     assets = list(runflow_standin.assets.values())
     assert assets
-    assert all(a.deleted for a in assets)
     run_ids = {r.id for r in runflow_standin.runs}
     assert {p.run_id for p in cache.pending()} == run_ids  # collectable
     assert len(run_ids) < 6
+    # an upload is deleted, or kept for its run (not over yet), recorded
+    held = {h.asset_id: h.run_id for h in cache.held_inputs.held()}
+    assert interrupted  # a run was queued when the interrupt came
+    assert set(held.values()) <= run_ids
+    assert all(a.deleted or a.id in held for a in assets)
+    for run in runflow_standin.runs:  # no input went before its run read it
+        assert run.wait_terminal(10)
+        assert run.status == 'succeeded', run.failure_code
 
 
 def test_run_of_a_crashed_process_is_collected_on_resume(

@@ -151,3 +151,23 @@ def test_a_kept_input_is_deleted_by_the_next_run(
     assert ran.code == 0, ran.err
     assert first.deleted
     assert all(a.deleted for a in runflow_env.assets.values())
+
+
+def test_the_same_request_after_a_timeout_collects_its_run(
+    runflow_env, rgb_png, tmp_path
+):
+    """Giving up after submit never risks paying twice: the same command
+    again collects the journaled run (one run in all) and says so."""
+    path, _ = rgb_png
+    runflow_env.set_delays(processing_delay=1.0)
+    run_id = _timed_out_run(runflow_env, path, tmp_path)
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1  # collected, not paid again
+    assert run_id in ran.err
+    assert f'Collecting run {run_id}, submitted earlier' in ran.err
+    assert (tmp_path / 'o.png').exists()
+    assert 'PENDING' not in run('history').out

@@ -21,6 +21,7 @@ from napari_outpaint._cache import ResultCache
 from napari_outpaint._cli import console as _cli_console
 from napari_outpaint._cli import exit_codes as _cli
 from napari_outpaint._cli import worker as _cli_worker
+from napari_outpaint._cli.console import progress as _cli_progress
 from napari_outpaint._progress import CancelToken
 
 
@@ -56,7 +57,7 @@ def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
 
     path, _ = rgb_png
     runflow_env.set_delays(queue_delay=1.0)
-    printer = _cli_console.ProgressPrinter.__call__
+    printer = _cli_progress.ProgressPrinter.__call__
     interrupted = []
 
     def interrupt_when_queued(self, event):
@@ -66,7 +67,7 @@ def test_ctrl_c_during_a_run_exits_130_and_cleans_up(
             _thread.interrupt_main()  # one Ctrl-C
 
     monkeypatch.setattr(
-        _cli_console.ProgressPrinter, '__call__', interrupt_when_queued
+        _cli_progress.ProgressPrinter, '__call__', interrupt_when_queued
     )
     out = tmp_path / 'o.png'
     ran = run(str(path), '-o', str(out), *SIDES, '--engine', 'runflow')

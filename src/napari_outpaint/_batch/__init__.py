@@ -15,7 +15,7 @@ from napari_outpaint._batch.outpaint import (
     MAX_CONCURRENCY,
 )
 from napari_outpaint._batch.result import BatchProgress, BatchResult
-from napari_outpaint._batch.selection import Plane, planes_along
+from napari_outpaint._batch.selection import Plane, plane_text, planes_along
 
 __all__ = [
     'BatchProgress',
@@ -25,5 +25,6 @@ __all__ = [
     'MAX_CONCURRENCY',
     'Plane',
     'outpaint_source',
+    'plane_text',
     'planes_along',
 ]

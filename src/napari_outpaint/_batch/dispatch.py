@@ -23,11 +23,14 @@ from napari_outpaint._cache import (
     ResultCache,
     SpendCap,
 )
-from napari_outpaint._expand import Expand, check_expand
+from napari_outpaint._canvas import Canvas
+from napari_outpaint._expand import Expand
 from napari_outpaint._pipeline import (
     OutpaintResult,
     Source,
     check_plan,
+    check_wish,
+    confirm_passes,
     normalize_plane,
     outpaint_source_plane,
 )
@@ -39,7 +42,7 @@ __all__ = ['outpaint_source']
 
 def outpaint_source(
     source: Source,
-    expand: Expand,
+    expand: Expand | Canvas,
     *,
     plane: Sequence[int] | int | None = None,
     planes: str | Iterable[Any] | None = None,
@@ -59,7 +62,8 @@ def outpaint_source(
     ----------
     source : Source
         From :func:`~napari_outpaint._pipeline.source.prepare_source`.
-    expand : Expand
+    expand : Expand or Canvas
+        A Canvas that takes several paid passes needs *confirm*.
     plane : sequence of int or int, optional
         The one plane (required for nD data without *planes*).
     planes : 'all' or iterable, optional
@@ -76,7 +80,8 @@ def outpaint_source(
     batch_progress : callable, optional
         Receives every :class:`BatchProgress` of a batch.
     confirm, concurrency
-        For a batch: the price confirmation and the runs in flight.
+        The price confirmation (a batch, or a canvas of several paid
+        passes) and, for a batch, the runs in flight.
     spend_cap, cache
         Default: the session's cap, ``ResultCache()``.
 
@@ -86,7 +91,7 @@ def outpaint_source(
         A batch never raises for a plane's failure, a 402, a cap or a
         cancel: see ``BatchResult.outcomes`` and ``stopped_by``.
     """
-    check_expand(expand)
+    check_wish(expand)
     if planes is not None:
         report = batch_progress
         if report is None and progress is not None:
@@ -105,12 +110,14 @@ def outpaint_source(
             cancel=cancel,
         )
     index = normalize_plane(plane, source.lead_shape)
-    check_plan(source, expand)
+    plan = check_plan(source, expand)
+    resolved = resolve_engine(engine)
+    confirm_passes(plan, resolved, confirm)
     return outpaint_source_plane(
         source,
         index,
         expand,
-        resolve_engine(engine),
+        resolved,
         keep_native_resolution=keep_native_resolution,
         progress=progress,
         cancel=cancel,

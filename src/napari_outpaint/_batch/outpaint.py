@@ -52,6 +52,7 @@ from napari_outpaint._cache import (
     SpendCap,
     session_spend_cap,
 )
+from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import (
     STOP_ALL_RUNS,
     ConfigurationError,
@@ -60,11 +61,12 @@ from napari_outpaint._errors import (
     OutpaintError,
     RateLimitError,
 )
-from napari_outpaint._expand import Expand, check_expand
+from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import stack_contrast_limits
 from napari_outpaint._pipeline import (
     Source,
     check_plan,
+    check_wish,
     outpaint_source_plane,
     prepare_source,
 )
@@ -92,7 +94,7 @@ _RATE_LIMIT_ATTEMPTS = 5
 
 def outpaint_planes(
     data: Any,
-    expand: Expand,
+    expand: Expand | Canvas,
     *,
     planes: str | Iterable[Any] = 'all',
     engine: Engine | str | None = None,
@@ -119,8 +121,9 @@ def outpaint_planes(
     ----------
     data : array-like
         ``(..., rows, cols)`` or ``(..., rows, cols, 3|4)`` (RGB).
-    expand : Expand
-        The same percentages for every plane.
+    expand : Expand or Canvas
+        The same wish for every plane (a Canvas of several passes costs
+        that many runs per plane, in the price to confirm).
     planes : 'all' or list
         Which planes of the non-spatial axes (see :func:`select_planes`).
     engine : Engine, str or None
@@ -154,7 +157,7 @@ def outpaint_planes(
         Never raises for a plane's failure, a 402, a cap or a cancel: see
         ``outcomes`` and ``stopped_by``.
     """
-    check_expand(expand)
+    check_wish(expand)
     source = prepare_source(
         data,
         rgb=rgb,
@@ -184,7 +187,7 @@ def outpaint_planes(
 
 def outpaint_source_planes(
     source: Source,
-    expand: Expand,
+    expand: Expand | Canvas,
     *,
     planes: str | Iterable[Any] = 'all',
     engine: Engine | str | None = None,
@@ -201,9 +204,9 @@ def outpaint_source_planes(
     Grayscale planes without contrast limits share limits computed over
     every plane of the source.
     """
-    check_expand(expand)
+    check_wish(expand)
     selected = select_planes(source.lead_shape, planes)
-    check_plan(source, expand)
+    plan = check_plan(source, expand)
     workers = default_concurrency() if concurrency is None else concurrency
     if (
         isinstance(workers, bool)
@@ -226,7 +229,7 @@ def outpaint_source_planes(
     estimate = confirm_batch_price(
         source,
         selected,
-        expand=expand,
+        plan=plan,
         engine=inner,
         cache=cache,
         confirm=confirm,
@@ -368,7 +371,7 @@ def outpaint_source_planes(
     provenance = batch_provenance(
         selected,
         origin=origin,
-        expand=expand,
+        expand=plan.passes[0].expand,
         engine=inner,
         estimate=estimate,
         outcomes=ordered,

@@ -13,6 +13,7 @@ from napari_outpaint._cache import (
     estimate_cost,
     price_of,
 )
+from napari_outpaint._canvas import CanvasPlan
 from napari_outpaint._errors import BudgetError
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import to_rgb8
@@ -59,12 +60,16 @@ def confirm_batch_price(
     source: Source,
     planes: Sequence[Plane],
     *,
-    expand: Expand,
+    plan: CanvasPlan,
     engine: Engine,
     cache: ResultCache,
     confirm: ConfirmCallback | bool | None,
 ) -> CostEstimate:
     """The batch's price (cached planes free); raise unless confirmed.
+
+    A plane counts as cached or submitted by its first pass (a plan of
+    several passes pays each; a plane whose first pass is cached is
+    counted free, as a re-run is).
 
     Raises
     ------
@@ -74,10 +79,14 @@ def confirm_batch_price(
     n_cached, n_pending = (0, 0)
     if price_of(engine) > 0:
         n_cached, n_pending = _count_cached(
-            source, planes, expand, engine, cache
+            source, planes, plan.passes[0].expand, engine, cache
         )
     estimate = estimate_cost(
-        len(planes), engine, n_cached=n_cached, n_pending=n_pending
+        len(planes),
+        engine,
+        n_cached=n_cached,
+        n_pending=n_pending,
+        n_passes=len(plan.passes),
     )
     if estimate.needs_confirmation and not (
         confirm is True or (callable(confirm) and confirm(estimate))

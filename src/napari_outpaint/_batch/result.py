@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_outpaint._batch.selection import Plane
+from napari_outpaint._batch.selection import Plane, plane_text
 from napari_outpaint._cache import CostEstimate
 from napari_outpaint._progress import ProgressEvent, Stage
 
@@ -53,7 +53,7 @@ class PlaneOutcome:
     @property
     def message(self) -> str:
         """One line for the user."""
-        text = f'plane {self.plane}: {self.status}'
+        text = f'plane {plane_text(self.plane)}: {self.status}'
         if self.run_id:
             text += f' (run {self.run_id})'
         if self.error is not None:
@@ -208,7 +208,7 @@ def as_event_callback(
 
     def forward(report: BatchProgress) -> None:
         event = report.event
-        where = f'plane {report.plane}: ' if report.plane else ''
+        where = f'plane {plane_text(report.plane)}: ' if report.plane else ''
         counts = f' [{report.finished}/{report.total}]'
         progress(
             ProgressEvent(

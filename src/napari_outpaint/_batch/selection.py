@@ -10,9 +10,14 @@ import numpy as np
 
 from napari_outpaint._errors import InvalidInputError
 
-__all__ = ['Plane', 'planes_along', 'select_planes']
+__all__ = ['Plane', 'plane_text', 'planes_along', 'select_planes']
 
 Plane = tuple[int, ...]
+
+
+def plane_text(plane: Plane) -> str:
+    """A plane as the user writes it (``--plane 1,2``): ``'1,2'``."""
+    return ','.join(str(int(i)) for i in plane)
 
 
 def select_planes(

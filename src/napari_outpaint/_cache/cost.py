@@ -51,12 +51,15 @@ class CostEstimate:
         paid again.
     price_usd : float
         Price of one paid run.
+    n_passes : int
+        Runs per plane (a canvas beyond one Runflow pass takes several).
     """
 
     n_planes: int
     n_cached: int = 0
     n_pending: int = 0
     price_usd: float = 0.0
+    n_passes: int = 1
 
     @property
     def n_paid(self) -> int:
@@ -66,7 +69,7 @@ class CostEstimate:
     @property
     def total_usd(self) -> float:
         """The price of the new runs."""
-        return round(self.n_paid * self.price_usd, 2)
+        return round(self.n_paid * self.n_passes * self.price_usd, 2)
 
     @property
     def needs_confirmation(self) -> bool:
@@ -75,10 +78,12 @@ class CostEstimate:
 
     @property
     def text(self) -> str:
-        """E.g. ``'12 planes x $0.55 = $6.60 (3 cached: free)'``."""
+        """E.g. ``'12 planes x $0.55 = $6.60 (3 cached: free)'``, or
+        ``'1 plane x 2 passes x $0.55 = $1.10'``."""
         word = 'plane' if self.n_paid == 1 else 'planes'
+        passes = f' x {self.n_passes} passes' if self.n_passes > 1 else ''
         text = (
-            f'{self.n_paid} {word} x ${self.price_usd:.2f} = '
+            f'{self.n_paid} {word}{passes} x ${self.price_usd:.2f} = '
             f'${self.total_usd:.2f}'
         )
         notes = []
@@ -104,6 +109,7 @@ def estimate_cost(
     *,
     n_cached: int = 0,
     n_pending: int = 0,
+    n_passes: int = 1,
 ) -> CostEstimate:
     """The cost of outpainting *n_planes* planes with *engine*.
 
@@ -115,6 +121,8 @@ def estimate_cost(
         Its ``price_per_image_usd`` is the price of one run.
     n_cached, n_pending : int
         Planes free from the cache / already submitted.
+    n_passes : int
+        Runs per plane.
 
     Examples
     --------
@@ -132,7 +140,17 @@ def estimate_cost(
             raise InvalidInputError(
                 name, f'must be an int >= 0, got {value!r}.'
             )
-    return CostEstimate(n_planes, n_cached, n_pending, price_of(engine))
+    if (
+        isinstance(n_passes, bool)
+        or not isinstance(n_passes, int)
+        or n_passes < 1
+    ):
+        raise InvalidInputError(
+            'n_passes', f'must be an int >= 1, got {n_passes!r}.'
+        )
+    return CostEstimate(
+        n_planes, n_cached, n_pending, price_of(engine), n_passes
+    )
 
 
 def price_of(engine: Any) -> float:

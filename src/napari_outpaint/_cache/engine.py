@@ -333,6 +333,15 @@ class CachingEngine:
         for pending in self.cache.pending():
             if pending.key != key:
                 continue
+            if progress is not None:
+                progress(
+                    ProgressEvent(
+                        Stage.QUEUED,
+                        f'Collecting run {pending.run_id}, submitted earlier '
+                        'for this same request (not paid again).',
+                        run_id=pending.run_id,
+                    )
+                )
             try:
                 result = collect(
                     pending.run_id, progress=progress, cancel=cancel

@@ -58,16 +58,14 @@ def collect_command(argv: Sequence[str], console: Console) -> int:
         )
 
     engine = RunflowEngine(api_key=key, timeout=args.timeout)
-    collected = run_cancellable(
-        lambda cancel: collect_run(
-            args.run_id,
-            engine=engine,
-            progress=ProgressPrinter(console, args.run_id),
-            cancel=cancel,
-        ),
-        CancelToken(),
-        console,
-    )
+    with ProgressPrinter(console, args.run_id) as printer:
+        collected = run_cancellable(
+            lambda cancel: collect_run(
+                args.run_id, engine=engine, progress=printer, cancel=cancel
+            ),
+            CancelToken(),
+            console,
+        )
     if args.output:
         image = collected.image()
         path = write_rgb8(args.output, image)

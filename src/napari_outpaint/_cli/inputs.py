@@ -22,7 +22,9 @@ from napari_outpaint._io import (
     TIFF_SUFFIXES,
     ImageFile,
     check_writable,
+    mask_path_for,
     read_image,
+    sidecar_path_for,
 )
 from napari_outpaint._pipeline import check_plane_fits, max_pixels_setting
 
@@ -49,13 +51,12 @@ class Job:
     @property
     def mask_path(self) -> Path:
         """Where the mask of generated pixels goes: ``out.mask.tif``."""
-        out = self.output
-        return out.with_name(f'{out.stem}.mask{out.suffix}')
+        return mask_path_for(self.output)
 
     @property
     def sidecar_path(self) -> Path:
         """Where the sidecar JSON goes: ``out.tif.json``."""
-        return self.output.with_name(self.output.name + '.json')
+        return sidecar_path_for(self.output)
 
     def written_paths(self, *, mask: bool) -> list[Path]:
         """Every file the job writes (the mask only when *mask*)."""

@@ -15,7 +15,11 @@ from napari_outpaint._cache import (
     session_spend_cap,
 )
 from napari_outpaint._cli.args import build_parser
-from napari_outpaint._cli.console import BatchPrinter, Console, ProgressPrinter
+from napari_outpaint._cli.console import (
+    BatchPrinter,
+    Console,
+    ProgressPrinter,
+)
 from napari_outpaint._cli.engine import choose_engine, confirm_cost
 from napari_outpaint._cli.exit_codes import (
     EXIT_OK,
@@ -55,15 +59,15 @@ def _outpaint_job(
     engine: Engine,
     expand: Expand,
     args: argparse.Namespace,
-    console: Console,
-    label: str,
+    printer: ProgressPrinter | BatchPrinter,
     cancel: CancelToken,
     cap: SpendCap,
     submitted: SubmittedRuns,
 ) -> OutpaintResult | BatchResult:
     """One job through the dispatcher ``outpaint_layer`` uses too: its
-    plane, or its planes (``--plane all``) into one nD result. Every paid
-    run is reserved against *cap* before anything is sent."""
+    plane, or its planes (``--plane all``) into one nD result, reported
+    to *printer*. Every paid run is reserved against *cap* before
+    anything is sent."""
     image = job.image
     source = prepare_source(
         job.pixels(),
@@ -80,13 +84,31 @@ def _outpaint_job(
         planes=job.planes,
         engine=engine,
         keep_native_resolution=args.native_resolution,
-        progress=submitted.watch(ProgressPrinter(console, label)),
-        batch_progress=submitted.watch_batch(BatchPrinter(console, label)),
+        progress=(
+            submitted.watch(printer)
+            if isinstance(printer, ProgressPrinter)
+            else None
+        ),
+        batch_progress=(
+            submitted.watch_batch(printer)
+            if isinstance(printer, BatchPrinter)
+            else None
+        ),
         cancel=cancel,
         confirm=True,  # the price was shown and confirmed up front
         concurrency=args.concurrency,
         spend_cap=cap,
     )
+
+
+def _printer(
+    job: Job, console: Console, label: str
+) -> ProgressPrinter | BatchPrinter:
+    """The job's progress: one run, or a batch over its planes."""
+    if job.planes is None:
+        return ProgressPrinter(console, label)
+    axes = job.image.axes[: job.image.plane_axes]
+    return BatchPrinter(console, label, job.planes, axes)
 
 
 def _finish_job(
@@ -209,21 +231,21 @@ def _run_jobs(
             label = f'[{number}/{len(jobs)}] {label}'
         started = time.monotonic()
         try:
-            result = run_cancellable(
-                lambda cancel, job=job, label=label: _outpaint_job(
-                    job,
-                    engine,
-                    expand,
-                    args,
+            with _printer(job, console, label) as printer:
+                result = run_cancellable(
+                    lambda cancel, job=job, printer=printer: _outpaint_job(
+                        job,
+                        engine,
+                        expand,
+                        args,
+                        printer,
+                        cancel,
+                        cap,
+                        submitted,
+                    ),  # fmt: skip
+                    CancelToken(),
                     console,
-                    label,
-                    cancel,
-                    cap,
-                    submitted,
-                ),  # fmt: skip
-                CancelToken(),
-                console,
-            )
+                )
         except Interrupted as exc:
             if job.planes is not None and exc.value is not None:
                 _finish_job(job, exc.value, expand, args, console, label, 0)

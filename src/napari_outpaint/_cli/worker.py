@@ -37,7 +37,7 @@ def run_cancellable(
     try:
         call.start()  # inside the try: Ctrl-C may come at once
         while not call.done.wait(0.1):
-            pass
+            console.tick()  # the bar's clock runs while the engine waits
     except KeyboardInterrupt:
         cancel.cancel()
         console.say(

@@ -1,8 +1,9 @@
-"""Files on disk: images with their pixel sizes, and atomic writes.
+"""Files on disk: images with their pixel sizes, atomic writes, sidecars.
 
 Reading and writing PNG/JPEG/TIFF (OME and ImageJ metadata) in
 :mod:`.files`; writing any file so that readers never see a partial one
-in :mod:`.atomic`.
+in :mod:`.atomic`; the names of a result's mask and sidecar, and reading
+the sidecar, in :mod:`.sidecar`.
 """
 
 from napari_outpaint._io.atomic import write_atomic, write_bytes_atomic
@@ -14,13 +15,21 @@ from napari_outpaint._io.files import (
     read_image,
     write_image,
 )
+from napari_outpaint._io.sidecar import (
+    mask_path_for,
+    read_sidecar,
+    sidecar_path_for,
+)
 
 __all__ = [
     'ImageFile',
     'PNG_SUFFIXES',
     'TIFF_SUFFIXES',
     'check_writable',
+    'mask_path_for',
     'read_image',
+    'read_sidecar',
+    'sidecar_path_for',
     'write_atomic',
     'write_bytes_atomic',
     'write_image',

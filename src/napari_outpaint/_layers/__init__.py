@@ -5,7 +5,7 @@ What goes in from a layer and the styled result and mask layers
 cached result as an aligned layer (:mod:`.history`).
 """
 
-from napari_outpaint._layers.convert import mask_layer
+from napari_outpaint._layers.convert import mask_layer, plane_shown
 from napari_outpaint._layers.history import (
     history_choices,
     open_cached_result,
@@ -20,5 +20,6 @@ __all__ = [
     'open_cached_result',
     'open_for_viewer',
     'outpaint_layer',
+    'plane_shown',
     'reopen_native',
 ]

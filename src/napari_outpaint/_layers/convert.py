@@ -13,7 +13,11 @@ from napari.layers.utils._slice_input import _SliceInput, _ThickNDSlice
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._pipeline import RESULT_SUFFIX, Source, prepare_source
 
+#: The name of a mask layer: ``'<source> [generated]'``.
+MASK_SUFFIX = ' [generated]'
+
 __all__ = [
+    'MASK_SUFFIX',
     'RESULT_SUFFIX',
     'layer_source',
     'mask_layer',
@@ -107,7 +111,7 @@ def mask_layer(image_layer: napari.layers.Image) -> napari.layers.Labels:
     base = image_layer.name.removesuffix(RESULT_SUFFIX)
     return Labels(
         np.asarray(mask).astype(np.uint8),
-        name=f'{base} [generated]',
+        name=f'{base}{MASK_SUFFIX}',
         scale=image_layer.scale,
         translate=image_layer.translate,
         rotate=image_layer.rotate,

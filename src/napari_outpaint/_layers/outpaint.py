@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import napari.layers
 
 from napari_outpaint._batch import BatchProgress, BatchResult, outpaint_source
+from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._layers.convert import (
@@ -32,7 +33,7 @@ __all__ = ['outpaint_layer']
 
 def outpaint_layer(
     layer: napari.layers.Image,
-    expand: Expand,
+    expand: Expand | Canvas,
     *,
     engine: Engine | str | None = None,
     plane: Sequence[int] | int | None = None,
@@ -50,7 +51,10 @@ def outpaint_layer(
     ----------
     layer : napari.layers.Image
         Never modified. Multiscale layers use level 0.
-    expand : Expand
+    expand : Expand or Canvas
+        An ``Expand`` is one Runflow request; a ``Canvas`` (pixels, the
+        layer's world units, a target shape, an aspect ratio, any
+        percentage) is planned as passes and cropped to exactly the wish.
     engine : Engine, str or None
     plane : sequence of int or int, optional
         For nD layers; None uses the plane the viewer shows (when the
@@ -66,8 +70,10 @@ def outpaint_layer(
         and how to finish (run again: the finished planes come from the
         cache).
     confirm, concurrency
-        For *planes*: price confirmation and the number of runs in flight
-        (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``, else 4).
+        Price confirmation (a batch, or a canvas of several paid passes:
+        True, or a callable shown the price) and, for *planes*, the number
+        of runs in flight (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``,
+        else 4).
     batch_progress : callable, optional
         For *planes*: receives each ``BatchProgress`` (plane, counts,
         overall fraction) instead of *progress* getting it as text.

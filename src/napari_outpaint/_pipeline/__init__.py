@@ -12,6 +12,7 @@ from napari_outpaint._pipeline.array import (
     OutpaintResult,
     check_adds_pixels,
     check_plan,
+    confirm_passes,
     outpaint_array,
     outpaint_source_plane,
 )
@@ -21,6 +22,7 @@ from napari_outpaint._pipeline.memory import (
     check_plane_fits,
     max_pixels_setting,
 )
+from napari_outpaint._pipeline.passes import check_wish, plan_for
 from napari_outpaint._pipeline.plane import native_mask
 from napari_outpaint._pipeline.provenance import jsonable
 from napari_outpaint._pipeline.source import Source, prepare_source
@@ -41,11 +43,14 @@ __all__ = [
     'check_adds_pixels',
     'check_plan',
     'check_plane_fits',
+    'check_wish',
+    'confirm_passes',
     'jsonable',
     'linear_matrix',
     'max_pixels_setting',
     'normalize_plane',
     'outpaint_array',
     'outpaint_source_plane',
+    'plan_for',
     'prepare_source',
 ]

@@ -29,12 +29,24 @@ from typing import Any
 
 import numpy as np
 
-from napari_outpaint._cache import PaidRuns, caching_engine
-from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._expand import Expand, check_expand
+from napari_outpaint._cache import (
+    ConfirmCallback,
+    PaidRuns,
+    caching_engine,
+    estimate_cost,
+    price_of,
+)
+from napari_outpaint._canvas import Canvas, CanvasPlan
+from napari_outpaint._errors import BudgetError, InvalidInputError
+from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import place_result
 from napari_outpaint._pipeline import provenance as _provenance
 from napari_outpaint._pipeline.memory import check_plane_fits
+from napari_outpaint._pipeline.passes import (
+    check_wish,
+    outpaint_planned,
+    plan_for,
+)
 from napari_outpaint._pipeline.plane import PlaneResult, outpaint_plane
 from napari_outpaint._pipeline.source import Source, prepare_source
 from napari_outpaint._pipeline.validate import normalize_plane
@@ -52,6 +64,7 @@ __all__ = [
     'PlaneResult',
     'check_adds_pixels',
     'check_plan',
+    'confirm_passes',
     'emit_warnings',
     'outpaint_array',
     'outpaint_plane',
@@ -135,7 +148,7 @@ class OutpaintResult:
 
 def outpaint_array(
     data: Any,
-    expand: Expand,
+    expand: Expand | Canvas,
     *,
     engine: Engine | str | None = None,
     plane: Sequence[int] | int | None = None,
@@ -151,6 +164,7 @@ def outpaint_array(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     source_name: str | None = None,
+    confirm: ConfirmCallback | bool | None = None,
 ) -> OutpaintResult:
     """Outpaint one plane of *data*; numpy in, placed result out.
 
@@ -160,7 +174,11 @@ def outpaint_array(
         ``(..., rows, cols)`` or ``(..., rows, cols, 3|4)``; numpy, dask,
         zarr (only the plane is read); a list is a multiscale pyramid
         (level 0 is used).
-    expand : Expand
+    expand : Expand or Canvas
+        An ``Expand`` is one Runflow request (0-80 % per side). A
+        ``Canvas`` (exact pixels, world units, a target shape, an aspect
+        ratio, any percentage) is planned as passes and cropped to exactly
+        the wish (see :func:`napari_outpaint.plan_canvas`).
     engine : Engine, str or None
         See :func:`napari_outpaint.engines.resolve_engine`.
     plane : sequence of int or int, optional
@@ -173,7 +191,8 @@ def outpaint_array(
         :func:`~napari_outpaint._imaging.convert.default_contrast_limits`.
     gamma : float
     scale, translate, affine, rotate, shear
-        The data's napari transform (layer ndim = data ndim - rgb).
+        The data's napari transform (layer ndim = data ndim - rgb);
+        ``Canvas.world`` needs *scale* (or *affine*).
     keep_native_resolution : bool
         Keep the engine's resolution (the original pixels are then not
         pasted back) instead of the original's grid.
@@ -181,6 +200,10 @@ def outpaint_array(
         Progress events and cooperative cancel.
     source_name : str, optional
         Recorded in provenance and used to name the result.
+    confirm : bool or callable, optional
+        A paid plan of more than one pass runs only with ``True`` or a
+        callable shown the :class:`~napari_outpaint.CostEstimate` that
+        returns True.
 
     Returns
     -------
@@ -193,11 +216,23 @@ def outpaint_array(
     BudgetError
         Before anything is sent, when a paid run would exceed the session
         spend cap (:func:`napari_outpaint.session_spend_cap`, set by
-        ``NAPARI_OUTPAINT_SPEND_CAP_USD``; off by default). Answers from
-        the cache are free.
+        ``NAPARI_OUTPAINT_SPEND_CAP_USD``; off by default), or a paid plan
+        of several passes is not confirmed. Answers from the cache are
+        free.
     """
     started = time.perf_counter()
-    check_expand(expand)
+    check_wish(expand)
+    if (
+        isinstance(expand, Canvas)
+        and expand.measure == 'world'
+        and scale is None
+        and affine is None
+    ):
+        raise InvalidInputError(
+            'scale',
+            'Canvas.world needs the pixel size: give scale= (world units '
+            'per pixel, one per axis), or use Canvas.pixels.',
+        )
     source = prepare_source(
         data,
         rgb=rgb,
@@ -211,12 +246,14 @@ def outpaint_array(
         name=source_name,
     )
     index = normalize_plane(plane, source.lead_shape)
-    check_plan(source, expand)
+    plan = check_plan(source, expand)
+    resolved = resolve_engine(engine)
+    confirm_passes(plan, resolved, confirm)
     return outpaint_source_plane(
         source,
         index,
         expand,
-        resolve_engine(engine),
+        resolved,
         keep_native_resolution=keep_native_resolution,
         progress=progress,
         cancel=cancel,
@@ -224,16 +261,46 @@ def outpaint_array(
     )
 
 
-def check_plan(source: Source, expand: Expand) -> None:
+def check_plan(source: Source, expand: Expand | Canvas) -> CanvasPlan:
     """Everything about a plane of *source* that fails before any work:
-    the expansion adds pixels, and the plane's path fits in memory."""
-    check_adds_pixels(expand, source.plane_shape)
-    check_plane_fits(
-        source.plane_shape,
-        expand,
-        dtype=np.dtype(source.data.dtype),
-        channels=source.channels,
-        max_pixels=source.max_pixels,
+    the wish can be planned, every pass adds pixels, and every pass's path
+    fits in memory. Returns the plan."""
+    plan = plan_for(source, expand)
+    for step in plan.passes:
+        check_adds_pixels(step.expand, (step.height, step.width))
+        check_plane_fits(
+            (step.height, step.width),
+            step.expand,
+            dtype=np.dtype(source.data.dtype),
+            channels=source.channels,
+            max_pixels=source.max_pixels,
+        )
+    return plan
+
+
+def confirm_passes(
+    plan: CanvasPlan,
+    engine: Engine,
+    confirm: ConfirmCallback | bool | None,
+    *,
+    n_planes: int = 1,
+) -> None:
+    """Refuse a paid plan of several passes unless *confirm* agrees.
+
+    Raises
+    ------
+    BudgetError
+        Naming the price of every pass, before anything is sent.
+    """
+    if len(plan.passes) < 2 or price_of(engine) <= 0:
+        return
+    estimate = estimate_cost(n_planes, engine, n_passes=len(plan.passes))
+    if confirm is True or (callable(confirm) and confirm(estimate)):
+        return
+    raise BudgetError(
+        f'Not confirmed: this canvas takes {len(plan.passes)} Runflow '
+        f'passes per plane, {estimate.text}. Confirm the price to run '
+        '(confirm=True in Python, --yes on the command line).'
     )
 
 
@@ -251,7 +318,7 @@ def check_adds_pixels(expand: Expand, plane_shape: tuple[int, int]) -> None:
 def outpaint_source_plane(
     source: Source,
     index: tuple[int, ...],
-    expand: Expand,
+    expand: Expand | Canvas,
     engine: Engine,
     *,
     keep_native_resolution: bool = False,
@@ -269,7 +336,9 @@ def outpaint_source_plane(
         From :func:`~napari_outpaint._pipeline.source.prepare_source`.
     index : tuple of int
         The plane, validated (one index per non-spatial axis).
-    expand : Expand
+    expand : Expand or Canvas
+        Planned here (:func:`~napari_outpaint._pipeline.passes.plan_for`);
+        the caller has confirmed the price of several passes.
     engine : Engine
         A resolved engine; a paid one is put behind the cache and the
         spend cap here (:func:`~napari_outpaint._cache.engine.caching_engine`).
@@ -284,13 +353,14 @@ def outpaint_source_plane(
         ``time.perf_counter()`` when the caller started (for timings).
     """
     started = time.perf_counter() if started is None else started
+    plan = plan_for(source, expand)
     values = source.plane(index)
     limits = source.limits_for(values)
     caching = caching_engine(engine, paid)
     with caching or contextlib.nullcontext():
-        result = outpaint_plane(
+        result = outpaint_planned(
             values,
-            expand,
+            plan,
             caching or engine,
             rgb=source.rgb,
             contrast_limits=limits,
@@ -313,7 +383,8 @@ def outpaint_source_plane(
             result,
             source=source.record(limits),
             plane=index if source.n_lead else None,
-            expand=expand,
+            expand=plan.passes[0].expand,
+            canvas=_canvas_record(expand, plan, result),
             translate=source.translate,
             linear=source.linear,
             affine=source.affine,
@@ -343,6 +414,29 @@ def outpaint_source_plane(
         name=f'{source.name or "image"}{RESULT_SUFFIX}',
         warnings=result.warnings,
     )
+
+
+def _canvas_record(
+    wish: Expand | Canvas, plan: CanvasPlan, result: PlaneResult
+) -> dict[str, Any] | None:
+    """The provenance's ``canvas`` section: the wish and every pass."""
+    if isinstance(wish, Expand):
+        return None
+    return {
+        'wish': wish.describe(),
+        'measure': wish.measure,
+        'target_px': plan.target._asdict(),
+        'crop_px': plan.crop._asdict(),
+        'passes': list(result.passes)
+        or [
+            {
+                'expand': plan.passes[0].expand.as_dict(),
+                'canvas_in_px': [plan.height, plan.width],
+                'run_id': result.engine_result.run_id,
+                'seed': result.engine_result.seed,
+            }
+        ],
+    }
 
 
 def emit_warnings(messages: Sequence[str]) -> None:

@@ -77,6 +77,10 @@ class PlaneResult:
     timings : dict
         Seconds spent here, per step (the engine's own are in
         ``engine_result.timings``).
+    passes : tuple of dict
+        For a canvas made in several passes (or cropped): a record of each
+        pass, in order (see :mod:`napari_outpaint._pipeline.passes`);
+        empty for one plain pass.
     """
 
     data: np.ndarray
@@ -90,6 +94,7 @@ class PlaneResult:
     warnings: tuple[str, ...]
     engine_result: EngineResult
     timings: dict[str, float] = field(default_factory=dict)
+    passes: tuple[dict[str, Any], ...] = ()
 
     @property
     def pixels_per_result_pixel(self) -> tuple[float, float]:

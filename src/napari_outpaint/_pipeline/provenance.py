@@ -7,7 +7,11 @@
                       shear, affine (what re-opens the result aligned,
                       see napari_outpaint._layers.history)
     plane             indices on the leading axes (None for 2D data)
-    expand            the four percentages; padding_px: pixels per side
+    expand            the four percentages (of the first pass); padding_px:
+                      pixels per side of the final canvas
+    canvas            for a Canvas wish: the wish, target_px, crop_px and
+                      passes (each pass's percentages, canvas_in_px, run_id,
+                      seed, cost_usd); None for a plain Expand
     engine, model, run_id, seed, cost_usd, engine_details,
     engine_output_shape  (rows, cols) the engine returned (e.g. upscaled)
     mode              'preserve_original' or 'native_resolution'
@@ -46,6 +50,7 @@ def build(
     source: Mapping[str, Any],
     plane: tuple[int, ...] | None,
     expand: Expand,
+    canvas: Mapping[str, Any] | None = None,
     translate: np.ndarray,
     linear: np.ndarray,
     affine: np.ndarray,
@@ -67,11 +72,12 @@ def build(
         'plane': list(plane) if plane is not None else None,
         'expand': expand.as_dict(),
         'padding_px': pad._asdict(),
+        'canvas': dict(canvas) if canvas is not None else None,
         'engine': engine.engine,
         'model': engine.model,
         'run_id': engine.run_id,
         'seed': engine.seed,
-        'cost_usd': engine.cost_usd,
+        'cost_usd': _cost(result),
         'engine_details': dict(engine.details),
         'engine_output_shape': list(np.shape(engine.image)[:2]),
         'mode': 'native_resolution' if result.native else 'preserve_original',
@@ -128,6 +134,16 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def _cost(result: PlaneResult) -> float | None:
+    """The run's cost; for several passes, their sum (None if unknown)."""
+    if not result.passes:
+        return result.engine_result.cost_usd
+    costs = [p.get('cost_usd') for p in result.passes]
+    if any(c is None for c in costs):
+        return None
+    return round(sum(costs), 6)
 
 
 def _span(box: slice) -> list[int]:

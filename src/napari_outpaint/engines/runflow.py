@@ -264,8 +264,10 @@ class RunflowEngine:
                         deadline=deadline,
                     )
                     timings['create'] = time.monotonic() - mark
-                    report(Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id)
-                    try:
+                    try:  # from here on the run may read the input
+                        report(
+                            Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id
+                        )
                         run = self._follow(
                             client,
                             run,
