@@ -919,3 +919,20 @@ def test_sub_widgets_have_names_for_scripts(docked):
     assert 'rf-script-key-0001' not in str(widget.asdict())
     assert widget.price.value == 'free (local)'
     assert widget.history.toggle.text == 'History (past results)'
+
+
+@pytest.mark.gui
+def test_planes_along_an_unnamed_axis_use_its_index(make_napari_viewer):
+    """napari's default axis labels ('-4') name no axis: the index does."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((2, 3, 20, 24), np.uint8), name='stack')
+    widget = OutpaintWidget(viewer, engine=_CountingEngine())
+    texts = [
+        widget.planes.native.itemText(i)
+        for i in range(widget.planes.native.count())
+    ]
+    assert 'all planes along axis 0 (2)' in texts
+    assert 'all planes along axis 1 (3)' in texts
+    assert not any('-' in text for text in texts), texts
