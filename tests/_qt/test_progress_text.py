@@ -20,6 +20,7 @@ def test_axis_names_use_real_labels_else_the_index():
     assert axis_names(('-3', '-2', '-1'), 1) == ('axis 0',)
     assert axis_names(('0', 'c', 'y', 'x'), 2) == ('axis 0', 'c')
     assert axis_names((), 1) == ('axis 0',)
+    assert axis_names(('axis -4', 'axis -3'), 2) == ('axis 0', 'axis 1')
 
 
 def test_batch_status_names_the_plane_and_counts_without_tuples():

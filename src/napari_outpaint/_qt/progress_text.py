@@ -17,6 +17,7 @@ from napari_outpaint._progress import ProgressEvent
 
 __all__ = ['axis_names', 'batch_status', 'plane_text', 'run_status']
 
+_DEFAULT_LABEL = re.compile(r'(axis\s*)?-?\d+')
 _UUID = re.compile(
     r'\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b',
     re.IGNORECASE,
@@ -26,13 +27,14 @@ _UUID = re.compile(
 def axis_names(labels: Sequence[str], n_leading: int) -> tuple[str, ...]:
     """Names of the first *n_leading* axes: their label, else ``'axis i'``.
 
-    napari's default labels are the negative axis numbers (``'-3'``) or
-    plain numbers; those name nothing, so the axis index is used.
+    napari's default labels are axis numbers (``'-3'``, ``'0'``, or
+    ``'axis -3'`` when the viewer's dims were labelled); those name
+    nothing, so the axis index is used.
     """
     names = []
     for axis in range(n_leading):
         label = str(labels[axis]).strip() if axis < len(labels) else ''
-        named = label and not label.lstrip('-').isdigit()
+        named = label and not _DEFAULT_LABEL.fullmatch(label)
         names.append(label if named else f'axis {axis}')
     return tuple(names)
 

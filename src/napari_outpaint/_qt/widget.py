@@ -534,9 +534,13 @@ class OutpaintWidget(Container):
         leading = _leading_shape(layer)
         if len(leading) > 1:
             labels = tuple(getattr(layer, 'axis_labels', ()) or ())
+            names = axis_names(labels, len(leading))
             for axis, size in enumerate(leading):
-                name = labels[axis] if axis < len(labels) else str(axis)
-                text = f'all planes along axis {name} ({size})'
+                name = names[axis]
+                axis_text = (
+                    name if name.startswith('axis ') else f'axis {name}'
+                )
+                text = f'all planes along {axis_text} ({size})'
                 choices.append((text, ('axis', axis)))
         choices.append((ALL_PLANES, ALL_PLANES))
         return choices
