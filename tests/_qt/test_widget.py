@@ -704,6 +704,7 @@ def test_402_says_top_up_first_and_why_in_the_status_line(
     )
     assert any(text.startswith('Outpaint: ') for text in statuses)
     assert viewer.status == 'Ready'
+    assert widget.last_failure.reason == 'no Runflow credit (402)'
     assert not widget.copy_details.native.isHidden()
     assert 'InsufficientCreditError' in _copied_text(widget)
     assert not _same_turn(log), log

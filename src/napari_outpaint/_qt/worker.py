@@ -53,7 +53,8 @@ class RunOutcome:
 
 
 class ProgressRelay(QObject):
-    """Emits ``event(ProgressEvent)`` on the thread that created it.
+    """Emits ``event(report)`` (a ``ProgressEvent``, or a batch's
+    ``BatchProgress``) on the thread that created it.
 
     Create it on the GUI thread; :meth:`emit` may be called from any
     thread, and Qt queues the signal to the GUI thread.
