@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 import os
+import re
+import threading
 
 import numpy as np
 import pytest
 
 from napari_outpaint._expand import Expand
+from napari_outpaint._progress import ProgressEvent, Stage
 from napari_outpaint._qt.preview import PREVIEW_LAYER_NAME, canvas_outline
+from napari_outpaint._qt.view import bounds_of, camera, in_view, layer_bounds
 
 PLUGIN = 'napari-outpaint'
 WIDGET = 'Outpaint (expand canvas)'
@@ -284,11 +287,16 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     widget._sides['bottom'].value = 10
     assert widget._engine_label.value == 'Runflow (key from RUNFLOW_API_KEY)'
     assert widget._price_label.value == '$0.55'
+    shown = []  # napari's status bar repeats the dock's status line
+    viewer.events.status.connect(lambda event: shown.append(event.value))
     widget._run_button.clicked.emit()
     assert widget.worker is not None
     qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
     result = viewer.layers['cells [outpainted]']
     assert len(runflow_standin.runs) == 1
+    run_id = runflow_standin.runs[0].id
+    assert any(text.startswith('Outpaint: ') for text in shown), shown
+    assert not any(run_id in text for text in shown), shown
     assert result.metadata['outpaint']['run_id'] == runflow_standin.runs[0].id
     assert 'cells [generated]' in viewer.layers
     assert _shown_previews(viewer) == []
@@ -362,6 +370,13 @@ def test_cancel_mid_run_leaves_nothing_behind(
     assert _new_threads(threads_before) == set()
     run_id = runflow_standin.runs[0].id
     assert any(run_id in text and 'billed' in text for text in notifications)
+    assert any(
+        text.startswith(
+            f'Collect the result later with `napari-outpaint collect {run_id}`'
+        )
+        for text in notifications
+    )
+    assert run_id not in widget.status.value  # no run ids in the dock
     assert widget._run_button.enabled
 
 
@@ -394,6 +409,8 @@ def _turn_log(viewer, preview):
     )
     preview.events.visible.connect(lambda _e: log.append('outline'))
     preview.events.data.connect(lambda _e: log.append('outline'))
+    camera(viewer).events.zoom.connect(lambda _e: log.append('view'))
+    camera(viewer).events.center.connect(lambda _e: log.append('view'))
     viewer.layers.events.removed.connect(
         lambda e: log.append('removed') if e.value is preview else None
     )
@@ -404,9 +421,13 @@ def _turn_log(viewer, preview):
 
 
 def _same_turn(log):
-    """Whether a notification and an outline change share a turn."""
-    pairs = itertools.pairwise(log)
-    return any({a, b} == {'notify', 'outline'} for a, b in pairs)
+    """Whether a notification and an outline change or a view fit share
+    a turn (any run of entries with no 'turn' between them)."""
+    turns = ' '.join(log).split('turn')
+    return any(
+        'notify' in turn and ('outline' in turn or 'view' in turn)
+        for turn in turns
+    )
 
 
 @pytest.mark.gui
@@ -635,3 +656,284 @@ def test_a_two_line_key_paste_disables_run_and_says_why(docked):
     assert 'rf-first' not in widget._engine_label.value
     widget._api_key.value = 'rf-one-line-key'
     assert widget._run_button.enabled
+
+
+# -- issue 13: failures, the view, batch status, scripting -----------------
+
+
+def _standin_env(monkeypatch, standin, ca_path=None):
+    """Runflow by the environment, pointed at the stand-in."""
+    monkeypatch.setenv('RUNFLOW_API_KEY', 'test-key')
+    monkeypatch.setenv('RUNFLOW_BASE_URL', standin.base_url)
+    monkeypatch.setenv('SSL_CERT_FILE', str(ca_path or standin.ca_path))
+
+
+def _copied_text(widget):
+    from qtpy.QtWidgets import QApplication
+
+    widget.copy_details.clicked.emit()
+    return QApplication.clipboard().text()
+
+
+@pytest.mark.gui
+def test_402_says_top_up_first_and_why_in_the_status_line(
+    docked, runflow_standin, monkeypatch, qtbot, notifications
+):
+    """A refused run: the notice leads with the fix, the status line says
+    why, napari's status bar is reset, the details can be copied; no
+    notice shares a turn with the outline."""
+    viewer, widget = docked
+    _standin_env(monkeypatch, runflow_standin)
+    runflow_standin.reject_creates(status=402)
+    statuses = []
+    viewer.events.status.connect(lambda event: statuses.append(event.value))
+    widget.engine.value = 'runflow'
+    widget.left.value = 20
+    (preview,) = _shown_previews(viewer)
+    log, timer = _turn_log(viewer, preview)
+    widget.run.clicked.emit()
+    qtbot.waitUntil(
+        lambda: _idle(widget) and not preview.visible, timeout=30_000
+    )
+    timer.stop()
+    (notice,) = [text for text in notifications if 'failed' in text]
+    assert notice.startswith('Top up your Runflow credit at app.runflow.io')
+    assert notice.endswith('Outpaint failed: no Runflow credit (402).')
+    assert widget.status.value.startswith(
+        'failed: no Runflow credit (402): top up your Runflow credit'
+    )
+    assert any(text.startswith('Outpaint: ') for text in statuses)
+    assert viewer.status == 'Ready'
+    assert widget.last_failure.reason == 'no Runflow credit (402)'
+    assert not widget.copy_details.native.isHidden()
+    assert 'InsufficientCreditError' in _copied_text(widget)
+    assert not _same_turn(log), log
+
+
+@pytest.mark.gui
+def test_an_unexpected_error_is_notified_with_details_to_copy(
+    docked, runflow_standin, monkeypatch, qtbot, notifications, tmp_path
+):
+    """A missing CA file (not an OutpaintError) still gets one notice
+    with advice, a status line and copyable details (the traceback)."""
+    viewer, widget = docked
+    missing = tmp_path / 'ca.pem'
+    _standin_env(monkeypatch, runflow_standin, ca_path=missing)
+    widget.engine.value = 'runflow'
+    widget.top.value = 10
+    widget.run.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    qtbot.waitUntil(lambda: widget.run.enabled, timeout=5_000)
+    failures = [text for text in notifications if 'failed' in text]
+    assert len(failures) == 1, notifications
+    assert failures[0].startswith(
+        f'Fix or unset SSL_CERT_FILE: it names {missing}'
+    )
+    assert widget.status.value.startswith(
+        'failed: unexpected FileNotFoundError'
+    )
+    assert 'Traceback' in widget.status.tooltip
+    copied = _copied_text(widget)
+    assert 'FileNotFoundError' in copied
+    assert 'Traceback' in copied
+    assert runflow_standin.runs == []
+
+
+@pytest.mark.gui
+def test_outline_and_result_are_fitted_into_view(docked, qtbot):
+    """An outline that leaves the view is fitted once per showing (the
+    user's zoom is kept after); the result is fitted in its own turn."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer, _ = docked
+    widget = OutpaintWidget(viewer, engine=_CountingEngine())
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    viewer.reset_view()
+    cells = viewer.layers['cells']
+    wide = canvas_outline(cells, Expand(0, 0, 80, 0))
+    assert not in_view(viewer, bounds_of(wide.corners))
+    widget.left.value = 80
+    (preview,) = _shown_previews(viewer)
+    assert in_view(viewer, bounds_of(preview.data[0]))
+    camera(viewer).zoom *= 4  # the user zooms in on a detail
+    zoom = camera(viewer).zoom
+    widget.top.value = 20
+    assert camera(viewer).zoom == zoom
+    log, timer = _turn_log(viewer, preview)
+    widget.run.clicked.emit()
+    qtbot.waitUntil(
+        lambda: _idle(widget) and not preview.visible, timeout=30_000
+    )
+    timer.stop()
+    result = viewer.layers['cells [outpainted]']
+    assert in_view(viewer, layer_bounds(result))
+    assert 'view' in log
+    assert 'notify' in log
+    assert not _same_turn(log), log
+
+
+@pytest.mark.gui
+def test_outline_carries_the_source_units(make_napari_viewer):
+    """The outline layer has the image's units: napari finds them
+    consistent (no 'Inconsistent units across layers')."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(
+        np.zeros((3, 30, 40), np.uint8),
+        scale=(2.0, 0.5, 0.5),
+        units=('um', 'um', 'um'),
+    )
+    widget = OutpaintWidget(viewer, engine=_CountingEngine())
+    widget.left.value = 10
+    (preview,) = _shown_previews(viewer)
+    assert tuple(preview.units) == tuple(layer.units)[-2:]
+    assert viewer.layers.extent.units is not None
+    layer.units = ('nm', 'nm', 'nm')
+    widget.left.value = 20
+    assert tuple(preview.units) == tuple(layer.units)[-2:]
+    assert viewer.layers.extent.units is not None
+
+
+class _GatedEngine(_CountingEngine):
+    """Reports half done, then waits for the test to open the gate."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+
+    def outpaint(self, image, expand, *, progress=None, cancel=None):
+        if progress is not None:
+            progress(ProgressEvent(Stage.RUNNING, 'painting', 0.5))
+        self.gate.wait(timeout=30)
+        return super().outpaint(image, expand)
+
+
+@pytest.fixture
+def activity_bars():
+    """The value and time read-out of every napari progress bar made."""
+    from napari.utils import progress
+
+    values, etas = [], []
+
+    def on_new(event):
+        for bar in event.added:
+            bar.events.value.connect(lambda e: values.append(e.value))
+            bar.events.eta.connect(lambda e: etas.append(e.value))
+
+    progress._all_instances.events.changed.connect(on_new)
+    yield values, etas
+    progress._all_instances.events.changed.disconnect(on_new)
+
+
+@pytest.mark.gui
+def test_batch_status_names_plane_and_count_and_the_bar_moves(
+    make_napari_viewer, qtbot, activity_bars
+):
+    """A batch along z reads 'plane t=1, z=2 (0 of 3)': no tuples, no run
+    ids; the Activity bar's value moves and shows no 'it/s'."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    stack = np.zeros((2, 3, 20, 24), np.uint8)
+    viewer.add_image(stack, name='stack', axis_labels=('t', 'z', 'y', 'x'))
+    engine = _GatedEngine()
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    statuses = []  # napari's status bar follows the dock's status line
+    viewer.events.status.connect(lambda event: statuses.append(event.value))
+    values, etas = activity_bars
+    widget.right.value = 25
+    viewer.dims.set_current_step(0, 1)
+    widget.planes.value = ('axis', 1)
+    plane_line = re.compile(r'plane t=1, z=[0-2] \([0-3] of 3\)')
+
+    def plane_shown_and_bar_moved() -> bool:
+        shown = widget.status.value
+        return bool(
+            plane_line.fullmatch(shown)
+            and f'Outpaint: {shown}' in statuses
+            and values
+            and max(values) > 0
+        )
+
+    widget.run.clicked.emit()
+    try:
+        qtbot.waitUntil(plane_shown_and_bar_moved, timeout=15_000)
+    finally:
+        engine.gate.set()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    assert not any(re.search(r'\(\d+,|\[\d+/', text) for text in statuses)
+    assert max(values) <= 100
+    assert etas
+    assert not any('it/s' in text for text in etas), etas
+
+
+@pytest.mark.gui
+def test_long_status_wraps_instead_of_widening_the_dock(docked):
+    """A long status line (a URL, a long reason) leaves the width alone."""
+    _, widget = docked
+    before = (
+        widget.native.sizeHint().width(),
+        widget.native.minimumSizeHint().width(),
+    )
+    widget.status.value = 'failed: ' + 'a-very-long-reason-' * 20 + ' end'
+    widget.using.value = 'Runflow ' + 'x' * 300
+    after = (
+        widget.native.sizeHint().width(),
+        widget.native.minimumSizeHint().width(),
+    )
+    assert after == before
+    assert widget.status.native.wordWrap()
+
+
+@pytest.mark.gui
+def test_sub_widgets_have_names_for_scripts(docked):
+    """Attribute access and asdict() work; labels are as before; the API
+    key is reachable but never in asdict()."""
+    viewer, widget = docked
+    widget.top.value = 10
+    widget.update({'right': 5, 'engine': 'local'})
+    assert widget.expand() == Expand(10, 0, 0, 5)
+    assert widget.asdict() == {
+        'image': viewer.layers['cells'],
+        'top': 10,
+        'bottom': 0,
+        'left': 0,
+        'right': 5,
+        'planes': 'plane shown',
+        'engine': 'local',
+        'remember_key': False,
+    }
+    assert [
+        widget[side].label for side in ('top', 'bottom', 'left', 'right')
+    ] == [
+        'Top %',
+        'Bottom %',
+        'Left %',
+        'Right %',
+    ]
+    assert widget.image.label == 'Image'
+    assert widget.run.text == 'Run'
+    assert widget.run.enabled
+    widget.api_key.value = 'rf-script-key-0001'
+    assert 'rf-script-key-0001' not in str(widget.asdict())
+    assert widget.price.value == 'free (local)'
+    assert widget.history.toggle.text == 'History (past results)'
+
+
+@pytest.mark.gui
+def test_planes_along_an_unnamed_axis_use_its_index(make_napari_viewer):
+    """napari's default axis labels ('-4') name no axis: the index does."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((2, 3, 20, 24), np.uint8), name='stack')
+    widget = OutpaintWidget(viewer, engine=_CountingEngine())
+    texts = [
+        widget.planes.native.itemText(i)
+        for i in range(widget.planes.native.count())
+    ]
+    assert 'all planes along axis 0 (2)' in texts
+    assert 'all planes along axis 1 (3)' in texts
+    assert not any('-' in text for text in texts), texts

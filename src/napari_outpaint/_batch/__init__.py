@@ -14,10 +14,11 @@ from napari_outpaint._batch.outpaint import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
 )
-from napari_outpaint._batch.result import BatchResult
+from napari_outpaint._batch.result import BatchProgress, BatchResult
 from napari_outpaint._batch.selection import Plane, plane_text, planes_along
 
 __all__ = [
+    'BatchProgress',
     'BatchResult',
     'CONCURRENCY_ENV',
     'DEFAULT_CONCURRENCY',

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import napari.layers
 
-from napari_outpaint._batch import BatchResult, outpaint_source
+from napari_outpaint._batch import BatchProgress, BatchResult, outpaint_source
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
@@ -43,6 +43,7 @@ def outpaint_layer(
     planes: str | Sequence[Sequence[int] | int] | None = None,
     confirm: bool | Callable[[str], bool] | None = None,
     concurrency: int | None = None,
+    batch_progress: Callable[[BatchProgress], None] | None = None,
 ) -> napari.layers.Image:
     """Outpaint an Image layer; return a new, aligned layer (not added).
 
@@ -73,6 +74,9 @@ def outpaint_layer(
         True, or a callable shown the price) and, for *planes*, the number
         of runs in flight (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``,
         else 4).
+    batch_progress : callable, optional
+        For *planes*: receives each ``BatchProgress`` (plane, counts,
+        overall fraction) instead of *progress* getting it as text.
 
     Returns
     -------
@@ -116,6 +120,7 @@ def outpaint_layer(
         cancel=cancel,
         confirm=confirm,
         concurrency=concurrency,
+        batch_progress=batch_progress,
     )
     if isinstance(result, BatchResult):
         result.raise_if_nothing_finished()

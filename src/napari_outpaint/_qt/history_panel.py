@@ -13,6 +13,7 @@ from napari.utils.notifications import show_error, show_info
 
 from napari_outpaint._errors import OutpaintError
 from napari_outpaint._layers import history_choices, open_for_viewer
+from napari_outpaint._qt.failures import describe_failure
 
 __all__ = ['HistoryPanel']
 
@@ -83,6 +84,9 @@ class HistoryPanel(Container):
         try:
             layer = open_for_viewer(key, self._selected_image())
         except (OutpaintError, OSError) as exc:
-            show_error(f'Outpaint: could not re-open the result: {exc}')
+            failure = describe_failure(exc)
+            show_error(
+                failure.message('Outpaint could not re-open the result')
+            )
             return
         self._add_layer(layer)

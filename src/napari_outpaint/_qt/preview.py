@@ -4,7 +4,8 @@
 :class:`~napari_outpaint.Expand`, where the expanded canvas sits in world
 coordinates (through the layer's own scale, translate, rotate, shear and
 affine) and how big it is. :class:`CanvasPreview` keeps at most one Shapes
-layer in a viewer showing that outline, and removes it on request: the
+layer in a viewer showing that outline (in the layer's units), fits the
+view to it when it first leaves the view, and hides it on request: the
 widget owns one and clears it whenever the preview no longer applies.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 from napari.layers import Shapes
 
 from napari_outpaint._expand import Expand
+from napari_outpaint._qt.view import bounds_of, fit_view, in_view
 
 __all__ = [
     'PREVIEW_LAYER_NAME',
@@ -48,6 +50,9 @@ class CanvasOutline:
     unit : str
         The layer's spatial unit abbreviation (e.g. ``'µm'``), or ``''``
         when the layer has none (napari's default ``pixel``).
+    units : tuple
+        The layer's units of its two spatial axes (napari ``pint`` units),
+        for the outline layer; empty when the layer has none.
     """
 
     rows: int
@@ -56,6 +61,7 @@ class CanvasOutline:
     height: float
     width: float
     unit: str
+    units: tuple = ()
 
     def describe(self) -> str:
         """``'858 x 715 px (85.8 x 71.5 µm)'``: rows x cols, then world."""
@@ -120,6 +126,7 @@ def canvas_outline(
         height=float(np.linalg.norm(corners[3] - corners[0])),
         width=float(np.linalg.norm(corners[1] - corners[0])),
         unit=_spatial_unit(layer),
+        units=tuple(getattr(layer, 'units', None) or ())[-2:],
     )
 
 
@@ -153,12 +160,15 @@ class CanvasPreview:
     :meth:`clear` hides it and never removes it (napari/vispy on Mesa can
     segfault when a Shapes layer is removed in the same event-loop turn as
     a notification is shown). Call it whenever the preview stops applying
-    (values back to zero, run finished, widget hidden or closed).
+    (values back to zero, run finished, widget hidden or closed). The
+    first time a shown outline is not wholly in view, the view is fitted
+    to it, once per showing, so a user's own zoom is left alone after.
     """
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         self._viewer = viewer
         self._layer: napari.layers.Shapes | None = None
+        self._fitted = False  # the view was fitted during this showing
 
     @property
     def layer(self) -> napari.layers.Shapes | None:
@@ -168,9 +178,20 @@ class CanvasPreview:
         return self._layer
 
     def show(self, outline: CanvasOutline) -> None:
-        """Draw *outline*, adding the layer the first time."""
+        """Draw *outline*, adding the layer the first time; fit the view
+        to it the first time it is not wholly in view."""
+        self._draw(outline)
+        bounds = bounds_of(outline.corners)
+        if not self._fitted and not in_view(self._viewer, bounds):
+            fit_view(self._viewer, bounds)
+            self._fitted = True
+
+    def _draw(self, outline: CanvasOutline) -> None:
         width = _EDGE_FRACTION * max(outline.height, outline.width, 1e-12)
+        units = {'units': outline.units} if outline.units else {}
         if self.layer is not None:
+            if units and tuple(self._layer.units) != outline.units:
+                self._layer.units = outline.units
             self._layer.data = [outline.corners]
             self._layer.edge_width = [width]
             self._layer.current_edge_width = width
@@ -185,6 +206,7 @@ class CanvasPreview:
             edge_width=width,
             name=PREVIEW_LAYER_NAME,
             metadata={'outpaint_preview': True},
+            **units,
         )
         selection = self._viewer.layers.selection
         active, selected = selection.active, set(selection)
@@ -200,5 +222,6 @@ class CanvasPreview:
 
     def clear(self) -> None:
         """Hide the outline layer (kept for the next :meth:`show`)."""
+        self._fitted = False
         if self.layer is not None and self._layer.visible:
             self._layer.visible = False

@@ -7,6 +7,11 @@ and on Run starts :func:`napari_outpaint._pipeline.array.outpaint_layer` in
 napari's ``thread_worker``. Progress arrives stage by stage, Cancel stops
 the pipeline at its next cancel point, expected errors become napari
 notifications that say what to do, and the result is added as a layer.
+
+Every sub-widget has a name, so scripts can drive it like a magicgui
+form: ``widget.top.value = 10``, ``widget.engine.value = 'local'``,
+``widget.asdict()`` (the inputs; the API key and the read-outs are left
+out), ``widget.run.clicked.emit()``.
 """
 
 from __future__ import annotations
@@ -31,16 +36,23 @@ from napari.qt.threading import create_worker
 from napari.utils import cancelable_progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QObject, QTimer
-from qtpy.QtWidgets import QMessageBox
+from qtpy.QtWidgets import QApplication, QMessageBox, QSizePolicy
 
-from napari_outpaint._batch import Plane, planes_along
+from napari_outpaint._batch import BatchProgress, Plane, planes_along
 from napari_outpaint._cache import estimate_cost
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
 from napari_outpaint._imaging import SEAM_WARN_THRESHOLD
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
+from napari_outpaint._qt.failures import Failure, describe_failure, sentence
 from napari_outpaint._qt.history_panel import HistoryPanel
 from napari_outpaint._qt.preview import CanvasPreview, canvas_outline
+from napari_outpaint._qt.progress_text import (
+    axis_names,
+    batch_status,
+    run_status,
+)
+from napari_outpaint._qt.view import fit_view, layer_bounds
 from napari_outpaint._qt.worker import (
     ProgressRelay,
     RunOutcome,
@@ -67,6 +79,10 @@ _TRANSFORM_EVENTS = ('data', 'scale', 'translate', 'rotate', 'shear', 'affine')
 # plane, and each repaint of the status and the Activity bar costs the GUI
 # thread a few milliseconds (measured in bench/ui_stall.py).
 PROGRESS_INTERVAL_MS = 100
+# The Activity bar counts to this; its time read-out shows no 'it/s'.
+_BAR_TOTAL = 100
+_BAR_FORMAT = '{l_bar}{bar}| {elapsed} elapsed, {remaining} left'
+VIEWER_STATUS_IDLE = 'Ready'  # napari's own idle status
 
 
 class OutpaintWidget(Container):
@@ -94,6 +110,8 @@ class OutpaintWidget(Container):
         self._progress_bar = None
         self._run_id: str | None = None
         self._outcome: RunOutcome | None = None
+        self._failure: Failure | None = None  # the last run's, for copying
+        self._axis_names: tuple[str, ...] = ()  # of the running batch
         self._hidden = False  # the dock was hidden or closed
         self._relay = ProgressRelay()
         self._pending_progress: ProgressEvent | None = None
@@ -103,39 +121,70 @@ class OutpaintWidget(Container):
         self._visibility = _VisibilityWatcher(self)
 
         self._image = ComboBox(
-            label='Image', choices=self._image_layer_choices, nullable=True
+            name='image',
+            label='Image',
+            choices=self._image_layer_choices,
+            nullable=True,
         )
         self._sides = {
             side: SpinBox(
-                label=f'{side.capitalize()} %', min=0, max=MAX_PERCENT
+                name=side,
+                label=f'{side.capitalize()} %',
+                min=0,
+                max=MAX_PERCENT,
             )
             for side in _SIDES
         }
         self._planes = ComboBox(
-            label='Planes', choices=self._plane_choices, visible=False
+            name='planes',
+            label='Planes',
+            choices=self._plane_choices,
+            visible=False,
         )
         self._planes.tooltip = (
             'nD layers: outpaint the plane shown, every plane along one '
             'axis (the other axes as shown), or every plane, into one nD '
             'layer (the price of a paid batch is asked first).'
         )
-        self._canvas_label = Label(label='Canvas', value='')
-        self._price_label = Label(label='Price', value='')
+        self._canvas_label = _readout('canvas', 'Canvas')
+        self._price_label = _readout('price', 'Price')
         self._engine_choice = ComboBox(
-            label='Engine', choices=ENGINE_CHOICES, value='auto'
+            name='engine',
+            label='Engine',
+            choices=ENGINE_CHOICES,
+            value='auto',
         )
-        self._engine_label = Label(label='Using', value='')
-        self._api_key = Password(label='API key')
+        self._engine_label = _readout('using', 'Using')
+        # Not in asdict(): a script's saved settings never hold the key.
+        self._api_key = Password(
+            name='api_key', label='API key', gui_only=True
+        )
         self._remember_key = CheckBox(
-            text='remember in system keyring', value=False
+            name='remember_key', text='remember in system keyring', value=False
         )
-        self._run_button = PushButton(text='Run', enabled=False)
-        self._cancel_button = PushButton(text='Cancel', enabled=False)
-        self._status = Label(label='Status', value='idle')
+        self._run_button = PushButton(
+            name='run', text='Run', enabled=False, gui_only=True
+        )
+        self._cancel_button = PushButton(
+            name='cancel', text='Cancel', enabled=False, gui_only=True
+        )
+        self._status = _readout('status', 'Status', 'idle')
+        self._copy_details = PushButton(
+            name='copy_details',
+            text='Copy details',
+            visible=False,
+            gui_only=True,
+        )
+        self._copy_details.tooltip = (
+            'Copy the last failure (error type, message, traceback; no '
+            'secrets) to the clipboard, e.g. for a bug report.'
+        )
         self._history = HistoryPanel(
             selected_image=lambda: self._image.value,
             add_layer=self._add_reopened,
         )
+        self._history.name = 'history'
+        self._history.gui_only = True
         self._api_key.tooltip = (
             'Runflow API key (masked). Kept in memory only, unless '
             '"remember in system keyring" is ticked.'
@@ -147,9 +196,11 @@ class OutpaintWidget(Container):
             'everything on this machine.'
         )
         buttons = Container(
+            name='buttons',
             widgets=[self._run_button, self._cancel_button],
             layout='horizontal',
             labels=False,
+            gui_only=True,
         )
         self.extend(
             [
@@ -164,6 +215,7 @@ class OutpaintWidget(Container):
                 self._remember_key,
                 buttons,
                 self._status,
+                self._copy_details,
                 self._history,
             ]
         )
@@ -180,6 +232,21 @@ class OutpaintWidget(Container):
         None when idle: the run is over and its layers are added.
         """
         return self._worker
+
+    @property
+    def run(self) -> PushButton:
+        """The Run button (``widget.run.clicked.emit()`` starts a run)."""
+        return self._run_button
+
+    @property
+    def cancel(self) -> PushButton:
+        """The Cancel button."""
+        return self._cancel_button
+
+    @property
+    def last_failure(self) -> Failure | None:
+        """The last run's failure (advice, reason, details), if it failed."""
+        return self._failure
 
     @property
     def preview_layer(self) -> napari.layers.Shapes | None:
@@ -201,6 +268,7 @@ class OutpaintWidget(Container):
         self._api_key.changed.connect(self._refresh_engine)
         self._run_button.changed.connect(self._on_run)
         self._cancel_button.changed.connect(self._on_cancel)
+        self._copy_details.changed.connect(self._on_copy_details)
         self._relay.event.connect(self._on_progress)
         layers = self._viewer.layers
         for emitter in (layers.events.inserted, layers.events.removed):
@@ -277,8 +345,8 @@ class OutpaintWidget(Container):
         layer, expand = self._image.value, self.expand()
         if layer is None or expand is None:
             show_error(
-                'Outpaint: choose an image layer and set at least one side '
-                'above 0 percent first.'
+                'Choose an image layer and set at least one side above 0 '
+                'percent, then press Run (Outpaint).'
             )
             return
         plan = self._plan()
@@ -299,11 +367,12 @@ class OutpaintWidget(Container):
             self._cancel_token.cancel()
             self._status.value = 'cancelling...'
 
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def _on_progress(self, event: ProgressEvent | BatchProgress) -> None:
         """Note the run id; show the stage now or, if one was shown less
         than PROGRESS_INTERVAL_MS ago, the latest one when that is over."""
-        if event.run_id:
-            self._run_id = event.run_id
+        run_id = _run_id_of(event)
+        if run_id:
+            self._run_id = run_id
         if self._worker is None:
             return  # a late event of a run that is over
         if self._progress_timer.isActive():
@@ -322,22 +391,30 @@ class OutpaintWidget(Container):
         self._progress_timer.stop()
         self._pending_progress = None
 
-    def _show_progress(self, event: ProgressEvent) -> None:
-        """Show one pipeline stage in the status line and Activity dock."""
-        text = f'{event.stage}: {event.message}' if event.message else ''
-        self._status.value = text or str(event.stage)
-        self._viewer.status = f'Outpaint {self._status.value}'
-        bar = self._progress_bar
-        if bar is not None:
-            fraction = event.fraction
+    def _show_progress(self, event: ProgressEvent | BatchProgress) -> None:
+        """Show one pipeline stage, or a batch's count, in the status
+        line, napari's status bar and the Activity dock."""
+        fraction = event.fraction
+        if isinstance(event, BatchProgress):
+            text = batch_status(event, self._axis_names)
+        else:
+            text = run_status(event)
             if fraction is None and event.stage in _STAGES:
                 fraction = _STAGES.index(event.stage) / (len(_STAGES) - 1)
-            description = f'Outpaint: {event.stage}'
-            if bar.desc != description:
-                bar.set_description(description)
-            if fraction is not None:
-                bar.n = round(100 * max(0.0, min(1.0, fraction)))
-                bar.refresh()
+        self._status.value = text
+        self._viewer.status = f'Outpaint: {text}'
+        bar = self._progress_bar
+        if bar is None:
+            return
+        description = f'Outpaint: {text}'
+        if bar.desc != description:
+            bar.set_description(description)
+        if fraction is not None:
+            # update() (not n=) emits the value the Activity bar shows;
+            # it never goes back, as planes of a batch report out of order.
+            target = round(_BAR_TOTAL * max(0.0, min(1.0, fraction)))
+            if target > bar.n:
+                bar.update(target - bar.n)
 
     def _on_returned(self, outcome: RunOutcome) -> None:
 
@@ -346,13 +423,32 @@ class OutpaintWidget(Container):
         if isinstance(outcome.error, OutpaintCancelled):
             self._report_cancel(outcome.error)
         elif outcome.error is not None:
-            self._status.value = 'failed'
-            show_error(f'Outpaint failed: {outcome.error}')
+            self._report_failure(outcome.error, notify=True)
 
     def _on_errored(self, exc: Exception) -> None:
-        # napari's worker already shows the traceback as a notification.
+        # run_outpaint returns every Exception; this is a BaseException
+        # or a bug in the worker itself, and napari's worker already
+        # shows it as a notification: only the status line and details.
         logger.debug('Outpaint worker raised %s', type(exc).__name__)
-        self._status.value = f'failed ({type(exc).__name__})'
+        self._report_failure(exc, notify=False)
+
+    def _report_failure(self, exc: BaseException, *, notify: bool) -> None:
+        """Advice first in a notification, the reason in the status line,
+        the details behind Copy details and the status line's tooltip."""
+        failure = describe_failure(exc)
+        self._failure = failure
+        self._status.value = failure.status
+        self._status.tooltip = failure.details
+        self._copy_details.visible = True
+        if notify:
+            show_error(failure.notification)
+
+    def _on_copy_details(self, _value=None) -> None:
+        if self._failure is not None:
+            QApplication.clipboard().setText(self._failure.details)
+            self._status.value = (
+                f'{self._failure.status} (details copied to the clipboard)'
+            )
 
     def _on_finished(self) -> None:
         """Add the result, then the mask, then drop the outline.
@@ -368,9 +464,13 @@ class OutpaintWidget(Container):
         outcome, self._outcome = self._outcome, None
         steps = [self._end_run]
         if outcome is not None and outcome.layer is not None:
-            steps[:0] = [partial(self._add_result, outcome)]
+            # The fit has a turn of its own: _add_result notifies.
+            steps[:0] = [
+                partial(self._add_result, outcome),
+                partial(self._fit_to_result, outcome.layer),
+            ]
             if outcome.mask is not None:
-                steps[1:1] = [partial(self._add_layer, outcome.mask)]
+                steps[2:2] = [partial(self._add_layer, outcome.mask)]
         # One turn later: _on_returned may have just shown a notification,
         # and the outline must not change in the same turn as one.
         QTimer.singleShot(1, partial(self._run_steps, steps))
@@ -398,6 +498,10 @@ class OutpaintWidget(Container):
         if not any('seam' in message for message in outcome.warnings):
             self._warn_if_seam_is_poor(outcome.layer)
 
+    def _fit_to_result(self, layer: napari.layers.Image) -> None:
+        if layer in self._viewer.layers:
+            fit_view(self._viewer, layer_bounds(layer))
+
     def _add_layer(self, layer) -> None:
         """Add *layer* and keep the original selected, so that a second
         Run redoes the original rather than expanding the result."""
@@ -413,6 +517,7 @@ class OutpaintWidget(Container):
         self._set_inputs_enabled(True)
         self._refresh(preview=False)
         self._history.refresh()
+        self._viewer.status = VIEWER_STATUS_IDLE  # no stale stage
 
     def _add_reopened(self, layer) -> None:
         self._add_layer(layer)
@@ -429,9 +534,13 @@ class OutpaintWidget(Container):
         leading = _leading_shape(layer)
         if len(leading) > 1:
             labels = tuple(getattr(layer, 'axis_labels', ()) or ())
+            names = axis_names(labels, len(leading))
             for axis, size in enumerate(leading):
-                name = labels[axis] if axis < len(labels) else str(axis)
-                text = f'all planes along axis {name} ({size})'
+                name = names[axis]
+                axis_text = (
+                    name if name.startswith('axis ') else f'axis {name}'
+                )
+                text = f'all planes along {axis_text} ({size})'
                 choices.append((text, ('axis', axis)))
         choices.append((ALL_PLANES, ALL_PLANES))
         return choices
@@ -496,8 +605,17 @@ class OutpaintWidget(Container):
 
         self._cancel_token = CancelToken()
         self._run_id = None
+        self._failure = None
+        self._copy_details.visible = False
+        self._status.tooltip = None
+        layer = request.layer
+        labels = tuple(getattr(layer, 'axis_labels', ()) or ())
+        self._axis_names = axis_names(labels, max(0, layer.ndim - 2))
         self._progress_bar = cancelable_progress(
-            total=100, desc='Outpaint', cancel_callback=self._on_cancel
+            total=_BAR_TOTAL,
+            desc='Outpaint',
+            cancel_callback=self._on_cancel,
+            bar_format=_BAR_FORMAT,
         )
         # Connecting 'errored' here stops superqt from re-raising a bug in
         # the GUI thread; napari still shows it as a notification.
@@ -554,27 +672,37 @@ class OutpaintWidget(Container):
         try:
             saved = save_api_key(key)
         except InvalidInputError as exc:
-            show_warning(f'Outpaint: the key was not saved: {exc}')
+            show_warning(
+                f'Paste the API key again to have it remembered: '
+                f'{sentence(str(exc))} (Outpaint did not save it.)'
+            )
             return
         if not saved:
             show_warning(
-                'Outpaint: no usable system keyring, so the API key was '
-                'not remembered; set RUNFLOW_API_KEY instead.'
+                'Set RUNFLOW_API_KEY to keep the API key: there is no usable '
+                'system keyring, so Outpaint did not remember it.'
             )
 
     def _report_cancel(self, exc: OutpaintCancelled) -> None:
 
         run_id = exc.run_id or self._run_id
-        self._status.value = 'cancelled'
         if run_id:
+            self._status.value = (
+                'cancelled: the run was already submitted and may still be '
+                'billed; its id is in the notification'
+            )
             show_warning(
-                f'Outpaint cancelled. Runflow run {run_id} was already '
-                'submitted: Runflow has no public cancel, so it may still '
-                'complete and be billed. Collect its result later with '
-                f'`napari-outpaint collect {run_id}`.'
+                f'Collect the result later with `napari-outpaint collect '
+                f'{run_id}`: Outpaint was cancelled after Runflow run '
+                f'{run_id} was submitted, and Runflow has no public cancel, '
+                'so it may still complete and be billed.'
             )
         else:
-            show_info('Outpaint cancelled before any run was submitted.')
+            self._status.value = 'cancelled before any run was submitted'
+            show_info(
+                'Nothing to do: Outpaint was cancelled before any run was '
+                'submitted, so nothing is billed.'
+            )
 
     def _warn_if_seam_is_poor(self, layer: napari.layers.Image) -> None:
 
@@ -583,11 +711,10 @@ class OutpaintWidget(Container):
         if score is None or score <= SEAM_WARN_THRESHOLD:
             return
         show_warning(
-            f'Outpaint: the border of the original is visible in '
-            f'"{layer.name}" (seam score {score:.2f}, above '
-            f'{SEAM_WARN_THRESHOLD:g}). Check the generated border before '
-            'using it; smaller expansions or another engine usually give '
-            'a smoother fill.'
+            f'Check the generated border of "{layer.name}" before using '
+            'it: the border of the original is visible (seam score '
+            f'{score:.2f}, above {SEAM_WARN_THRESHOLD:g}). Smaller '
+            'expansions or another engine usually give a smoother fill.'
         )
 
     def _on_visibility(self, visible: bool) -> None:
@@ -596,6 +723,23 @@ class OutpaintWidget(Container):
             self._refresh()
         else:
             self._preview.clear()
+
+
+def _readout(name: str, label: str, value: str = '') -> Label:
+    """A read-only line that wraps its words and never widens the dock."""
+    readout = Label(name=name, label=label, value=value, gui_only=True)
+    readout.native.setWordWrap(True)
+    readout.native.setSizePolicy(
+        QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+    )
+    return readout
+
+
+def _run_id_of(event: ProgressEvent | BatchProgress) -> str | None:
+    """The run a progress report names (a batch's, through its plane)."""
+    if isinstance(event, BatchProgress):
+        event = event.event
+    return event.run_id if event is not None else None
 
 
 def _single_shot(interval_ms: int, slot) -> QTimer:

@@ -2,14 +2,16 @@
 
 :func:`run_outpaint` is the body of the napari ``thread_worker``: it builds
 the engine, calls the pipeline, and returns a :class:`RunOutcome` holding
-either the new layers or the expected, user-facing error (a bug still
-raises, and napari shows its traceback). :class:`ProgressRelay` carries the
-pipeline's progress events from the worker thread to the GUI thread
+either the new layers or the error the run ended with (a typed,
+user-facing one or an unexpected one, logged with its traceback), so the
+widget reports every failure the same way. :class:`ProgressRelay` carries
+the pipeline's progress events from the worker thread to the GUI thread
 through a queued Qt signal. Nothing here touches the viewer.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -23,6 +25,8 @@ from napari_outpaint._progress import CancelToken, ProgressCallback
 from napari_outpaint.engines.choice import EngineChoice
 
 __all__ = ['ProgressRelay', 'RunOutcome', 'RunRequest', 'run_outpaint']
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,18 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a run produced: a new layer (and mask), or an expected error."""
+    """What a run produced: a new layer (and mask), or the error it ended
+    with (an ``OutpaintError``, or an unexpected ``Exception``)."""
 
     layer: napari.layers.Image | None = None
     mask: napari.layers.Labels | None = None
-    error: OutpaintError | None = None
+    error: Exception | None = None
     warnings: tuple[str, ...] = ()
 
 
 class ProgressRelay(QObject):
-    """Emits ``event(ProgressEvent)`` on the thread that created it.
+    """Emits ``event(report)`` (a ``ProgressEvent``, or a batch's
+    ``BatchProgress``) on the thread that created it.
 
     Create it on the GUI thread; :meth:`emit` may be called from any
     thread, and Qt queues the signal to the GUI thread.
@@ -67,7 +73,11 @@ def run_outpaint(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> RunOutcome:
-    """Run the pipeline for *request*; expected errors are returned.
+    """Run the pipeline for *request*; every error is returned.
+
+    An unexpected error (not an ``OutpaintError``) is logged with its
+    traceback and returned too: the widget reports it with a way to copy
+    the details, instead of napari's bare traceback notification.
 
     The pipeline's warnings (poor seam, misalignment) are collected into
     the outcome so the widget shows them once, as napari warnings. An
@@ -76,8 +86,8 @@ def run_outpaint(
     """
     try:
         engine = request.engine_choice.build()
-    except OutpaintError as exc:
-        return RunOutcome(error=exc)
+    except Exception as exc:  # noqa: BLE001 - every failure is reported
+        return _failed(exc)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always', UserWarning)
@@ -88,11 +98,11 @@ def run_outpaint(
                 plane=request.plane,
                 progress=progress,
                 cancel=cancel,
-                **_batch_options(request),
+                **_batch_options(request, progress),
             )
         mask = mask_layer(new)
-    except OutpaintError as exc:
-        return RunOutcome(error=exc)
+    except Exception as exc:  # noqa: BLE001 - every failure is reported
+        return _failed(exc)
     finally:
         close = getattr(engine, 'close', None)
         if request.engine_choice.engine is None and callable(close):
@@ -103,12 +113,24 @@ def run_outpaint(
     return RunOutcome(layer=new, mask=mask, warnings=messages)
 
 
-def _batch_options(request: RunRequest) -> dict:
-    """Keywords for a batch over planes; the widget confirmed the price."""
+def _failed(exc: Exception) -> RunOutcome:
+    if not isinstance(exc, OutpaintError):
+        logger.error('Outpaint run failed unexpectedly', exc_info=exc)
+    return RunOutcome(error=exc)
+
+
+def _batch_options(
+    request: RunRequest, progress: ProgressCallback | None
+) -> dict:
+    """Keywords for a batch over planes; the widget confirmed the price.
+
+    The batch's progress goes to the same callback, as ``BatchProgress``.
+    """
     if request.planes is None:
         return {}
     planes = request.planes
     return {
         'planes': planes if isinstance(planes, str) else list(planes),
         'confirm': True,
+        'batch_progress': progress,
     }
