@@ -460,3 +460,24 @@ def test_a_canvas_asked_wrongly_is_refused_before_any_request(
     assert ran.code == _cli.EXIT_USAGE, ran.err
     assert named in ran.err
     assert runflow_env.requests == []
+
+
+def test_a_deep_image_is_told_its_border_has_8_bits(zstack, rgb_png, tmp_path):
+    """uint16 in: the done line and the provenance say 8 bits; 8-bit in:
+    nothing to say."""
+    path, _ = zstack
+    ran = run(
+        str(path), '-o', str(tmp_path / 'deep.tif'), *SIDES, '--plane', '0',
+        '--engine', 'reflect',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert 'generated at 8 bits and mapped back to uint16' in ran.err
+    sidecar = json.loads((tmp_path / 'deep.tif.json').read_text())
+    assert sidecar['provenance']['generated_bits'] == 8
+    png, _ = rgb_png
+    ran = run(
+        str(png), '-o', str(tmp_path / 'flat.png'), *SIDES,
+        '--engine', 'reflect',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert '8 bits' not in ran.err
