@@ -154,7 +154,8 @@ def _finish_job(
     seam = (result.provenance or {}).get('seam_score')
     note = f', seam score {seam:.2f}' if isinstance(seam, float) else ''
     dtype = job.image.data.dtype
-    if dtype.kind == 'f' or dtype.itemsize > 1:  # say what 8 bits mean
+    bits = (result.provenance or {}).get('generated_bits')
+    if bits == GENERATED_BITS and (dtype.kind == 'f' or dtype.itemsize > 1):
         note += (
             f'; the border was generated at {GENERATED_BITS} bits and '
             f'mapped back to {dtype} through the contrast limits'
