@@ -182,6 +182,10 @@ def test_resumed_batch_creates_no_run_for_cached_planes(
     assert result.provenance['planes']['0,0']['cached'] is True
     stored = [e.provenance for e in ResultCache().entries()]
     assert all('seam_score' in p for p in stored)  # the full record
+    # the resumed batch is one batch: its cached planes joined it
+    assert {p['batch_id'] for p in stored} == {
+        result.provenance['batch']['id']
+    }
 
 
 def test_every_plane_of_a_batch_records_one_batch_id(
