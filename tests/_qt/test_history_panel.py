@@ -27,6 +27,7 @@ def history(make_napari_viewer):
         rng.integers(0, 255, (3, 20, 24), np.uint8),
         name='cells',
         scale=(3.0, 0.5, 0.5),
+        axis_labels=('z', 'y', 'x'),
     )
     nuclei = viewer.add_image(
         rng.integers(0, 255, (20, 24), np.uint8), name='nuclei'
@@ -81,9 +82,9 @@ def test_a_batch_is_one_entry_that_opens_whole_or_by_plane(history, qtbot):
     planes = _labels(panel.planes)
     assert planes[0] == 'all 3 planes, as one nD layer'
     assert [p.split('  ')[0] for p in planes[1:]] == [
-        'plane 0',
-        'plane 1',
-        'plane 2',
+        'plane z=0',
+        'plane z=1',
+        'plane z=2',
     ]
     assert panel.planes.value == ALL_PLANES
     panel.open_button.clicked.emit()
@@ -98,6 +99,13 @@ def test_a_batch_is_one_entry_that_opens_whole_or_by_plane(history, qtbot):
     assert one.data.shape[0] == 1
     np.testing.assert_array_equal(one.data[0], batch.data[1])
     np.testing.assert_allclose(one.translate[0], batch.translate[0] + 3.0)
+    other = viewer.add_image(  # labelled too, but not the batch's source
+        np.zeros((3, 20, 24), np.float32), axis_labels=('t', 'y', 'x')
+    )
+    viewer.layers.selection.active = other
+    panel.entries.reset_choices()
+    panel.planes.reset_choices()
+    assert _labels(panel.planes)[1].startswith('plane 0  run ')
 
 
 def test_the_filter_box_narrows_the_list(history, qtbot):

@@ -22,6 +22,7 @@ from napari_outpaint._layers.history import (
     open_item_for_viewer,
     plane_label,
     reopen_native,
+    source_matches,
 )
 from napari_outpaint._layers.outpaint import outpaint_layer
 
@@ -35,13 +36,14 @@ __all__ = [
     'group_entries',
     'history_choices',
     'history_items',
-    'open_batch',
-    'open_item_for_viewer',
-    'plane_label',
     'mask_layer',
+    'open_batch',
     'open_cached_result',
     'open_for_viewer',
+    'open_item_for_viewer',
     'outpaint_layer',
+    'plane_label',
     'plane_shown',
     'reopen_native',
+    'source_matches',
 ]

@@ -134,24 +134,35 @@ def describe_entry(entry: CachedResult) -> str:
     return '  '.join(parts)
 
 
-def plane_label(provenance: Mapping[str, Any]) -> str:
-    """``'plane 3'`` (``'plane 1,2'`` in 4D) of a plane's entry, or ``''``."""
+def plane_label(
+    provenance: Mapping[str, Any], names: Sequence[str] = ()
+) -> str:
+    """``'plane 3'`` (``'plane 1,2'`` in 4D) of a plane's entry, or ``''``.
+
+    With *names*, one per non-spatial axis (e.g. the source layer's axis
+    labels): ``'plane z=3'`` (``'plane t=1, z=2'``).
+    """
     plane = provenance.get('plane')
     if not isinstance(plane, list | tuple) or not plane:
         return ''
     try:
-        return f'plane {plane_text(plane)}'
+        indices = [int(i) for i in plane]
     except (TypeError, ValueError):
         return ''
+    if len(names) == len(indices) and all(str(n).strip() for n in names):
+        pairs = (f'{n}={i}' for n, i in zip(names, indices, strict=True))
+        return 'plane ' + ', '.join(pairs)
+    return f'plane {plane_text(indices)}'
 
 
-def describe_plane(entry: CachedResult) -> str:
-    """One line for a plane of a batch: plane, run id, cost, key prefix."""
+def describe_plane(entry: CachedResult, names: Sequence[str] = ()) -> str:
+    """One line for a plane of a batch: plane (named by *names*, see
+    :func:`plane_label`), run id, cost, key prefix."""
     prov = entry.provenance or {}
     cost = prov.get('cost_usd')
     return '  '.join(
         (
-            plane_label(prov) or 'plane ?',
+            plane_label(prov, names) or 'plane ?',
             f'run {prov.get("run_id") or "-"}',
             f'${cost:.2f}' if isinstance(cost, int | float) else '$?',
             entry.key[:12],

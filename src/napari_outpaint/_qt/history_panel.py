@@ -31,8 +31,10 @@ from napari_outpaint._layers import (
     describe_plane,
     history_items,
     open_item_for_viewer,
+    source_matches,
 )
 from napari_outpaint._qt.failures import describe_failure
+from napari_outpaint._qt.progress_text import axis_names
 
 __all__ = ['ALL_PLANES', 'CLEAR_TEXT', 'HistoryPanel']
 
@@ -144,10 +146,22 @@ class HistoryPanel(Container):
         if item is None or not item.is_batch:
             return []
         n = len(item.entries)
+        names = self._axis_names(item)
         return [
             (f'all {n} planes, as one nD layer', ALL_PLANES),
-            *((describe_plane(e), e.key) for e in item.entries),
+            *((describe_plane(e, names), e.key) for e in item.entries),
         ]
+
+    def _axis_names(self, item: HistoryItem) -> tuple[str, ...]:
+        """The selected image's labels of the batch's plane axes, when it
+        is the batch's source and names them (``'z'``), else none."""
+        layer = self._selected_image()
+        first = item.entries[0]
+        if layer is None or not source_matches(first, layer):
+            return ()
+        n_lead = len(first.provenance.get('plane') or ())
+        names = axis_names(tuple(layer.axis_labels), n_lead)
+        return () if any(n.startswith('axis ') for n in names) else names
 
     # -- events ----------------------------------------------------------
     def _on_toggle(self, shown: bool) -> None:
