@@ -6,7 +6,11 @@ the viewer, its size and the price), says which engine will run and why,
 and on Run starts :func:`napari_outpaint._pipeline.array.outpaint_layer` in
 napari's ``thread_worker``. Progress arrives stage by stage, Cancel stops
 the pipeline at its next cancel point, expected errors become napari
-notifications that say what to do, and the result is added as a layer.
+notifications that say what to do, and the result is added as a layer:
+in the place of the previous result of the same image, which it replaces
+(with its mask), unless "keep previous results" is ticked. The mask of
+generated pixels is built and added only while "show generated-pixel
+mask" is ticked.
 
 Every sub-widget has a name, so scripts can drive it like a magicgui
 form: ``widget.top.value = 10``, ``widget.engine.value = 'local'``,
@@ -17,6 +21,7 @@ out), ``widget.run.clicked.emit()``.
 from __future__ import annotations
 
 import logging
+import weakref
 from functools import partial
 
 import napari
@@ -123,7 +128,8 @@ class OutpaintWidget(Container):
         self._axis_names: tuple[str, ...] = ()  # of the running batch
         self._hidden = False  # the dock was hidden or closed
         self._source: napari.layers.Image | None = None  # of the running run
-        self._current_result: napari.layers.Image | None = None
+        # the last result added or re-opened; weak: a removed one is freed
+        self._current_result: weakref.ref | None = None
         self._replaced: list[napari.layers.Layer] = []  # to remove next turn
         self._relay = ProgressRelay()
         self._pending_progress: ProgressEvent | None = None
@@ -542,7 +548,7 @@ class OutpaintWidget(Container):
             self._replaced = [
                 old for old in (mask_of(layers, previous), previous) if old
             ]
-        self._current_result = layer
+        self._current_result = weakref.ref(layer)
 
     def _remove_replaced(self) -> None:
         """Remove the replaced result and its mask, in one turn that shows
@@ -616,8 +622,9 @@ class OutpaintWidget(Container):
         chosen = self._image.value
         if is_result(chosen):
             return chosen
-        if self._current_result in layers:
-            return self._current_result
+        current = self._current_result and self._current_result()
+        if current is not None and current in layers:
+            return current
         return previous_result(layers, chosen) if chosen else None
 
     def _on_layer_removed(self, event) -> None:
@@ -654,7 +661,7 @@ class OutpaintWidget(Container):
     def _add_reopened(self, layer) -> None:
         """History > Open: add *layer*, and its mask a turn later if shown."""
         self._add_layer(layer)
-        self._current_result = layer
+        self._current_result = weakref.ref(layer)
         self._status.value = f're-opened "{layer.name}" from the cache'
         if self._show_mask.value:
             QTimer.singleShot(1, partial(self._add_mask, layer))
