@@ -120,9 +120,9 @@ def run_widget(viewer, engine, layer, sides, timeout: float, planes=None):
     widget._on_returned = mark_returned
     remove_replaced = getattr(widget, '_remove_replaced', None)
 
-    def mark_removal():  # the turn that removes a replaced result
+    def mark_removal(*args):  # the turn that removes a replaced result
         start, doomed = time.perf_counter(), bool(widget._replaced)
-        remove_replaced()
+        remove_replaced(*args)
         if doomed:
             marks['removal'] = (start, time.perf_counter())
 

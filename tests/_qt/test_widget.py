@@ -1097,3 +1097,20 @@ def test_history_open_adds_the_mask_when_shown(make_napari_viewer, qtbot):
     (mask,) = _masks(viewer)
     assert viewer.layers.index(mask) == viewer.layers.index(reopened) + 1
     assert mask.name == f'{reopened.name} [generated]'
+
+
+@pytest.mark.gui
+def test_reruns_do_not_pile_up_names(counting_widget, qtbot):
+    """Two runs leave one 'cells [outpainted]' and its one mask: the
+    replacing result takes back the name napari kept for the old one."""
+    viewer, widget = counting_widget
+    widget.show_mask.value = True
+    for left in (10, 20):
+        _run_and_wait(widget, qtbot, left)
+    qtbot.waitUntil(lambda: len(_masks(viewer)) == 1, timeout=5_000)
+    (result,) = _results_of(viewer)
+    assert result.name == 'cells [outpainted]'
+    assert result.metadata['outpaint']['expand']['left'] == 20
+    assert [mask.name for mask in _masks(viewer)] == [
+        'cells [outpainted] [generated]'
+    ]

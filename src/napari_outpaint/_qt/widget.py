@@ -131,6 +131,7 @@ class OutpaintWidget(Container):
         # the last result added or re-opened; weak: a removed one is freed
         self._current_result: weakref.ref | None = None
         self._replaced: list[napari.layers.Layer] = []  # to remove next turn
+        self._wanted_name: str | None = None  # of the result replacing them
         self._relay = ProgressRelay()
         self._pending_progress: ProgressEvent | None = None
         self._progress_timer = _single_shot(
@@ -513,7 +514,7 @@ class OutpaintWidget(Container):
             # The fit has a turn of its own: _announce_result notifies.
             steps[:0] = [
                 partial(self._place_result, outcome.layer, source),
-                self._remove_replaced,
+                partial(self._remove_replaced, outcome.layer),
                 partial(self._announce_result, outcome),
                 partial(self._fit_to_result, outcome.layer),
                 partial(self._add_mask, outcome.layer, outcome.mask),
@@ -544,23 +545,28 @@ class OutpaintWidget(Container):
         if previous is None:
             self._add_layer(layer)
         else:
+            self._wanted_name = layer.name  # napari may add ' [1]' for now
             self._add_layer(layer, index=layers.index(previous) + 1)
             self._replaced = [
                 old for old in (mask_of(layers, previous), previous) if old
             ]
         self._current_result = weakref.ref(layer)
 
-    def _remove_replaced(self) -> None:
-        """Remove the replaced result and its mask, in one turn that shows
-        no notification, with one scene-graph clean-up for both."""
+    def _remove_replaced(self, layer: napari.layers.Image) -> None:
+        """Remove the result *layer* replaces and its mask, in one turn
+        that shows no notification, with one scene-graph clean-up for
+        both; then give *layer* the name the old one kept it from."""
         layers = self._viewer.layers
         doomed = [old for old in self._replaced if old in layers]
+        wanted, self._wanted_name = self._wanted_name, None
         self._replaced = []
         if not doomed:
             return
         with layers.batched_update():
             for old in doomed:
                 layers.remove(old)
+        if wanted and layer in layers and wanted not in layers:
+            layer.name = wanted
 
     def _announce_result(self, outcome: RunOutcome) -> None:
         layer = outcome.layer
