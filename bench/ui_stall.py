@@ -7,9 +7,12 @@ engine. A batch scenario outpaints all planes of a
 small stack (8 planes of 256 x 256) on the stand-in, the price question
 answered Yes. The baseline is the same timer with the viewer idle,
 measured in the same run. Gaps are split into the run itself (the worker
-working, the GUI only receiving progress) and adding the result layer
+working, the GUI only receiving progress), adding the result layer
 (napari's own main-thread work: building the visuals, uploading the
-texture).
+texture) and, when a rerun replaces the previous result of the same
+image, removing that one (napari runs a full garbage collection per
+removal batch). Two reference rows time napari's own ``add_image`` and
+``layers.remove`` of the same data, with no widget involved.
 
 Run under a display, e.g.::
 
@@ -78,7 +81,10 @@ def spin(seconds: float) -> None:
 
 
 def run_widget(viewer, engine, layer, sides, timeout: float, planes=None):
-    """Click Run on a fresh widget; return (meter, t_start, t_returned).
+    """Click Run on a fresh widget.
+
+    Returns (meter, t_start, t_returned, removal): *removal* is the
+    (start, end) of removing a replaced result, or None.
 
     *planes* picks the widget's Planes choice (e.g. ``'all planes'``); the
     price question of a paid batch is answered Yes.
@@ -112,6 +118,16 @@ def run_widget(viewer, engine, layer, sides, timeout: float, planes=None):
         on_returned(outcome)
 
     widget._on_returned = mark_returned
+    remove_replaced = getattr(widget, '_remove_replaced', None)
+
+    def mark_removal(*args):  # the turn that removes a replaced result
+        start, doomed = time.perf_counter(), bool(widget._replaced)
+        remove_replaced(*args)
+        if doomed:
+            marks['removal'] = (start, time.perf_counter())
+
+    if remove_replaced is not None:  # a widget that never replaces has none
+        widget._remove_replaced = mark_removal
     t_start = time.perf_counter()
     widget._run_button.clicked.emit()
     worker = widget.worker
@@ -128,7 +144,24 @@ def run_widget(viewer, engine, layer, sides, timeout: float, planes=None):
     if widget.worker is not None:
         raise RuntimeError(f'run did not finish in {timeout:g} s')
     viewer.window.remove_dock_widget(dock)
-    return meter, t_start, marks.get('returned', np.inf)
+    return meter, t_start, marks.get('returned', np.inf), marks.get('removal')
+
+
+def add_and_remove_gaps(meter, t_returned, removal):
+    """Max gap (ms) adding the result, and removing a replaced one.
+
+    The removal's gap is the one spanning the removal call; every other
+    gap after the run returned is charged to adding.
+    """
+    t = np.asarray(meter.ticks)
+    end, gap = t[1:], np.diff(t)
+    after = end > t_returned
+    removing = np.zeros_like(after)
+    if removal is not None:
+        removing = (end - gap <= removal[0]) & (end >= removal[1])
+    add_max, _ = describe(gap[after & ~removing])
+    remove_max, _ = describe(gap[after & removing])
+    return add_max, (remove_max if removal is not None else None)
 
 
 @contextmanager
@@ -175,17 +208,22 @@ def napari_add_image_alone(viewer, layer):
     meter.start()
     spin(0.1)
     t_add = time.perf_counter()
-    viewer.add_image(data, name='reference copy')
+    copy = viewer.add_image(data, name='reference copy')
+    spin(0.5)
+    t_remove = time.perf_counter()
+    viewer.layers.remove(copy)
     spin(0.5)
     meter.stop()
-    add_max, _ = describe(meter.gaps(t_add))
+    add_max, _ = describe(meter.gaps(t_add, t_remove))
+    remove_max, _ = describe(meter.gaps(t_remove))
     shape = 'x'.join(map(str, data.shape))
     return (
-        'napari add_image alone (reference)',
+        'napari add_image / remove alone (ref.)',
         shape,
         np.nan,
         np.nan,
         add_max,
+        remove_max,
     )
 
 
@@ -234,7 +272,9 @@ def main() -> None:
     spin(3.0)
     idle.stop()
     base_max, base_p99 = describe(idle.gaps())
-    rows.append(('idle viewer (baseline)', '-', base_max, base_p99, None))
+    rows.append(
+        ('idle viewer (baseline)', '-', base_max, base_p99, None, None)
+    )
 
     with standin_process(args.delay) as (base_url, ca_path):
         engine = RunflowEngine(
@@ -244,36 +284,34 @@ def main() -> None:
         for index, (layer, note) in enumerate(runs):
             # A new top each time: an identical request is a cache hit.
             fresh = {**sides, 'top': sides['top'] + index}
-            meter, t0, t_ret = run_widget(
+            meter, t0, t_ret, removal = run_widget(
                 viewer, engine, layer, fresh, args.timeout
             )
             shape = 'x'.join(map(str, layer.data.shape))
             run_max, run_p99 = describe(meter.gaps(t0, t_ret))
-            add_max, _ = describe(meter.gaps(t_ret))
             rows.append(
                 (
                     f'Runflow stand-in, {layer.name}{note}',
                     shape,
                     run_max,
                     run_p99,
-                    add_max,
+                    *add_and_remove_gaps(meter, t_ret, removal),
                 )
             )
         for batch, note in enumerate((' (1st: imports)', '')):
             # A new top each time: no plane is answered from the cache.
             fresh = {**sides, 'top': sides['top'] + len(runs) + batch}
-            meter, t0, t_ret = run_widget(
+            meter, t0, t_ret, removal = run_widget(
                 viewer, engine, stack, fresh, args.timeout, planes=ALL
             )
             run_max, run_p99 = describe(meter.gaps(t0, t_ret))
-            add_max, _ = describe(meter.gaps(t_ret))
             rows.append(
                 (
                     f'stand-in batch 8 planes{note}',
                     'x'.join(map(str, stack.data.shape)),
                     run_max,
                     run_p99,
-                    add_max,
+                    *add_and_remove_gaps(meter, t_ret, removal),
                 )
             )
 
@@ -281,34 +319,60 @@ def main() -> None:
         from napari_outpaint.engines.local import LocalEngine
     except ImportError:
         rows.append(
-            ('local PatchMatch', 'n/a (no engine)', np.nan, np.nan, None)
+            (
+                'local PatchMatch',
+                'n/a (no engine)',
+                np.nan,
+                np.nan,
+                None,
+                None,
+            )
         )
     else:
-        meter, t0, t_ret = run_widget(
+        meter, t0, t_ret, removal = run_widget(
             viewer, LocalEngine(), cells, sides, args.timeout
         )
         run_max, run_p99 = describe(meter.gaps(t0, t_ret))
-        add_max, _ = describe(meter.gaps(t_ret))
         shape = 'x'.join(map(str, cells.data.shape))
         rows.append(
-            ('local PatchMatch, cells', shape, run_max, run_p99, add_max)
+            (
+                'local PatchMatch, cells',
+                shape,
+                run_max,
+                run_p99,
+                *add_and_remove_gaps(meter, t_ret, removal),
+            )
         )
-    rows.append(napari_add_image_alone(viewer, cells))
+    reference = napari_add_image_alone(viewer, cells)
+    rows.append(reference)
+    ref_add, ref_remove = reference[4], reference[5]
     viewer.close()
     cache_dir.cleanup()
 
     print(f'Qt event-loop stalls, timer {TICK_MS} ms, expand {sides}')
     print(
         f'{"scenario":40} {"image":>11} {"max ms":>8} {"p99 ms":>8} '
-        f'{"x base":>7} {"add-layer max ms":>17}'
+        f'{"x base":>7} {"add-layer max ms":>17} {"x ref":>6} '
+        f'{"remove-prev max ms":>19} {"x ref":>6}'
     )
-    for name, shape, worst, p99, add in rows:
+    for name, shape, worst, p99, add, remove in rows:
         ratio = worst / base_max if base_max else float('nan')
-        add_text = '-' if add is None else f'{add:.1f}'
         print(
             f'{name:40} {shape:>11} {worst:8.1f} {p99:8.1f} {ratio:7.2f} '
-            f'{add_text:>17}'
+            f'{_ms(add):>17} {_ratio(add, ref_add):>6} '
+            f'{_ms(remove):>19} {_ratio(remove, ref_remove):>6}'
         )
+
+
+def _ms(value) -> str:
+    return '-' if value is None else f'{value:.1f}'
+
+
+def _ratio(value, reference) -> str:
+    """*value* over napari's own time in the same run ('-' if none)."""
+    if value is None or not reference:
+        return '-'
+    return f'{value / reference:.2f}'
 
 
 if __name__ == '__main__':

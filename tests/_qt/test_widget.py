@@ -298,7 +298,7 @@ def test_click_runs_on_standin_and_adds_aligned_layer(
     assert any(text.startswith('Outpaint: ') for text in shown), shown
     assert not any(run_id in text for text in shown), shown
     assert result.metadata['outpaint']['run_id'] == runflow_standin.runs[0].id
-    assert 'cells [generated]' in viewer.layers
+    assert not [layer for layer in viewer.layers if 'generated' in layer.name]
     assert _shown_previews(viewer) == []
     assert widget._image.value.name == 'cells'  # a rerun redoes the original
     assert viewer.layers.selection.active.name == 'cells'
@@ -394,11 +394,12 @@ class _FailingEngine:
 
 
 def _turn_log(viewer, preview):
-    """Log notifications, outline changes and event-loop turns, in order.
+    """Log notifications, outline changes, layer removals and event-loop
+    turns, in order.
 
     A repeating 0 ms timer fires once per event-loop turn, so a
-    notification and an outline change with no 'turn' between them
-    happened in the same turn (the Mesa segfault).
+    notification and an outline change or a layer removal with no 'turn'
+    between them happened in the same turn (the Mesa segfault).
     """
     from napari.utils.notifications import notification_manager
     from qtpy.QtCore import QTimer
@@ -411,9 +412,7 @@ def _turn_log(viewer, preview):
     preview.events.data.connect(lambda _e: log.append('outline'))
     camera(viewer).events.zoom.connect(lambda _e: log.append('view'))
     camera(viewer).events.center.connect(lambda _e: log.append('view'))
-    viewer.layers.events.removed.connect(
-        lambda e: log.append('removed') if e.value is preview else None
-    )
+    viewer.layers.events.removed.connect(lambda _e: log.append('removed'))
     timer = QTimer()
     timer.timeout.connect(lambda: log.append('turn'))
     timer.start(0)
@@ -421,11 +420,13 @@ def _turn_log(viewer, preview):
 
 
 def _same_turn(log):
-    """Whether a notification and an outline change or a view fit share
-    a turn (any run of entries with no 'turn' between them)."""
+    """Whether a notification and an outline change, a view fit or a
+    layer removal share a turn (any run of entries with no 'turn' between
+    them)."""
     turns = ' '.join(log).split('turn')
     return any(
-        'notify' in turn and ('outline' in turn or 'view' in turn)
+        'notify' in turn
+        and ('outline' in turn or 'view' in turn or 'removed' in turn)
         for turn in turns
     )
 
@@ -904,6 +905,8 @@ def test_sub_widgets_have_names_for_scripts(docked):
         'planes': 'plane shown',
         'engine': 'local',
         'remember_key': False,
+        'keep_previous': False,
+        'show_mask': False,
     }
     assert [
         widget[side].label for side in ('top', 'bottom', 'left', 'right')
@@ -937,3 +940,177 @@ def test_planes_along_an_unnamed_axis_use_its_index(make_napari_viewer):
     assert 'all planes along axis 0 (2)' in texts
     assert 'all planes along axis 1 (3)' in texts
     assert not any('-' in text for text in texts), texts
+
+
+# -- issue 13: results replace, the mask is paired and shown on demand ----
+
+
+def _results_of(viewer):
+    """The Image layers carrying an outpaint provenance, bottom first."""
+    return [
+        layer
+        for layer in viewer.layers
+        if 'outpaint' in layer.metadata and layer.name != 'cells'
+    ]
+
+
+def _masks(viewer):
+    from napari.layers import Labels
+
+    return [layer for layer in viewer.layers if isinstance(layer, Labels)]
+
+
+def _run_and_wait(widget, qtbot, side_value):
+    """Run with a new left % (never a cache hit) until the run is over."""
+    widget.left.value = side_value
+    widget.run.clicked.emit()
+    qtbot.waitUntil(
+        lambda: _idle(widget) and widget.run.enabled, timeout=30_000
+    )
+
+
+@pytest.fixture
+def counting_widget(docked):
+    """The docked viewer with a widget on a free reflecting engine."""
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer, _ = docked
+    widget = OutpaintWidget(viewer, engine=_CountingEngine())
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    return viewer, widget
+
+
+@pytest.mark.gui
+def test_rerun_replaces_the_result_in_place_never_a_users_layer(
+    counting_widget, qtbot
+):
+    """A rerun puts the new result at the old one's index and removes the
+    old result and its mask (even renamed), never in a notify turn; a
+    user's layer named like a result stays; 'keep previous' keeps all."""
+    viewer, widget = counting_widget
+    widget.show_mask.value = True
+    _run_and_wait(widget, qtbot, 10)
+    (first,) = _results_of(viewer)
+    (first_mask,) = _masks(viewer)
+    first.name = 'renamed by the user'
+    lookalike = viewer.add_image(
+        np.zeros((5, 5), np.uint8),
+        name='cells [outpainted] [1]',
+        metadata={'outpaint': {'engine': 'mine'}, 'outpaint_mask': 1},
+    )
+    viewer.layers.move(viewer.layers.index(first), 0)  # the user reorders
+    viewer.layers.move(viewer.layers.index(first_mask), 1)
+    viewer.layers.selection.active = viewer.layers['cells']
+    index = viewer.layers.index(first)
+    preview = widget.preview_layer
+    log, timer = _turn_log(viewer, preview)
+    _run_and_wait(widget, qtbot, 20)
+    qtbot.waitUntil(lambda: len(_masks(viewer)) == 1, timeout=5_000)
+    timer.stop()
+    assert first not in viewer.layers
+    assert first_mask not in viewer.layers
+    assert lookalike in viewer.layers
+    second = viewer.layers[index]
+    assert second.metadata['outpaint']['expand']['left'] == 20
+    assert viewer.layers[index + 1] is _masks(viewer)[0]
+    assert log.count('removed') == 2, log
+    assert 'notify' in log
+    assert not _same_turn(log), log
+
+    widget.keep_previous.value = True
+    _run_and_wait(widget, qtbot, 30)
+    qtbot.waitUntil(lambda: len(_masks(viewer)) == 2, timeout=5_000)
+    assert second in viewer.layers
+    third = viewer.layers[-2]
+    assert third.metadata['outpaint']['expand']['left'] == 30
+    assert lookalike in viewer.layers
+    assert viewer.layers.selection.active.name == 'cells'
+
+
+@pytest.mark.gui
+def test_mask_is_built_only_when_shown_as_a_contour_above_its_result(
+    counting_widget, qtbot, monkeypatch
+):
+    """Hidden by default and never built; ticking adds the current
+    result's mask (a contour, named and linked to it) just above it;
+    unticking removes it; removing the result takes its mask along."""
+    import napari_outpaint._qt.widget as widget_module
+    import napari_outpaint._qt.worker as worker_module
+    from napari_outpaint._layers import paired_mask
+
+    built = []
+
+    def counting(result):
+        built.append(result)
+        return paired_mask(result)
+
+    monkeypatch.setattr(widget_module, 'paired_mask', counting)
+    monkeypatch.setattr(worker_module, 'paired_mask', counting)
+    viewer, widget = counting_widget
+    assert widget.show_mask.value is False
+    _run_and_wait(widget, qtbot, 15)
+    (result,) = _results_of(viewer)
+    assert _masks(viewer) == []
+    assert built == []
+
+    widget.show_mask.value = True
+    (mask,) = _masks(viewer)
+    assert built == [result]
+    assert viewer.layers.index(mask) == viewer.layers.index(result) + 1
+    assert mask.name == f'{result.name} [generated]'
+    assert mask.metadata['outpaint_mask_of'] == result.name
+    assert mask.contour == 1
+    np.testing.assert_array_equal(
+        mask.data, np.asarray(result.metadata['outpaint_mask'])
+    )
+    widget.show_mask.value = False
+    assert _masks(viewer) == []
+
+    widget.show_mask.value = True
+    (mask,) = _masks(viewer)
+    viewer.layers.remove(result)
+    qtbot.waitUntil(lambda: mask not in viewer.layers, timeout=5_000)
+
+
+@pytest.mark.gui
+def test_history_open_adds_the_mask_when_shown(make_napari_viewer, qtbot):
+    """History > Open re-adds the mask above the re-opened result."""
+    from fakes import PaidFakeEngine
+    from napari_outpaint._qt.widget import OutpaintWidget
+
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(2).integers(0, 255, (40, 50), np.uint8)
+    viewer.add_image(data, name='cells')
+    widget = OutpaintWidget(viewer, engine=PaidFakeEngine())
+    viewer.window.add_dock_widget(widget)
+    widget.history.toggle.value = True
+    widget.show_mask.value = True
+    _run_and_wait(widget, qtbot, 20)
+    (result,) = _results_of(viewer)
+    qtbot.waitUntil(lambda: len(_masks(viewer)) == 1, timeout=5_000)
+    viewer.layers.remove(result)
+    qtbot.waitUntil(lambda: _masks(viewer) == [], timeout=5_000)
+    widget.history.open_button.clicked.emit()
+    (reopened,) = _results_of(viewer)
+    assert reopened.metadata['outpaint']['reopened_from_cache'] is True
+    qtbot.waitUntil(lambda: len(_masks(viewer)) == 1, timeout=5_000)
+    (mask,) = _masks(viewer)
+    assert viewer.layers.index(mask) == viewer.layers.index(reopened) + 1
+    assert mask.name == f'{reopened.name} [generated]'
+
+
+@pytest.mark.gui
+def test_reruns_do_not_pile_up_names(counting_widget, qtbot):
+    """Two runs leave one 'cells [outpainted]' and its one mask: the
+    replacing result takes back the name napari kept for the old one."""
+    viewer, widget = counting_widget
+    widget.show_mask.value = True
+    for left in (10, 20):
+        _run_and_wait(widget, qtbot, left)
+    qtbot.waitUntil(lambda: len(_masks(viewer)) == 1, timeout=5_000)
+    (result,) = _results_of(viewer)
+    assert result.name == 'cells [outpainted]'
+    assert result.metadata['outpaint']['expand']['left'] == 20
+    assert [mask.name for mask in _masks(viewer)] == [
+        'cells [outpainted] [generated]'
+    ]

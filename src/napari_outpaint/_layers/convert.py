@@ -95,10 +95,14 @@ def result_layer(layer: napari.layers.Image, result: Any) -> Any:
     return Image(result.data, **kwargs)
 
 
-def mask_layer(image_layer: napari.layers.Image) -> napari.layers.Labels:
+def mask_layer(
+    image_layer: napari.layers.Image, *, contour: int = 0
+) -> napari.layers.Labels:
     """A Labels layer marking generated pixels (1) of an outpainted layer.
 
     Aligned with *image_layer* (same transform); label 0 = original.
+    *contour* > 0 outlines the generated region that many pixels thick
+    instead of filling it.
     """
     metadata = getattr(image_layer, 'metadata', None) or {}
     mask = metadata.get('outpaint_mask')
@@ -109,7 +113,7 @@ def mask_layer(image_layer: napari.layers.Image) -> napari.layers.Labels:
             'outpaint_layer.',
         )
     base = image_layer.name.removesuffix(RESULT_SUFFIX)
-    return Labels(
+    labels = Labels(
         np.asarray(mask).astype(np.uint8),
         name=f'{base}{MASK_SUFFIX}',
         scale=image_layer.scale,
@@ -122,6 +126,9 @@ def mask_layer(image_layer: napari.layers.Image) -> napari.layers.Labels:
         opacity=0.4,
         metadata={'outpaint_mask_of': image_layer.name},
     )
+    if contour:
+        labels.contour = contour
+    return labels
 
 
 def plane_shown(layer: napari.layers.Layer) -> tuple[int, ...] | None:

@@ -6,7 +6,11 @@ the viewer, its size and the price), says which engine will run and why,
 and on Run starts :func:`napari_outpaint._pipeline.array.outpaint_layer` in
 napari's ``thread_worker``. Progress arrives stage by stage, Cancel stops
 the pipeline at its next cancel point, expected errors become napari
-notifications that say what to do, and the result is added as a layer.
+notifications that say what to do, and the result is added as a layer:
+in the place of the previous result of the same image, which it replaces
+(with its mask), unless "keep previous results" is ticked. The mask of
+generated pixels is built and added only while "show generated-pixel
+mask" is ticked.
 
 Every sub-widget has a name, so scripts can drive it like a magicgui
 form: ``widget.top.value = 10``, ``widget.engine.value = 'local'``,
@@ -17,6 +21,7 @@ out), ``widget.run.clicked.emit()``.
 from __future__ import annotations
 
 import logging
+import weakref
 from functools import partial
 
 import napari
@@ -43,6 +48,15 @@ from napari_outpaint._cache import estimate_cost
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
 from napari_outpaint._expand import MAX_PERCENT, Expand
 from napari_outpaint._imaging import SEAM_WARN_THRESHOLD
+from napari_outpaint._layers import (
+    is_paired_mask,
+    is_result,
+    mask_of,
+    name_mask,
+    paired_mask,
+    previous_result,
+    tag_result,
+)
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
 from napari_outpaint._qt.failures import Failure, describe_failure, sentence
 from napari_outpaint._qt.history_panel import HistoryPanel
@@ -113,6 +127,11 @@ class OutpaintWidget(Container):
         self._failure: Failure | None = None  # the last run's, for copying
         self._axis_names: tuple[str, ...] = ()  # of the running batch
         self._hidden = False  # the dock was hidden or closed
+        self._source: napari.layers.Image | None = None  # of the running run
+        # the last result added or re-opened; weak: a removed one is freed
+        self._current_result: weakref.ref | None = None
+        self._replaced: list[napari.layers.Layer] = []  # to remove next turn
+        self._wanted_name: str | None = None  # of the result replacing them
         self._relay = ProgressRelay()
         self._pending_progress: ProgressEvent | None = None
         self._progress_timer = _single_shot(
@@ -168,6 +187,22 @@ class OutpaintWidget(Container):
         self._cancel_button = PushButton(
             name='cancel', text='Cancel', enabled=False, gui_only=True
         )
+        self._keep_previous = CheckBox(
+            name='keep_previous', text='keep previous results', value=False
+        )
+        self._keep_previous.tooltip = (
+            'Off: a new Run replaces the last result of the same image (and '
+            'its mask) in its place in the layer list. On: every result is '
+            'kept as a new layer. Only layers Outpaint added are replaced.'
+        )
+        self._show_mask = CheckBox(
+            name='show_mask', text='show generated-pixel mask', value=False
+        )
+        self._show_mask.tooltip = (
+            'Outline the generated pixels of the result with a "<result> '
+            '[generated]" labels layer just above it (built only when '
+            'shown).'
+        )
         self._status = _readout('status', 'Status', 'idle')
         self._copy_details = PushButton(
             name='copy_details',
@@ -213,6 +248,8 @@ class OutpaintWidget(Container):
                 self._engine_label,
                 self._api_key,
                 self._remember_key,
+                self._keep_previous,
+                self._show_mask,
                 buttons,
                 self._status,
                 self._copy_details,
@@ -269,10 +306,12 @@ class OutpaintWidget(Container):
         self._run_button.changed.connect(self._on_run)
         self._cancel_button.changed.connect(self._on_cancel)
         self._copy_details.changed.connect(self._on_copy_details)
+        self._show_mask.changed.connect(self._on_show_mask)
         self._relay.event.connect(self._on_progress)
         layers = self._viewer.layers
         for emitter in (layers.events.inserted, layers.events.removed):
             emitter.connect(self._reset_layer_choices)
+        layers.events.removed.connect(self._on_layer_removed)
         layers.selection.events.active.connect(self._on_active_layer)
         self.native.installEventFilter(self._visibility)
 
@@ -356,7 +395,12 @@ class OutpaintWidget(Container):
             return
         self._remember_key_if_asked(plan)
         request = RunRequest(
-            layer, expand, plan, self._current_plane(layer), planes
+            layer,
+            expand,
+            plan,
+            self._current_plane(layer),
+            planes,
+            with_mask=self._show_mask.value,
         )
         self._start_worker(request)
 
@@ -451,26 +495,30 @@ class OutpaintWidget(Container):
             )
 
     def _on_finished(self) -> None:
-        """Add the result, then the mask, then drop the outline.
+        """Place the result, remove the one it replaces, tell the user, fit
+        the view, add the mask if shown, then drop the outline.
 
         Each is napari work on the GUI thread (visuals, textures, a
         garbage collection on removal); one event-loop turn apart, so the
-        viewer keeps drawing in between instead of stalling once for all.
+        viewer keeps drawing in between instead of stalling once for all,
+        and no layer is removed in a turn that shows a notification (Mesa).
         """
         self._stop_progress()
         if self._progress_bar is not None:
             self._progress_bar.close()
         self._progress_bar = None
         outcome, self._outcome = self._outcome, None
+        source, self._source = self._source, None
         steps = [self._end_run]
         if outcome is not None and outcome.layer is not None:
-            # The fit has a turn of its own: _add_result notifies.
+            # The fit has a turn of its own: _announce_result notifies.
             steps[:0] = [
-                partial(self._add_result, outcome),
+                partial(self._place_result, outcome.layer, source),
+                partial(self._remove_replaced, outcome.layer),
+                partial(self._announce_result, outcome),
                 partial(self._fit_to_result, outcome.layer),
+                partial(self._add_mask, outcome.layer, outcome.mask),
             ]
-            if outcome.mask is not None:
-                steps[2:2] = [partial(self._add_layer, outcome.mask)]
         # One turn later: _on_returned may have just shown a notification,
         # and the outline must not change in the same turn as one.
         QTimer.singleShot(1, partial(self._run_steps, steps))
@@ -481,12 +529,50 @@ class OutpaintWidget(Container):
         if rest:
             QTimer.singleShot(1, partial(self._run_steps, rest))
 
-    def _add_result(self, outcome: RunOutcome) -> None:
+    def _place_result(
+        self,
+        layer: napari.layers.Image,
+        source: napari.layers.Image | None,
+    ) -> None:
+        """Add *layer* on top, or just above the result of *source* it
+        replaces (removed next turn, so *layer* takes its index)."""
+        layers = self._viewer.layers
+        previous = None
+        if source is not None:
+            if not self._keep_previous.value:
+                previous = previous_result(layers, source)
+            tag_result(layer, source)
+        if previous is None:
+            self._add_layer(layer)
+        else:
+            self._wanted_name = layer.name  # napari may add ' [1]' for now
+            self._add_layer(layer, index=layers.index(previous) + 1)
+            self._replaced = [
+                old for old in (mask_of(layers, previous), previous) if old
+            ]
+        self._current_result = weakref.ref(layer)
 
-        self._add_layer(outcome.layer)
-        self._status.value = f'added "{outcome.layer.name}"'
-        show_info(f'Outpaint: added "{outcome.layer.name}".')
-        provenance = outcome.layer.metadata.get('outpaint', {})
+    def _remove_replaced(self, layer: napari.layers.Image) -> None:
+        """Remove the result *layer* replaces and its mask, in one turn
+        that shows no notification, with one scene-graph clean-up for
+        both; then give *layer* the name the old one kept it from."""
+        layers = self._viewer.layers
+        doomed = [old for old in self._replaced if old in layers]
+        wanted, self._wanted_name = self._wanted_name, None
+        self._replaced = []
+        if not doomed:
+            return
+        with layers.batched_update():
+            for old in doomed:
+                layers.remove(old)
+        if wanted and layer in layers and wanted not in layers:
+            layer.name = wanted
+
+    def _announce_result(self, outcome: RunOutcome) -> None:
+        layer = outcome.layer
+        self._status.value = f'added "{layer.name}"'
+        show_info(f'Outpaint: added "{layer.name}".')
+        provenance = layer.metadata.get('outpaint', {})
         if provenance.get('engine_details', {}).get('cached'):
             show_info(
                 'Outpaint: answered from the local result cache, at no '
@@ -496,19 +582,78 @@ class OutpaintWidget(Container):
         for message in outcome.warnings:
             show_warning(f'Outpaint: {message}')
         if not any('seam' in message for message in outcome.warnings):
-            self._warn_if_seam_is_poor(outcome.layer)
+            self._warn_if_seam_is_poor(layer)
 
     def _fit_to_result(self, layer: napari.layers.Image) -> None:
         if layer in self._viewer.layers:
             fit_view(self._viewer, layer_bounds(layer))
 
-    def _add_layer(self, layer) -> None:
-        """Add *layer* and keep the original selected, so that a second
-        Run redoes the original rather than expanding the result."""
+    def _add_mask(
+        self,
+        result: napari.layers.Image,
+        mask: napari.layers.Labels | None = None,
+    ) -> None:
+        """Add the mask of *result* just above it, if masks are shown and
+        it has none (built now unless the worker built it)."""
+        layers = self._viewer.layers
+        if not (self._show_mask.value and result in layers):
+            return
+        if not is_result(result) or mask_of(layers, result) is not None:
+            return
+        if mask is None:
+            mask = paired_mask(result)
+        else:
+            name_mask(mask, result)  # napari may have renamed the result
+        self._add_layer(mask, index=layers.index(result) + 1)
+
+    def _on_show_mask(self, shown: bool) -> None:
+        """Ticked: add the current result's mask. Unticked: remove the
+        masks Outpaint added (this turn shows no notification)."""
+        layers = self._viewer.layers
+        if shown:
+            result = self._mask_target()
+            if result is not None:
+                self._add_mask(result)
+            return
+        masks = [layer for layer in layers if is_paired_mask(layer)]
+        if masks:
+            with layers.batched_update():
+                for mask in masks:
+                    layers.remove(mask)
+
+    def _mask_target(self) -> napari.layers.Image | None:
+        """The result whose mask a tick shows: the chosen image if it is a
+        result, else the last result added, else the chosen image's."""
+        layers = self._viewer.layers
+        chosen = self._image.value
+        if is_result(chosen):
+            return chosen
+        current = self._current_result and self._current_result()
+        if current is not None and current in layers:
+            return current
+        return previous_result(layers, chosen) if chosen else None
+
+    def _on_layer_removed(self, event) -> None:
+        """A removed result takes its mask along (a turn later: the layer
+        list is still emitting this removal)."""
+        if is_result(event.value):
+            QTimer.singleShot(0, partial(self._remove_mask_of, event.value))
+
+    def _remove_mask_of(self, result: napari.layers.Image) -> None:
+        layers = self._viewer.layers
+        mask = mask_of(layers, result)
+        if mask is not None and result not in layers:
+            layers.remove(mask)
+
+    def _add_layer(self, layer, index: int | None = None) -> None:
+        """Insert *layer* (on top by default) and keep the original
+        selected, so that a second Run redoes the original rather than
+        expanding the result."""
         source = self._image.value
-        self._viewer.add_layer(layer)
-        if source in self._viewer.layers:
-            self._viewer.layers.selection.active = source
+        layers = self._viewer.layers
+        layers.insert(len(layers) if index is None else index, layer)
+        if source in layers:
+            layers.selection.active = source
 
     def _end_run(self) -> None:
         self._worker = None
@@ -520,8 +665,12 @@ class OutpaintWidget(Container):
         self._viewer.status = VIEWER_STATUS_IDLE  # no stale stage
 
     def _add_reopened(self, layer) -> None:
+        """History > Open: add *layer*, and its mask a turn later if shown."""
         self._add_layer(layer)
+        self._current_result = weakref.ref(layer)
         self._status.value = f're-opened "{layer.name}" from the cache'
+        if self._show_mask.value:
+            QTimer.singleShot(1, partial(self._add_mask, layer))
 
     # -- helpers -----------------------------------------------------------
     def _plane_choices(self, _widget=None) -> list:
@@ -604,6 +753,7 @@ class OutpaintWidget(Container):
     def _start_worker(self, request: RunRequest) -> None:
 
         self._cancel_token = CancelToken()
+        self._source = request.layer
         self._run_id = None
         self._failure = None
         self._copy_details.visible = False

@@ -20,7 +20,7 @@ from qtpy.QtCore import QObject, Signal
 
 from napari_outpaint._errors import OutpaintError
 from napari_outpaint._expand import Expand
-from napari_outpaint._layers import mask_layer, outpaint_layer
+from napari_outpaint._layers import outpaint_layer, paired_mask
 from napari_outpaint._progress import CancelToken, ProgressCallback
 from napari_outpaint.engines.choice import EngineChoice
 
@@ -39,12 +39,16 @@ class RunRequest:
     plane: tuple[int, ...] | None = None
     # 'all' or the plane indices of a batch (price confirmed), else None
     planes: str | tuple[tuple[int, ...], ...] | None = None
+    # build the mask layer too (it will be shown); else it is built only
+    # when the widget's "show mask" is ticked
+    with_mask: bool = False
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a run produced: a new layer (and mask), or the error it ended
-    with (an ``OutpaintError``, or an unexpected ``Exception``)."""
+    """What a run produced: a new layer (and its mask, if asked for), or
+    the error it ended with (an ``OutpaintError``, or an unexpected
+    ``Exception``)."""
 
     layer: napari.layers.Image | None = None
     mask: napari.layers.Labels | None = None
@@ -100,7 +104,7 @@ def run_outpaint(
                 cancel=cancel,
                 **_batch_options(request, progress),
             )
-        mask = mask_layer(new)
+        mask = paired_mask(new) if request.with_mask else None
     except Exception as exc:  # noqa: BLE001 - every failure is reported
         return _failed(exc)
     finally:
