@@ -196,8 +196,11 @@ class CanvasFields:
             ):
                 return None
             return Canvas.shape(self.rows.value, self.cols.value, anchor)
-        if measure == ASPECT:
-            return Canvas.aspect(self.ratio.value, anchor)
+        if measure == ASPECT:  # a preset's exact ratio, not its 6 digits
+            ratio = RATIO_PRESETS.get(
+                self.ratio_preset.value, self.ratio.value
+            )
+            return Canvas.aspect(ratio, anchor)
         padding = self._fit_padding(world_point)
         return Canvas.pixels(*padding) if padding and any(padding) else None
 

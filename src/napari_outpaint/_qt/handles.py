@@ -127,7 +127,8 @@ def covering_padding(
     world_point: tuple[float, ...] | None = None,
 ) -> Padding:
     """The smallest whole-pixel padding of *layer* whose canvas covers
-    *other*'s extent (its plane shown) in world coordinates."""
+    *other*'s extent (its plane shown, to its pixels' outer edges) in
+    world coordinates."""
     rows, cols = plane_shape(other)
     leading = leading_data_coords(other, world_point)
     edges = [(-0.5, -0.5), (-0.5, cols - 0.5), (rows - 0.5, cols - 0.5)]
