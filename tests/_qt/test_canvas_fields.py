@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fakes import PaidFakeEngine
 
+from fakes import PaidFakeEngine
 from napari_outpaint._canvas import Canvas, plan_canvas
 from napari_outpaint._expand import Expand, Padding
 from napari_outpaint._qt.canvas_fields import (
@@ -143,9 +143,8 @@ def test_every_measure_is_planned_and_read_three_ways(scaled, fields, wish):
     assert f'{n} {word} x $0.55' in line
     if n > 1:
         assert f'= ${0.55 * n:.2f}' in line
-        assert widget.price.value == f'1 plane x {n} passes x $0.55 = ' + (
-            f'${0.55 * n:.2f}'
-        )
+        total = f'${0.55 * n:.2f}'
+        assert widget.price.value == f'1 plane x {n} passes x $0.55 = {total}'
     else:
         assert widget.price.value == '$0.55'
     (preview,) = [
@@ -279,15 +278,17 @@ def test_fit_to_the_other_layer_is_the_smallest_covering_canvas(scaled):
     assert offered == [other]  # not itself, not the outline
     widget.fit_to.value = other
     target = widget._reading.plan.target
-    assert target.top > 0 and target.right > 0
-    assert target.bottom == 0 and target.left == 0
+    assert target.top > 0
+    assert target.right > 0
+    assert (target.bottom, target.left) == (0, 0)
     # its footprint: pixel edges, half a pixel beyond the centres
     low = np.asarray(other.data_to_world((-0.5, -0.5)))
     high = np.asarray(other.data_to_world((24.5, 24.5)))
     assert np.all(low < layer_bounds(other)[0])
     covered = canvas_outline(layer, target)
     c_low, c_high = covered.corners.min(axis=0), covered.corners.max(axis=0)
-    assert np.all(c_low <= low + 1e-9) and np.all(c_high >= high - 1e-9)
+    assert np.all(c_low <= low + 1e-9)
+    assert np.all(c_high >= high - 1e-9)
     for side in ('top', 'right'):
         less = target._replace(**{side: getattr(target, side) - 1})
         smaller = canvas_outline(layer, Padding(*less)).corners
