@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fakes import PaidFakeEngine
 
+from fakes import PaidFakeEngine
 from napari_outpaint._expand import Expand, Padding
 from napari_outpaint._qt.handles import (
     covering_padding,

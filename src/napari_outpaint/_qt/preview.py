@@ -35,6 +35,8 @@ __all__ = [
 PREVIEW_LAYER_NAME = 'outpaint preview'
 _EDGE_COLOR = '#ffcc00'
 _EDGE_FRACTION = 0.004  # line width, as a fraction of the canvas extent
+# The data events of a finished edit (napari also sends 'changing' etc.)
+_EDITED = ('changed', 'added', 'removed')
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,7 @@ class CanvasPreview:
 
     def _on_data(self, event) -> None:
         """Report a finished edit of the outline that it did not draw."""
-        if self._on_edit is None or str(event.action) != 'changed':
+        if self._on_edit is None or str(event.action) not in _EDITED:
             return
         data = self._layer.data
         if len(data) != 1 or np.shape(data[0]) != (4, 2):
