@@ -266,7 +266,7 @@ def test_fit_to_the_other_layer_is_the_smallest_covering_canvas(scaled):
         np.zeros((25, 25), np.uint8),
         name='wide',
         scale=(1.3, 1.3),
-        translate=(-20.0, 140.0),
+        translate=(-20.0, 141.0),
         units=('um', 'um'),
     )
     viewer.layers.selection.active = layer
