@@ -11,6 +11,7 @@ widget owns one and clears it whenever the preview no longer applies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ __all__ = [
 PREVIEW_LAYER_NAME = 'outpaint preview'
 _EDGE_COLOR = '#ffcc00'
 _EDGE_FRACTION = 0.004  # line width, as a fraction of the canvas extent
+_WIDTH_SLACK = 0.25  # the line width is kept while within 25 % of the aim
 # The data events of a finished edit (napari also sends 'changing' etc.)
 _EDITED = ('changed', 'added', 'removed')
 
@@ -208,12 +210,20 @@ class CanvasPreview:
         units = {'units': outline.units} if outline.units else {}
         self._drawn = np.array(outline.corners, dtype=float)
         if self.layer is not None:
+            # Each setter below refreshes the layer (tens of ms on software
+            # OpenGL, bench/bench_handles.py): only what changed is set.
             if units and tuple(self._layer.units) != outline.units:
                 self._layer.units = outline.units
-            self._layer.data = [outline.corners]
-            self._layer.edge_width = [width]
-            self._layer.current_edge_width = width
-            self._layer.visible = True
+            shown = self._layer.data
+            if len(shown) != 1 or not np.array_equal(shown[0], self._drawn):
+                self._layer.data = [outline.corners]
+            if not math.isclose(
+                self._layer.current_edge_width, width, rel_tol=_WIDTH_SLACK
+            ):
+                self._layer.edge_width = [width]
+                self._layer.current_edge_width = width
+            if not self._layer.visible:
+                self._layer.visible = True
             return
 
         self._layer = Shapes(
