@@ -249,3 +249,21 @@ def test_the_outline_is_no_image_and_never_the_active_layer(dock):
     assert widget.image.value is layer
     viewer.window.remove_dock_widget(widget.native)
     assert not preview.visible
+
+
+@pytest.mark.gui
+def test_drag_the_outline_selects_its_box_and_the_image_stays_chosen(dock):
+    """The button makes the outline draggable (select mode, box selected);
+    the picker keeps the image, and a drag still sets the wish."""
+    viewer, layer, widget, _ = dock
+    assert not widget.drag_outline.enabled  # no outline yet
+    widget.left.value = 10
+    assert widget.drag_outline.enabled
+    widget.drag_outline.clicked.emit()
+    preview = _outline(viewer)
+    assert viewer.layers.selection.active is preview
+    assert preview.mode == 'select'
+    assert preview.selected_data == {0}
+    assert widget.image.value is layer
+    _drag(preview, layer, Padding(0, 0, 8, 16))
+    assert widget.expand() == Expand(left=10, right=20)

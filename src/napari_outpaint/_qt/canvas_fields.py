@@ -213,16 +213,19 @@ class CanvasFields:
     # -- writing ---------------------------------------------------------
     def follow_layer(self, layer: napari.layers.Image | None) -> None:
         """Label the world fields with *layer*'s unit, offer the other
-        image layers to fit to, and start a target size at its shape."""
+        image layers to fit to, and start a target size at its shape
+        (unless the user set one)."""
         if layer is self._layer:
             return
+        before = plane_shape(self._layer) if self._layer is not None else None
         self._layer = layer
         unit = spatial_unit(layer) if layer is not None else ''
         for side, box in self.world.items():
             box.label = _world_label(side, unit)
         with self._quietly():
             self.fit_to.reset_choices()
-            if layer is not None and not (self.rows.value or self.cols.value):
+            untouched = (self.rows.value, self.cols.value) in ((0, 0), before)
+            if layer is not None and untouched:
                 self.rows.value, self.cols.value = plane_shape(layer)
 
     def reset_layer_choices(self) -> None:

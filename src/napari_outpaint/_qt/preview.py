@@ -257,6 +257,15 @@ class CanvasPreview:
             return  # its own redraw
         self._on_edit(corners, self._drawn)
 
+    def edit(self) -> None:
+        """Make the shown outline the active layer, its box selected in
+        select mode: its corners and edges can be dragged at once."""
+        if not self.shown:
+            return
+        self._viewer.layers.selection.active = self._layer
+        self._layer.mode = 'select'
+        self._layer.selected_data = {0}
+
     @property
     def shown(self) -> bool:
         """Whether the outline is visible in the viewer."""

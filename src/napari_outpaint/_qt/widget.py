@@ -146,6 +146,14 @@ class OutpaintWidget(Container):
             'layer (the price of a paid batch is asked first).'
         )
         self._canvas_label = _readout('canvas', 'Canvas')
+        self._drag_outline = PushButton(
+            name='drag_outline', text='Drag the outline', gui_only=True
+        )
+        self._drag_outline.tooltip = (
+            'Select the outline in the viewer: drag a corner or an edge to '
+            'size the canvas (whole pixels; percent snaps to whole '
+            'percents). Only Run starts a run.'
+        )
         self._price_label = _readout('price', 'Price')
         self._engine_choice = ComboBox(
             name='engine',
@@ -207,6 +215,7 @@ class OutpaintWidget(Container):
                 *self._fields.widgets,
                 self._planes,
                 self._canvas_label,
+                self._drag_outline,
                 self._price_label,
                 self._engine_choice,
                 self._engine_label,
@@ -269,6 +278,9 @@ class OutpaintWidget(Container):
         self._run_button.changed.connect(self._on_run)
         self._cancel_button.changed.connect(self._on_cancel)
         self._copy_details.changed.connect(self._on_copy_details)
+        self._drag_outline.changed.connect(
+            lambda _v=None: self._preview.edit()
+        )
         self._relay.event.connect(self._on_progress)
         layers = self._viewer.layers
         for emitter in (layers.events.inserted, layers.events.removed):
@@ -338,6 +350,7 @@ class OutpaintWidget(Container):
             self._preview.show(reading.outline)
         else:
             self._preview.clear()
+        self._drag_outline.enabled = self._preview.shown and not self._worker
         self._run_button.enabled = bool(
             reading.plan is not None and plan.ready and not self._worker
         )
@@ -671,6 +684,7 @@ class OutpaintWidget(Container):
     def _set_inputs_enabled(self, enabled: bool) -> None:
         for widget in (
             self._image,
+            self._drag_outline,
             self._planes,
             self._engine_choice,
             self._api_key,
