@@ -1,10 +1,13 @@
 """The Outpaint dock widget: gather inputs, run the pipeline, show results.
 
-The widget holds no outpainting logic. It reads an image layer and four
-percentages, shows where the expanded canvas will lie (a live outline in
-the viewer, its size and the price), says which engine will run and why,
-and on Run starts :func:`napari_outpaint._pipeline.array.outpaint_layer` in
-napari's ``thread_worker``. Progress arrives stage by stage, Cancel stops
+The widget holds no outpainting logic. It reads an image layer and the
+wished canvas ("Size by", :mod:`.canvas_fields`: percent, pixels, world
+units, a target size, an aspect ratio or another layer to cover), shows
+where the planned canvas will lie (a live outline in the viewer that can
+be dragged, :mod:`.handles`; its size, passes and price), says which
+engine will run and why, and on Run starts
+:func:`napari_outpaint._pipeline.array.outpaint_layer` in napari's
+``thread_worker``. Progress arrives stage by stage, Cancel stops
 the pipeline at its next cancel point, expected errors become napari
 notifications that say what to do, and the result is added as a layer.
 
