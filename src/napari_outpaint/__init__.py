@@ -59,6 +59,7 @@ _NAPARI_FACING = {
     'mask_layer': 'napari_outpaint._layers.convert',
     'open_cached_result': 'napari_outpaint._layers.history',
     'outpaint_layer': 'napari_outpaint._layers.outpaint',
+    'outpaint_layers': 'napari_outpaint._layers.channels',
     # a future and an awaitable; viewer= adds the layer through Qt
     'OutpaintFuture': 'napari_outpaint._qt.scripting',
     'outpaint_layer_async': 'napari_outpaint._qt.scripting',
@@ -109,6 +110,7 @@ __all__ = [
     'outpaint_array',
     'outpaint_layer',
     'outpaint_layer_async',
+    'outpaint_layers',
     'plan_canvas',
     'resolve_engine',
     'session_spend_cap',

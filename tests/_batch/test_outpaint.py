@@ -182,6 +182,32 @@ def test_resumed_batch_creates_no_run_for_cached_planes(
     assert result.provenance['planes']['0,0']['cached'] is True
     stored = [e.provenance for e in ResultCache().entries()]
     assert all('seam_score' in p for p in stored)  # the full record
+    # the resumed batch is one batch: its cached planes joined it
+    assert {p['batch_id'] for p in stored} == {
+        result.provenance['batch']['id']
+    }
+
+
+def test_every_plane_of_a_batch_records_one_batch_id(
+    stack, engine, runflow_standin
+):
+    """Each plane's cache entry (and the batch's provenance) names the
+    batch's one id and its number of planes; another batch has another."""
+    first = _batch(stack[:1], engine)
+    batch_id = first.provenance['batch']['id']
+    assert isinstance(batch_id, str)
+    assert len(batch_id) == 16
+    stored = [e.provenance for e in ResultCache().entries()]
+    assert len(stored) == 3
+    assert {p['batch_id'] for p in stored} == {batch_id}
+    assert {p['batch_planes'] for p in stored} == {3}
+    assert sorted(tuple(p['plane']) for p in stored) == [
+        (0, 0),
+        (0, 1),
+        (0, 2),
+    ]
+    second = _batch(stack[1:], engine)
+    assert second.provenance['batch']['id'] != batch_id
 
 
 def test_identical_planes_are_paid_once(engine, runflow_standin):

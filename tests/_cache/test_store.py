@@ -18,6 +18,8 @@ from napari_outpaint._cache.engine import collect_run, store_result
 from napari_outpaint._cache.entry import CachedResult
 from napari_outpaint._cache.store import (
     CACHE_DIR_ENV,
+    DEFAULT_MAX_BYTES,
+    MAX_BYTES_ENV,
     DamagedEntryError,
     ResultCache,
     default_cache_dir,
@@ -205,6 +207,49 @@ def test_put_enforces_the_limit_but_keeps_the_new_entry():
     assert cache.get(second.key) is not None
 
 
+def test_size_limit_follows_the_env_var(monkeypatch):
+    """The limit is NAPARI_OUTPAINT_CACHE_MAX_BYTES, else 2 GiB; a value
+    that is not a number of bytes is refused by the variable's name."""
+    monkeypatch.delenv(MAX_BYTES_ENV, raising=False)
+    assert ResultCache().max_bytes == DEFAULT_MAX_BYTES == 2 * 1024**3
+    monkeypatch.setenv(MAX_BYTES_ENV, '12345')
+    assert ResultCache().max_bytes == 12345
+    assert ResultCache(max_bytes=7).max_bytes == 7
+    monkeypatch.setenv(MAX_BYTES_ENV, '2GB')
+    with pytest.raises(ConfigurationError, match=MAX_BYTES_ENV):
+        ResultCache()
+
+
+def test_a_new_entry_evicts_the_oldest_and_logs_it(monkeypatch, caplog):
+    """Over the env limit, a put evicts the results used longest ago (not
+    the new one), keeps pending runs and held inputs, and logs the limit
+    and the evicted keys."""
+    cache = ResultCache(max_bytes=10**9)
+    old, mid = _put(cache, 0, size=1000), _put(cache, 1, size=1000)
+    now = time.time()
+    for age, entry in ((30, old), (20, mid)):
+        meta = entry.path.with_suffix('.json')
+        os.utime(meta, (now - age, now - age))
+    cache.record_pending('run-p', 'c' * 64, {'model': MODEL})
+    cache.held_inputs.hold('asset-1', 'run-p', MODEL)
+    limit = int(cache.total_bytes() * 1.2)
+    monkeypatch.setenv(MAX_BYTES_ENV, str(limit))
+    limited = ResultCache()
+    with caplog.at_level('INFO', logger='napari_outpaint._cache.store'):
+        new = _put(limited, 2, size=1000)
+    assert limited.get(old.key) is None
+    assert limited.get(mid.key) is not None
+    assert limited.get(new.key) is not None
+    assert limited.total_bytes() <= limit
+    assert [p.run_id for p in limited.pending()] == ['run-p']
+    assert [h.asset_id for h in limited.held_inputs.held()] == ['asset-1']
+    (record,) = caplog.records
+    assert str(limit) in record.getMessage()
+    assert MAX_BYTES_ENV in record.getMessage()
+    assert old.key[:12] in record.getMessage()
+    assert mid.key[:12] not in record.getMessage()
+
+
 def test_clear_deletes_results_and_keeps_pending_runs():
     """clear() empties the results but never forgets a pending run."""
     cache = ResultCache()
@@ -212,8 +257,10 @@ def test_clear_deletes_results_and_keeps_pending_runs():
         _put(cache, seed)
     key = cache.key_for(_rgb(9), Expand(10, 0, 0, 0), MODEL)
     cache.record_pending('run-x', key, {'model': MODEL})
+    cache.held_inputs.hold('asset-x', 'run-x', MODEL)
     assert cache.total_bytes() > 0
     assert cache.clear() == 2
+    assert [h.asset_id for h in cache.held_inputs.held()] == ['asset-x']
     assert cache.entries() == []
     assert cache.total_bytes() == 0
     assert [p.run_id for p in cache.pending()] == ['run-x']

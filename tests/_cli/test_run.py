@@ -460,3 +460,37 @@ def test_a_canvas_asked_wrongly_is_refused_before_any_request(
     assert ran.code == _cli.EXIT_USAGE, ran.err
     assert named in ran.err
     assert runflow_env.requests == []
+
+
+def test_a_deep_image_is_told_its_border_has_8_bits(
+    runflow_env, zstack, rgb_png, tmp_path
+):
+    """uint16 through Runflow: the done line and the provenance say 8
+    bits; through the local engine the border holds the file's own
+    values (16 bits); 8-bit in: nothing to say."""
+    path, data = zstack
+    ran = run(
+        str(path), '-o', str(tmp_path / 'deep.tif'), *SIDES, '--plane', '0',
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert 'generated at 8 bits and mapped back to uint16' in ran.err
+    sidecar = json.loads((tmp_path / 'deep.tif.json').read_text())
+    assert sidecar['provenance']['generated_bits'] == 8
+    ran = run(
+        str(path), '-o', str(tmp_path / 'local.tif'), *SIDES, '--plane',
+        '0', '--engine', 'reflect',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert '8 bits' not in ran.err
+    sidecar = json.loads((tmp_path / 'local.tif.json').read_text())
+    assert sidecar['provenance']['generated_bits'] == 16
+    written = tifffile.imread(tmp_path / 'local.tif')
+    assert np.isin(written, data[0]).all()  # the file's own values
+    png, _ = rgb_png
+    ran = run(
+        str(png), '-o', str(tmp_path / 'flat.png'), *SIDES,
+        '--engine', 'runflow',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert '8 bits' not in ran.err

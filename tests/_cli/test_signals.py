@@ -107,8 +107,9 @@ def test_a_double_ctrl_c_still_names_the_run(runflow_env, tmp_path):
 def test_ctrl_c_during_a_silent_download_ends_at_once_naming_the_run(
     runflow_env, tmp_path
 ):
-    """The storage server says nothing; Ctrl-C: out within a second (not
-    the 30 s read timeout), exit 130, the run and its collect command
+    """The storage server says nothing; Ctrl-C: out at once (about a
+    second unloaded; bounded at 5 s for a loaded machine, far from the
+    30 s read timeout), exit 130, the run and its collect command
     named."""
     stalled = runflow_env.stall_downloads(seconds=120)
     process, lines = _start(runflow_env, tmp_path, queued=False)
@@ -121,7 +122,7 @@ def test_ctrl_c_during_a_silent_download_ends_at_once_naming_the_run(
     assert process.returncode == 130, err
     run_id = runflow_env.runs[0].id
     assert f'napari-outpaint collect {run_id}' in err.split('interrupted')[-1]
-    assert waited < 1.5, err
+    assert waited < 5.0, err
 
 
 def test_previous_handlers_come_back():

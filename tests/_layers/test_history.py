@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,23 @@ import pytest
 from napari.layers import Image
 from PIL import Image as PILImage
 
-from fakes import PaidFakeEngine
+from fakes import FakeEngine, PaidFakeEngine
 from napari_outpaint import Expand, outpaint_array, outpaint_layer
 from napari_outpaint._cache.store import ResultCache
 from napari_outpaint._cli.main import main
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._layers.history import (
+    BATCH_PREFIX,
+    clear_history,
     describe_entry,
+    describe_item,
+    describe_plane,
+    entry_matches,
+    history_items,
+    open_batch,
     open_cached_result,
+    open_item_for_viewer,
+    reopen_native,
     source_matches,
 )
 
@@ -68,6 +78,7 @@ def test_reopen_with_source_is_what_outpaint_layer_made():
     """With its source layer, a cached result re-opens exactly as made."""
     engine = PaidFakeEngine(upscale_long_side=96)
     layer = _layer(_stack())
+    layer.colormap = 'magma'
     made = outpaint_layer(layer, EXPAND, engine=engine, plane=(1,))
     entry = _only_entry()
     layer.contrast_limits = (0, 1000)  # the display changed since
@@ -134,7 +145,7 @@ import sys
 import numpy as np
 sys.path[:0] = [{here!r}, {tests!r}]
 from test_history import EXPAND, _stack
-from fakes import PaidFakeEngine
+from fakes import FakeEngine, PaidFakeEngine
 from napari_outpaint import outpaint_array
 outpaint_array(
     _stack(), EXPAND, engine=PaidFakeEngine(), plane=(0,),
@@ -380,3 +391,155 @@ def test_entry_without_namespace_is_verified_by_its_model():
 
     reopened = open_cached_result(entry.key, source_layer=layer)
     np.testing.assert_array_equal(reopened.data, made.data)
+
+
+def _batch_and_single():
+    """A paid batch of the 3 planes of 'cells' and a single run of
+    'nuclei'; returns the cells layer and the batch's nD result layer."""
+    layer = _layer(_stack())
+    layer.colormap = 'magma'
+    made = outpaint_layer(
+        layer, EXPAND, engine=PaidFakeEngine(), planes='all', confirm=True
+    )
+    other = _layer(_stack(seed=5))
+    other.name = 'nuclei'
+    outpaint_layer(other, EXPAND, engine=PaidFakeEngine(), plane=(1,))
+    return layer, made
+
+
+def test_a_batch_is_one_item_and_each_plane_names_its_plane():
+    """History lists a batch as one item of its planes (in plane order,
+    each labelled with its plane) and a single run as one item."""
+    _batch_and_single()
+    items = history_items()
+    assert len(items) == 2
+    (batch,) = [i for i in items if i.is_batch]
+    (single,) = [i for i in items if not i.is_batch]
+    assert [e.provenance['plane'] for e in batch.entries] == [[0], [1], [2]]
+    assert batch.key == f'{BATCH_PREFIX}{batch.batch_id}'
+    assert single.key == single.entries[0].key
+    label = describe_item(batch)
+    assert 'cells' in label
+    assert 'batch: 3 planes' in label
+    assert batch.batch_id[:8] in label
+    for n, entry in enumerate(batch.entries):
+        assert describe_plane(entry).startswith(f'plane {n}  run ')
+        assert f'plane {n}' in describe_entry(entry)
+    assert 'nuclei' in describe_item(single)
+    assert 'plane' not in describe_item(single)
+
+
+def test_entries_without_a_batch_id_are_listed_one_by_one():
+    """Planes stored before batch ids (no batch_id) stay single items."""
+    _batch_and_single()
+    cache = ResultCache()
+    for entry in cache.entries():
+        prov = dict(entry.provenance)
+        prov.pop('batch_id', None)
+        cache.update_provenance(entry.key, prov)
+    items = history_items()
+    assert len(items) == 4
+    assert not any(item.is_batch for item in items)
+    assert sorted(i.entries[0].provenance['plane'][0] for i in items) == [
+        0,
+        1,
+        1,
+        2,
+    ]
+
+
+def test_a_batch_reopens_as_the_nd_layer_the_batch_made():
+    """Opening a batch item with its source gives the batch's own layer:
+    same data, mask and placement; one plane of it re-opens alone."""
+    layer, made = _batch_and_single()
+    (batch,) = [i for i in history_items() if i.is_batch]
+    reopened = open_item_for_viewer(batch, layer)
+    np.testing.assert_array_equal(reopened.data, made.data)
+    np.testing.assert_array_equal(
+        reopened.metadata['outpaint_mask'], made.metadata['outpaint_mask']
+    )
+    np.testing.assert_allclose(reopened.scale, made.scale)
+    np.testing.assert_allclose(reopened.translate, made.translate)
+    np.testing.assert_allclose(
+        reopened._data_to_world.affine_matrix,
+        made._data_to_world.affine_matrix,
+    )
+    assert reopened.colormap.name == made.colormap.name == 'magma'
+    prov = reopened.metadata['outpaint']
+    assert prov['reopened_from_cache'] is True
+    assert prov['batch']['id'] == batch.batch_id
+    assert prov['batch']['mode'] == 'aligned'
+    one = open_item_for_viewer(batch, layer, plane_key=batch.entries[1].key)
+    assert one.data.shape[0] == 1
+    _original_centres_match(layer, 1, one)
+
+
+def test_a_batch_without_its_source_reopens_at_native_resolution():
+    """Without the source, each plane of the nD layer is that plane's
+    native re-opening, at its place along the stack."""
+    _, made = _batch_and_single()
+    (batch,) = [i for i in history_items() if i.is_batch]
+    reopened = open_batch(batch.entries)
+    assert reopened.metadata['outpaint']['batch']['mode'] == (
+        'native_resolution'
+    )
+    assert reopened.data.shape[0] == 3
+    for n, entry in enumerate(batch.entries):
+        alone = reopen_native(entry)
+        np.testing.assert_array_equal(reopened.data[n], alone.data[0])
+        np.testing.assert_allclose(reopened.scale[1:], alone.scale[1:])
+    np.testing.assert_allclose(reopened.scale[0], made.scale[0])
+    np.testing.assert_allclose(reopened.translate[0], made.translate[0])
+
+
+def test_filter_matches_source_date_engine_and_run_id():
+    """The filter keeps items whose source name, date, engine or run id
+    contain every word; a batch is kept whole when one plane matches."""
+    _batch_and_single()
+    everything = history_items()
+    (batch,) = [i for i in everything if i.is_batch]
+    (single,) = [i for i in everything if not i.is_batch]
+
+    def keys(text):
+        return [i.key for i in history_items(text=text)]
+
+    assert keys('') == [i.key for i in everything]
+    assert keys('NUCLEI') == [single.key]
+    assert keys('cells') == [batch.key]
+    assert set(keys('paid-fake')) == {batch.key, single.key}
+    when = time.strftime(
+        '%Y-%m-%d %H:%M', time.localtime(single.entries[0].created_at)
+    )
+    assert single.key in keys(when)
+    run_id = batch.entries[2].provenance['run_id']
+    assert batch.key in keys(f'cells {run_id}')
+    assert keys('nuclei cells') == []
+    assert keys('no-such-thing') == []
+    entry = batch.entries[0]
+    assert entry_matches(entry, entry.key[:10])
+    assert not entry_matches(entry, 'nuclei')
+
+
+def test_local_results_are_not_cached_single_or_batch():
+    """The rule: only paid results are cached. A free engine's single run
+    and batch leave the cache, and History, empty."""
+    layer = _layer(_stack())
+    outpaint_layer(layer, EXPAND, engine=FakeEngine(), plane=(0,))
+    outpaint_layer(
+        layer, EXPAND, engine=FakeEngine(), planes='all', confirm=True
+    )
+    assert ResultCache().entries() == []
+    assert history_items() == []
+    outpaint_layer(layer, EXPAND, engine=PaidFakeEngine(), plane=(0,))
+    assert len(history_items()) == 1  # the same path, paid: cached
+
+
+def test_clear_history_deletes_results_and_keeps_pending_runs():
+    """Clear (widget and CLI) deletes every result, keeps pending runs."""
+    _batch_and_single()
+    cache = ResultCache()
+    cache.record_pending('run-kept', 'd' * 64, {'model': 'm'})
+    message = clear_history(cache)
+    assert message == f'deleted 4 cached result(s) from {cache.root}'
+    assert cache.entries() == []
+    assert [p.run_id for p in cache.pending()] == ['run-kept']

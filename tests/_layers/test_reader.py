@@ -25,7 +25,11 @@ from napari.errors import MultipleReaderError
 from napari.layers import Image, Labels
 
 from cli_runner import SIDES, run
-from napari_outpaint._layers.reader import get_reader, read_results
+from napari_outpaint._layers.reader import (
+    get_reader,
+    read_results,
+    result_layer_data,
+)
 
 PLUGIN = 'napari-outpaint'
 PIXEL_UM = 0.5
@@ -196,3 +200,21 @@ def test_viewer_reader_choice_for_plain_and_our_files(
         viewer.open(str(plain), plugin=PLUGIN)
     (layer,) = viewer.open(str(plain), plugin='napari')
     np.testing.assert_array_equal(layer.data, original)
+
+
+@pytest.mark.gui
+def test_the_sidecar_opens_the_result_with_no_reader_choice(
+    make_napari_viewer, cli_result
+):
+    """`napari out.tif.json`: only ours matches, the result and its mask
+    come placed as from out.tif; a JSON file of anyone else is declined."""
+    viewer = make_napari_viewer()
+    sidecar = f'{cli_result}.json'
+    result, mask = viewer.open(sidecar, plugin=None)  # as `napari FILE`
+    by_image = result_layer_data(cli_result)
+    np.testing.assert_array_equal(result.data, by_image[0][0])
+    np.testing.assert_allclose(result.scale, by_image[0][1]['scale'])
+    assert isinstance(mask, Labels)
+    other = cli_result.parent / 'notes.tif.json'
+    other.write_text('{"a": 1}')
+    assert get_reader(str(other)) is None

@@ -8,6 +8,7 @@ plane or a batch" (:mod:`.dispatch`) that ``outpaint_layer`` and the
 command line call.
 """
 
+from napari_outpaint._batch.assembly import Assembly
 from napari_outpaint._batch.dispatch import outpaint_source
 from napari_outpaint._batch.outpaint import (
     CONCURRENCY_ENV,
@@ -18,6 +19,7 @@ from napari_outpaint._batch.result import BatchProgress, BatchResult
 from napari_outpaint._batch.selection import Plane, plane_text, planes_along
 
 __all__ = [
+    'Assembly',
     'BatchProgress',
     'BatchResult',
     'CONCURRENCY_ENV',

@@ -16,7 +16,10 @@ submitted earlier, and stored with its provenance. Around that:
   confirmation must approve it before any paid run; a :class:`SpendCap`
   and a 402 stop new runs at once (cached planes are still served);
 - one failing plane does not stop the others; finished planes are always
-  kept; a cancel stops everything and keeps what finished.
+  kept; a cancel stops everything and keeps what finished;
+- one batch id (:func:`new_batch_id`), recorded with every plane's cache
+  entry and journal record (``batch_id``, ``batch_planes``), so History
+  lists the batch as one entry.
 
 The result covers the bounding box of the selected planes along the
 non-spatial axes (all of them for ``planes='all'``), with the same
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
@@ -78,6 +82,7 @@ __all__ = [
     'DEFAULT_CONCURRENCY',
     'MAX_CONCURRENCY',
     'default_concurrency',
+    'new_batch_id',
     'outpaint_planes',
     'outpaint_source_planes',
 ]
@@ -242,6 +247,7 @@ def outpaint_source_planes(
         max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
     )
     batch = BatchState(len(selected), progress, cancel)
+    batch_id = new_batch_id()
     heavy_slots = threading.Semaphore(HEAVY_SLOTS)
     assembly = Assembly(origin, lead_shape)
     outcomes: dict[Plane, PlaneOutcome] = {}
@@ -269,7 +275,11 @@ def outpaint_source_planes(
             cache=cache,
             spend_cap=cap,
             before_run=batch.before_run,
-            info={'plane': list(plane)},
+            info={
+                'plane': list(plane),
+                'batch_id': batch_id,
+                'batch_planes': len(selected),
+            },
         )
 
         def on_event(event: ProgressEvent) -> None:
@@ -370,6 +380,7 @@ def outpaint_source_planes(
     )
     provenance = batch_provenance(
         selected,
+        batch_id=batch_id,
         origin=origin,
         expand=plan.passes[0].expand,
         engine=inner,
@@ -393,6 +404,11 @@ def outpaint_source_planes(
     )
     batch.report(None, None, result.summary().splitlines()[0])
     return result
+
+
+def new_batch_id() -> str:
+    """A new id for one batch (16 hex digits), the same for its planes."""
+    return uuid.uuid4().hex[:16]
 
 
 def default_concurrency() -> int:

@@ -225,6 +225,7 @@ def as_event_callback(
 def batch_provenance(
     planes: Sequence[Plane],
     *,
+    batch_id: str | None = None,
     origin: Plane,
     expand: Any,
     engine: Any,
@@ -236,6 +237,7 @@ def batch_provenance(
     """The provenance of a batch: its outcomes and each plane's record."""
     return {
         'batch': {
+            'id': batch_id,
             'planes': [list(p) for p in planes],
             'origin': list(origin),
             'expand': expand.as_dict(),

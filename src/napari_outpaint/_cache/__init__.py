@@ -35,7 +35,12 @@ from napari_outpaint._cache.key import (
     provenance_model_id,
     run_key,
 )
-from napari_outpaint._cache.store import DamagedEntryError, ResultCache
+from napari_outpaint._cache.store import (
+    MAX_BYTES_ENV,
+    DamagedEntryError,
+    ResultCache,
+    default_max_bytes,
+)
 
 __all__ = [
     'CachedResult',
@@ -46,6 +51,7 @@ __all__ = [
     'DamagedRecordError',
     'HeldInput',
     'HeldInputs',
+    'MAX_BYTES_ENV',
     'PaidRuns',
     'ResultCache',
     'SPEND_CAP_ENV',
@@ -54,6 +60,7 @@ __all__ = [
     'cache_model_id',
     'caching_engine',
     'collect_run',
+    'default_max_bytes',
     'estimate_cost',
     'price_of',
     'provenance_model_id',

@@ -82,6 +82,8 @@ __all__ = [
     'store_result',
 ]
 
+#: What a batch records of itself with each plane's result.
+_BATCH_FIELDS = ('batch_id', 'batch_planes')
 _KEY_LOCKS: dict[str, threading.Lock] = {}
 _KEY_LOCKS_GUARD = threading.Lock()
 
@@ -275,6 +277,7 @@ class CachingEngine:
             if hit is not None:
                 self.last_source = 'cache'
                 _report(progress, 'Answered from the local cache (free).')
+                self._adopt(hit)
                 return hit.to_engine_result()
             unkept = self._collect_pending(key, expand, progress, cancel)
             self.last_source = 'collected'
@@ -326,6 +329,22 @@ class CachingEngine:
             self.cache.resolve(run_id)
 
     # -- internals -------------------------------------------------------
+    def _adopt(self, hit: CachedResult) -> None:
+        """Record this batch's id on a result it took from the cache, so
+        that History lists a resumed batch as one (the result moves to
+        the latest batch that used it)."""
+        batch_id = self.info.get('batch_id')
+        if not batch_id or hit.provenance.get('batch_id') == batch_id:
+            return
+        provenance = dict(hit.provenance)
+        for name in _BATCH_FIELDS:
+            if name in self.info:
+                provenance[name] = self.info[name]
+        try:
+            self.cache.update_provenance(hit.key, provenance)
+        except (OSError, OutpaintError):  # listed apart: no harm done
+            return
+
     def _collect_pending(self, key, expand, progress, cancel):
         collect = getattr(self.engine, 'collect', None)
         if collect is None:

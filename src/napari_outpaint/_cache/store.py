@@ -23,7 +23,11 @@ Layout under the root::
     pending/<h>.json            runs submitted but not yet collected
 
 Writes are atomic (temp file + ``os.replace``). The ``.json`` file's mtime
-is the entry's last use, for least-recently-used eviction.
+is the entry's last use. After each new entry the results are kept under
+a size limit (``$NAPARI_OUTPAINT_CACHE_MAX_BYTES``, default 2 GiB): the
+results used longest ago are evicted first, never the new one; pending
+runs (``pending/``) and held inputs (``hosted-inputs/``) are not results
+and are never evicted. The limit and what was evicted are logged.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
@@ -58,13 +63,19 @@ from napari_outpaint._secrets import scrub
 __all__ = [
     'CACHE_DIR_ENV',
     'DEFAULT_MAX_BYTES',
+    'MAX_BYTES_ENV',
     'DamagedEntryError',
     'ResultCache',
     'default_cache_dir',
+    'default_max_bytes',
 ]
+
+logger = logging.getLogger(__name__)
 
 CACHE_DIR_ENV = 'NAPARI_OUTPAINT_CACHE_DIR'
 DEFAULT_MAX_BYTES = 2 * 1024**3
+#: Environment variable overriding :data:`DEFAULT_MAX_BYTES`.
+MAX_BYTES_ENV = 'NAPARI_OUTPAINT_CACHE_MAX_BYTES'
 _EXTENSIONS = {
     'image/png': 'png',
     'image/webp': 'webp',
@@ -113,6 +124,27 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir('napari-outpaint'))
 
 
+def default_max_bytes() -> int:
+    """The cache's size limit: ``$NAPARI_OUTPAINT_CACHE_MAX_BYTES``, else
+    :data:`DEFAULT_MAX_BYTES` (2 GiB).
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the variable, when it is not a whole number of bytes >= 0.
+    """
+    text = os.environ.get(MAX_BYTES_ENV, '').strip().replace('_', '')
+    if not text:
+        return DEFAULT_MAX_BYTES
+    if not text.isdigit():
+        raise ConfigurationError(
+            f'{MAX_BYTES_ENV} must be a whole number of bytes (e.g. '
+            f'{DEFAULT_MAX_BYTES} for 2 GiB), got {text!r}; fix it, or '
+            'unset it for the default.'
+        )
+    return int(text)
+
+
 def _recorded_run_id(meta: Path) -> str | None:
     """The run id a (possibly damaged) entry's metadata still names."""
     try:
@@ -131,7 +163,9 @@ class ResultCache:
         Where to store; default :func:`default_cache_dir`.
     max_bytes : int, optional
         Size limit enforced by :meth:`prune` after every :meth:`put`,
-        evicting the least recently used entries (default 2 GiB).
+        evicting the least recently used entries; default
+        :func:`default_max_bytes` (``$NAPARI_OUTPAINT_CACHE_MAX_BYTES``,
+        else 2 GiB).
 
     Examples
     --------
@@ -144,8 +178,10 @@ class ResultCache:
         self,
         root: str | os.PathLike[str] | None = None,
         *,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int | None = None,
     ) -> None:
+        if max_bytes is None:
+            max_bytes = default_max_bytes()
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
             raise InvalidInputError('max_bytes', 'must be an int of bytes.')
         if max_bytes < 0:
@@ -394,16 +430,30 @@ class ResultCache:
                 continue
             total += size
             sized.append((stat.st_mtime, meta.stem, size))
-        evicted = 0
+        evicted: list[str] = []
+        freed = 0
         for _, key, size in sorted(sized):
             if total <= limit:
                 break
             if key == keep:
                 continue
             if self.remove(key):
-                evicted += 1
+                evicted.append(key)
                 total -= size
-        return evicted
+                freed += size
+        if evicted:
+            logger.info(
+                'The result cache at %s was over its limit of %d bytes '
+                '(%s): evicted the %d result(s) used longest ago (%d '
+                'bytes: %s); pending runs and held inputs are kept.',
+                self.root,
+                limit,
+                MAX_BYTES_ENV,
+                len(evicted),
+                freed,
+                ', '.join(k[:12] for k in evicted),
+            )
+        return len(evicted)
 
     # -- pending runs ----------------------------------------------------
     def record_pending(

@@ -90,7 +90,7 @@ cost guard (paid engines only):
 
 other commands (see their --help):
   napari-outpaint history [--json] [--export KEY -o FILE] [--open KEY]
-                          [--clear]
+                          [--filter TEXT] [--clear]
       past results in the paid-result cache, and uncollected runs
   napari-outpaint collect RUN_ID [-o FILE]
       download a Runflow run submitted earlier into the cache

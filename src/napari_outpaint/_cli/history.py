@@ -1,4 +1,8 @@
-"""``napari-outpaint history``: list, export, open or clear the cache."""
+"""``napari-outpaint history``: list, filter, export, open or clear the cache.
+
+One line per cached result, newest first; the planes of one batch are
+listed together, in plane order, each naming its plane and batch.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,14 @@ from napari_outpaint._cli.outputs import (
 from napari_outpaint._cli.overwrite import check_outputs
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._io import write_atomic
-from napari_outpaint._layers import open_cached_result, reopen_native
+from napari_outpaint._layers import (
+    clear_history,
+    entry_matches,
+    group_entries,
+    open_cached_result,
+    plane_label,
+    reopen_native,
+)
 from napari_outpaint._pipeline import jsonable
 from napari_outpaint._runflow import ENV_VAR, find_api_key
 from napari_outpaint._version import __version__
@@ -83,6 +94,16 @@ def history_command(
         'or asked about on a terminal)',
     )
     parser.add_argument(
+        '--filter',
+        metavar='TEXT',
+        default='',
+        help=(
+            'list only results (and pending runs) whose date, source name, '
+            'engine, model, run id or key contain every word of TEXT '
+            '(case-insensitive)'
+        ),
+    )
+    parser.add_argument(
         '--clear',
         action='store_true',
         help='delete every cached result (pending runs are kept)',
@@ -93,21 +114,27 @@ def history_command(
     cache = ResultCache()
     _release_held_inputs(cache, console)
     if args.clear:
-        count = cache.clear()
-        console.say(f'deleted {count} cached result(s) from {cache.root}')
+        console.say(clear_history(cache))
         return EXIT_OK
     if args.export:
         return _export_cached(cache, args, console, stdin)
     if args.open:
         return _open_cached(cache, args.open, console)
-    entries = cache.entries()
+    entries = [
+        entry
+        for item in group_entries(cache.entries())
+        for entry in item.entries
+        if entry_matches(entry, args.filter)
+    ]
     try:
         pending = cache.pending()
     except DamagedRecordError as exc:  # reported, moved aside: list the rest
         console.error(f'warning: {exc}')
         pending = cache.pending()
+    pending = [run for run in pending if _pending_matches(run, args.filter)]
     if not entries and not pending:
-        console.say(f'no cached results in {cache.root}')
+        matching = f' matching {args.filter!r}' if args.filter.strip() else ''
+        console.say(f'no cached results{matching} in {cache.root}')
     for entry in entries:
         prov = dict(entry.provenance or {})
         if args.json:
@@ -135,6 +162,7 @@ def history_command(
                     f'expand t/b/l/r {sides}',
                     f'${cost:.2f}' if isinstance(cost, int | float) else '',
                     _source_name(prov.get('source')),
+                    _batch_note(prov),
                     _input_left(prov),
                 )
             ).rstrip()
@@ -174,6 +202,31 @@ def _release_held_inputs(cache: ResultCache, console: Console) -> None:
         console.say(
             f'deleted {len(released)} hosted input(s) of runs now over'
         )
+
+
+def _batch_note(provenance: dict) -> str:
+    """``'plane 1 of batch 0123abcd'`` for a plane of a batch, else ``''``."""
+    batch_id = provenance.get('batch_id')
+    if not isinstance(batch_id, str) or not batch_id:
+        return ''
+    return f'{plane_label(provenance) or "plane ?"} of batch {batch_id[:8]}'
+
+
+def _pending_matches(run: Any, text: str) -> bool:
+    """Whether a pending run's date, run id, engine or model has every word
+    of *text*."""
+    words = text.lower().split()
+    info = run.info if isinstance(run.info, dict) else {}
+    haystack = ' '.join(
+        (
+            _when(run.created_at),
+            run.run_id,
+            str(info.get('engine', '')),
+            str(info.get('model', '')),
+            str(info.get('cache_namespace', '')),
+        )
+    ).lower()
+    return all(word in haystack for word in words)
 
 
 def _source_name(source: Any) -> str:

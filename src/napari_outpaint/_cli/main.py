@@ -8,7 +8,7 @@
                     [--contrast-limits LO,HI] [--api-key-env NAME]
                     [--timeout SECONDS] [--no-mask] [--yes] [--quiet]
     napari-outpaint history [--json] [--export KEY -o FILE] [--open KEY]
-                            [--clear]
+                            [--filter TEXT] [--clear]
     napari-outpaint collect RUN_ID [-o FILE]
 
 Every plane goes through the one pipeline, like the widget and the Python

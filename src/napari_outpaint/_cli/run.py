@@ -38,7 +38,11 @@ from napari_outpaint._errors import (
     OutpaintError,
 )
 from napari_outpaint._expand import Expand
-from napari_outpaint._pipeline import OutpaintResult, prepare_source
+from napari_outpaint._pipeline import (
+    GENERATED_BITS,
+    OutpaintResult,
+    prepare_source,
+)
 from napari_outpaint._progress import CancelToken
 from napari_outpaint.engines import Engine
 
@@ -149,6 +153,13 @@ def _finish_job(
         console.say(f'{label}: warning: {message}')
     seam = (result.provenance or {}).get('seam_score')
     note = f', seam score {seam:.2f}' if isinstance(seam, float) else ''
+    dtype = job.image.data.dtype
+    bits = (result.provenance or {}).get('generated_bits')
+    if bits == GENERATED_BITS and (dtype.kind == 'f' or dtype.itemsize > 1):
+        note += (
+            f'; the border was generated at {GENERATED_BITS} bits and '
+            f'mapped back to {dtype} through the contrast limits'
+        )
     console.say(f'{label}: done in {seconds:.1f} s{note}')
     return EXIT_OK
 

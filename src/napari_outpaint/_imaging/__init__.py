@@ -2,7 +2,8 @@
 
 The 8-bit RGB view an engine sees and the way back to the source's dtype
 (:mod:`.convert`), PNG/WebP/JPEG codecs (:mod:`.codecs`), where a result
-sits in world coordinates (:mod:`.placement`), and two checks of a result:
+sits in world coordinates (:mod:`.placement`), the source's own values for
+a border copied from it (:mod:`.depth`), and two checks of a result:
 the seam score (:mod:`.quality`) and the alignment of the original inside
 it (:mod:`.alignment`).
 """
@@ -24,6 +25,7 @@ from napari_outpaint._imaging.convert import (
     stack_contrast_limits,
     to_rgb8,
 )
+from napari_outpaint._imaging.depth import restore_depth
 from napari_outpaint._imaging.placement import (
     canvas_world_bounds,
     place_result,
@@ -45,6 +47,7 @@ __all__ = [
     'measure_alignment',
     'place_result',
     'resample_rgb8',
+    'restore_depth',
     'seam_score',
     'select_plane',
     'stack_contrast_limits',

@@ -12,19 +12,28 @@ dtype, display mapping, transform, plane, padding; see
   would produce it: the pipeline runs again with an engine that answers
   with the cached result, so the original pixels are pasted back on the
   original grid, for free.
+
+History lists :class:`HistoryItem` s (:func:`history_items`): one per
+single run, one per batch (its planes' entries share the ``batch_id`` the
+batch recorded; entries stored before batch ids are single items), newest
+first, optionally filtered by text (:func:`entry_matches`). A batch item
+re-opens as one nD layer of its planes (:func:`open_batch`), like the
+batch made it; each of its planes re-opens alone as before.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import napari.layers
 import numpy as np
 from napari.layers import Image
 
+from napari_outpaint._batch import Assembly, plane_text
 from napari_outpaint._cache import (
     CachedResult,
     ResultCache,
@@ -51,17 +60,31 @@ from napari_outpaint._pipeline import (
 )
 
 __all__ = [
+    'BATCH_PREFIX',
+    'HistoryItem',
+    'clear_history',
     'describe_entry',
+    'describe_item',
+    'describe_plane',
+    'entry_matches',
     'find_entry',
+    'group_entries',
     'history_choices',
+    'history_items',
+    'open_batch',
     'open_cached_result',
     'open_for_viewer',
+    'open_item_for_viewer',
+    'plane_label',
     'reopen_entry',
     'reopen_native',
     'source_matches',
 ]
 
 _FIELD = 'entry_or_key'
+#: How a batch item's id starts (a cache key never does).
+BATCH_PREFIX = 'batch:'
+_SIDES = ('top', 'bottom', 'left', 'right')
 
 
 def find_entry(
@@ -95,25 +118,234 @@ def find_entry(
 
 
 def describe_entry(entry: CachedResult) -> str:
-    """One line: date, source, expand, engine/model, cost, key prefix."""
+    """One line: date, source, plane (a batch's), expand, engine/model,
+    cost, key prefix."""
     prov = entry.provenance or {}
-    source = prov.get('source')
-    name = source.get('layer') if isinstance(source, Mapping) else source
-    expand = prov.get('expand') or {}
-    sides = '/'.join(
-        str(expand.get(s, '?')) for s in ('top', 'bottom', 'left', 'right')
-    )
     cost = prov.get('cost_usd')
-    when = time.strftime('%Y-%m-%d %H:%M', time.localtime(entry.created_at))
     parts = [
-        when,
-        str(name or 'image'),
-        f't/b/l/r {sides}%',
+        _when(entry.created_at),
+        _source_name(prov),
+        *([plane_label(prov)] if _batch_id(prov) else []),
+        f't/b/l/r {_sides(prov)}%',
         _engine_model(prov),
         f'${cost:.2f}' if isinstance(cost, int | float) else '$?',
         entry.key[:12],
     ]
     return '  '.join(parts)
+
+
+def plane_label(
+    provenance: Mapping[str, Any], names: Sequence[str] = ()
+) -> str:
+    """``'plane 3'`` (``'plane 1,2'`` in 4D) of a plane's entry, or ``''``.
+
+    With *names*, one per non-spatial axis (e.g. the source layer's axis
+    labels): ``'plane z=3'`` (``'plane t=1, z=2'``).
+    """
+    plane = provenance.get('plane')
+    if not isinstance(plane, list | tuple) or not plane:
+        return ''
+    try:
+        indices = [int(i) for i in plane]
+    except (TypeError, ValueError):
+        return ''
+    if len(names) == len(indices) and all(str(n).strip() for n in names):
+        pairs = (f'{n}={i}' for n, i in zip(names, indices, strict=True))
+        return 'plane ' + ', '.join(pairs)
+    return f'plane {plane_text(indices)}'
+
+
+def describe_plane(entry: CachedResult, names: Sequence[str] = ()) -> str:
+    """One line for a plane of a batch: plane (named by *names*, see
+    :func:`plane_label`), run id, cost, key prefix."""
+    prov = entry.provenance or {}
+    cost = prov.get('cost_usd')
+    return '  '.join(
+        (
+            plane_label(prov, names) or 'plane ?',
+            f'run {prov.get("run_id") or "-"}',
+            f'${cost:.2f}' if isinstance(cost, int | float) else '$?',
+            entry.key[:12],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One History entry: a single run, or a batch and its planes.
+
+    Attributes
+    ----------
+    entries : tuple of CachedResult
+        One for a single run; a batch's planes in plane order.
+    batch_id : str or None
+        The batch's id (None for a single run).
+    batch_planes : int or None
+        How many planes the batch selected (some may not be cached).
+    """
+
+    entries: tuple[CachedResult, ...]
+    batch_id: str | None = None
+    batch_planes: int | None = None
+
+    @property
+    def is_batch(self) -> bool:
+        """Whether this is a batch (its planes can be opened one by one)."""
+        return self.batch_id is not None
+
+    @property
+    def key(self) -> str:
+        """The id a picker holds: the cache key, or ``'batch:<id>'``."""
+        if self.batch_id is not None:
+            return f'{BATCH_PREFIX}{self.batch_id}'
+        return self.entries[0].key
+
+    @property
+    def created_at(self) -> float:
+        """When its newest entry was stored."""
+        return max(e.created_at for e in self.entries)
+
+
+def group_entries(entries: Iterable[CachedResult]) -> list[HistoryItem]:
+    """One item per single run and per batch, newest first.
+
+    A batch's planes are the entries that recorded its ``batch_id``;
+    entries without one (single runs, planes of batches stored before
+    batch ids) are one item each.
+    """
+    items: list[HistoryItem] = []
+    batches: dict[str, list[CachedResult]] = {}
+    for entry in entries:
+        batch_id = _batch_id(entry.provenance or {})
+        if batch_id is None:
+            items.append(HistoryItem((entry,)))
+        else:
+            batches.setdefault(batch_id, []).append(entry)
+    for batch_id, planes in batches.items():
+        planes.sort(key=lambda e: _plane_of(e) or ())
+        recorded = planes[0].provenance.get('batch_planes')
+        items.append(
+            HistoryItem(
+                tuple(planes),
+                batch_id=batch_id,
+                batch_planes=recorded if isinstance(recorded, int) else None,
+            )
+        )
+    items.sort(key=lambda item: item.created_at, reverse=True)
+    return items
+
+
+def entry_matches(entry: CachedResult, text: str) -> bool:
+    """Whether every word of *text* is in the entry's date, source name,
+    engine, model, run id, key or batch id (case-insensitive).
+
+    The date reads as History shows it: ``'2026-12-08 00:15'``.
+    """
+    words = text.lower().split()
+    if not words:
+        return True
+    prov = entry.provenance or {}
+    haystack = ' '.join(
+        (
+            _when(entry.created_at),
+            _source_name(prov),
+            plane_label(prov),
+            _engine_model(prov),
+            str(prov.get('engine', '')),
+            str(prov.get('model', '')),
+            str(prov.get('run_id') or ''),
+            entry.key,
+            _batch_id(prov) or '',
+        )
+    ).lower()
+    return all(word in haystack for word in words)
+
+
+def history_items(
+    cache: ResultCache | None = None, *, text: str = '', limit: int = 30
+) -> list[HistoryItem]:
+    """The newest History items that can be re-opened, filtered by *text*.
+
+    Only entries with placement provenance; a batch is listed with all its
+    planes when any of them matches *text* (see :func:`entry_matches`).
+    """
+    cache = cache if cache is not None else ResultCache()
+    placed = [
+        e
+        for e in cache.entries()
+        if isinstance((e.provenance or {}).get('source'), Mapping)
+    ]
+    items = [
+        item
+        for item in group_entries(placed)
+        if any(entry_matches(e, text) for e in item.entries)
+    ]
+    return items[:limit]
+
+
+def describe_item(item: HistoryItem) -> str:
+    """One line: a single run as :func:`describe_entry`; a batch with its
+    date, source, number of planes, expand, engine/model, cost, id."""
+    if not item.is_batch:
+        return describe_entry(item.entries[0])
+    prov = item.entries[0].provenance or {}
+    n = len(item.entries)
+    whole = item.batch_planes in (None, n)
+    of = '' if whole else f' of {item.batch_planes}'
+    costs = [e.provenance.get('cost_usd') for e in item.entries]
+    known = [c for c in costs if isinstance(c, int | float)]
+    cost = f'${sum(known):.2f}' if len(known) == len(costs) else '$?'
+    return '  '.join(
+        (
+            _when(item.created_at),
+            _source_name(prov),
+            f'batch: {n}{of} plane{"s" if n != 1 else ""}',
+            f't/b/l/r {_sides(prov)}%',
+            _engine_model(prov),
+            cost,
+            f'{BATCH_PREFIX}{item.batch_id[:8]}',
+        )
+    )
+
+
+def clear_history(cache: ResultCache | None = None) -> str:
+    """Delete every cached result, keep pending runs; say what was done.
+
+    What ``napari-outpaint history --clear`` and the widget's *Clear* do.
+    """
+    cache = cache if cache is not None else ResultCache()
+    count = cache.clear()
+    return f'deleted {count} cached result(s) from {cache.root}'
+
+
+def _when(seconds: float) -> str:
+    return time.strftime('%Y-%m-%d %H:%M', time.localtime(seconds))
+
+
+def _source_name(prov: Mapping[str, Any]) -> str:
+    source = prov.get('source')
+    name = source.get('layer') if isinstance(source, Mapping) else source
+    return str(name or 'image')
+
+
+def _sides(prov: Mapping[str, Any]) -> str:
+    expand = prov.get('expand') or {}
+    if not isinstance(expand, Mapping):
+        expand = {}
+    return '/'.join(str(expand.get(s, '?')) for s in _SIDES)
+
+
+def _batch_id(prov: Mapping[str, Any]) -> str | None:
+    batch_id = prov.get('batch_id')
+    return batch_id if isinstance(batch_id, str) and batch_id else None
+
+
+def _plane_of(entry: CachedResult) -> tuple[int, ...] | None:
+    plane = (entry.provenance or {}).get('plane')
+    try:
+        return tuple(int(i) for i in plane) if plane else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _engine_model(prov: Mapping[str, Any]) -> str:
@@ -447,3 +679,120 @@ def open_for_viewer(
             if exc.field != 'source_layer':
                 raise
     return open_cached_result(entry)
+
+
+def open_item_for_viewer(
+    item: HistoryItem,
+    candidate: Any = None,
+    *,
+    plane_key: str | None = None,
+) -> napari.layers.Image:
+    """Re-open a History item: a single run, a batch as one nD layer, or
+    (with *plane_key*, a key of one of the batch's entries) one plane;
+    aligned with *candidate* when it is the source (see
+    :func:`open_for_viewer`)."""
+    if plane_key is not None:
+        entry = next((e for e in item.entries if e.key == plane_key), None)
+        if entry is None:
+            raise InvalidInputError(
+                'plane_key', f'{plane_key[:12]} is not a plane of this item.'
+            )
+        return open_for_viewer(entry, candidate)
+    if not item.is_batch:
+        return open_for_viewer(item.entries[0], candidate)
+    return open_batch(item.entries, candidate)
+
+
+def open_batch(
+    entries: Sequence[CachedResult], candidate: Any = None
+) -> napari.layers.Image:
+    """The planes of a batch re-opened as one nD Image layer (not added).
+
+    Like the batch made it: the planes' bounding box along the non-spatial
+    axes (planes not cached stay 0), placed with the batch's maths
+    (:class:`~napari_outpaint._batch.assembly.Assembly`). Aligned with
+    *candidate* when it is the source of every plane, else each plane at
+    native resolution in the source's recorded world.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``entry_or_key`` for no entries, or an entry without a
+        plane or placement provenance.
+    """
+    if not entries:
+        raise InvalidInputError(_FIELD, 'a batch needs at least one entry.')
+    planes = []
+    for entry in entries:
+        plane = _plane_of(entry)
+        if plane is None:
+            raise InvalidInputError(
+                _FIELD, f'cached result {entry.key[:12]} records no plane.'
+            )
+        planes.append(plane)
+    aligned = candidate is not None and all(
+        source_matches(e, candidate) for e in entries
+    )
+    results = None
+    if aligned:
+        try:
+            results = [reopen_entry(e, candidate) for e in entries]
+        except InvalidInputError as exc:
+            if exc.field != 'source_layer':
+                raise
+    if results is None:
+        aligned = False
+        results = [reopen_native(e) for e in entries]
+    n_lead = len(planes[0])
+    origin = tuple(min(p[a] for p in planes) for a in range(n_lead))
+    lead_shape = tuple(
+        max(p[a] for p in planes) - origin[a] + 1 for a in range(n_lead)
+    )
+    assembly = Assembly(origin, lead_shape)
+    for plane, result in zip(planes, results, strict=True):
+        assembly.add(plane, result, n_lead)
+    source = _source(entries[0])
+    scale, translate, affine = assembly.placement(
+        source['scale'], source['translate']
+    )
+    batch_id = _batch_id(entries[0].provenance)
+    provenance = {
+        'batch': {
+            'id': batch_id,
+            'planes': [list(p) for p in planes],
+            'origin': list(origin),
+            'mode': 'aligned' if aligned else 'native_resolution',
+        },
+        'planes': {
+            plane_text(p): r.provenance
+            for p, r in zip(planes, results, strict=True)
+        },
+        'reopened_from_cache': True,
+    }
+    reopened = _Reopened(
+        data=assembly.data,
+        kwargs={
+            **assembly.style,
+            'scale': scale,
+            'translate': translate,
+            'affine': affine,
+            'metadata': {
+                'outpaint': provenance,
+                'outpaint_mask': assembly.mask(),
+            },
+        },
+    )
+    if aligned:
+        return result_layer(candidate, reopened)
+    return Image(reopened.data, **reopened.layer_kwargs())
+
+
+@dataclass(frozen=True)
+class _Reopened:
+    """What :func:`result_layer` needs of a re-opened batch."""
+
+    data: np.ndarray
+    kwargs: dict[str, Any]
+
+    def layer_kwargs(self) -> dict[str, Any]:
+        return dict(self.kwargs)

@@ -7,6 +7,10 @@ translate, rotate, shear, affine and units from ``out.tif.json``) and
 its ``[generated]`` mask (``out.mask.tif``) as a Labels layer aligned
 with it. Files without our sidecar are declined, for napari's own reader.
 
+``napari out.tif.json`` (the sidecar itself) opens the same result
+without napari asking which reader to use: no other reader claims a
+``.tif.json``.
+
 It returns layer data tuples, so napari makes the layers.
 """
 
@@ -57,7 +61,7 @@ def get_reader(
     -------
     callable or None
         None unless every path is a ``.tif``/``.tiff``/``.png`` file with
-        a napari-outpaint sidecar beside it.
+        a napari-outpaint sidecar beside it, or such a sidecar.
     """
     paths = _paths(path)
     if not paths or not all(_is_ours(p) for p in paths):
@@ -66,9 +70,23 @@ def get_reader(
 
 
 def _paths(path: Any) -> list[Any]:
+    """The result images asked for (a sidecar stands for its image)."""
     if isinstance(path, str | os.PathLike):
-        return [path]
-    return list(path) if isinstance(path, list | tuple) else []
+        paths = [path]
+    elif isinstance(path, list | tuple):
+        paths = list(path)
+    else:
+        return []
+    return [_image_of(p) for p in paths]
+
+
+def _image_of(path: Any) -> Any:
+    """``out.tif`` for ``out.tif.json``; any other path as it is."""
+    if isinstance(path, str | os.PathLike) and str(path).lower().endswith(
+        '.json'
+    ):
+        return Path(str(path)[: -len('.json')])
+    return path
 
 
 def _is_ours(path: Any) -> bool:

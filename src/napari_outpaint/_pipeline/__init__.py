@@ -29,7 +29,7 @@ from napari_outpaint._pipeline.passes import (
     plan_for,
 )
 from napari_outpaint._pipeline.plane import native_mask
-from napari_outpaint._pipeline.provenance import jsonable
+from napari_outpaint._pipeline.provenance import GENERATED_BITS, jsonable
 from napari_outpaint._pipeline.source import Source, prepare_source
 from napari_outpaint._pipeline.validate import (
     affine_matrix,
@@ -39,6 +39,7 @@ from napari_outpaint._pipeline.validate import (
 
 __all__ = [
     'DEFAULT_MAX_PIXELS',
+    'GENERATED_BITS',
     'MAX_PASSES_ENV',
     'MAX_PIXELS_ENV',
     'OutpaintResult',

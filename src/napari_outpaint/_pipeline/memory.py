@@ -23,6 +23,7 @@ import numpy as np
 from napari_outpaint._errors import ConfigurationError, InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import BAND_PIXELS
+from napari_outpaint._imaging.depth import MAX_KEYS, QUERY_CHUNK
 
 __all__ = [
     'DEFAULT_MAX_PIXELS',
@@ -77,7 +78,9 @@ def plane_peak_bytes(
 
     The plane and the 8-bit RGB sent (3 bytes per pixel); the engine's
     RGB canvas and a working copy (6 bytes per canvas pixel); the result
-    in the plane's dtype and its mask; the band conversions' floats.
+    in the plane's dtype and its mask; the band conversions' floats; for
+    a deeper-than-8-bit greyscale plane, the matching that gives its
+    border the source's values.
 
     Parameters
     ----------
@@ -91,7 +94,17 @@ def plane_peak_bytes(
     plane = plane_shape[0] * plane_shape[1]
     canvas = canvas_shape[0] * canvas_shape[1]
     pixel = np.dtype(dtype).itemsize * channels
-    return plane * (pixel + 3) + canvas * (6 + pixel + 1) + BAND_WORK_BYTES
+    peak = plane * (pixel + 3) + canvas * (6 + pixel + 1) + BAND_WORK_BYTES
+    kind = np.dtype(dtype)
+    if channels == 1 and (kind.kind == 'f' or kind.itemsize > 1):
+        # the border's source values (_imaging.depth): the neighbourhood
+        # keys, one chunk of matching, the border's values twice
+        peak += (
+            min(plane, MAX_KEYS) * 40
+            + QUERY_CHUNK * 120
+            + canvas * (2 * kind.itemsize + 2)
+        )
+    return peak
 
 
 def available_memory_bytes() -> int | None:

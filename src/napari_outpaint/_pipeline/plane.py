@@ -29,6 +29,7 @@ from napari_outpaint._imaging import (
     from_rgb8,
     measure_alignment,
     resample_rgb8,
+    restore_depth,
     seam_score,
     to_rgb8,
 )
@@ -81,6 +82,10 @@ class PlaneResult:
         For a canvas made in several passes (or cropped): a record of each
         pass, in order (see :mod:`napari_outpaint._pipeline.passes`);
         empty for one plain pass.
+    source_values : float or None
+        For a 16-bit or float plane whose engine copies source pixels:
+        the share of border pixels given a source value (full bit depth);
+        None when the border keeps the engine's 8 bits.
     """
 
     data: np.ndarray
@@ -95,6 +100,7 @@ class PlaneResult:
     engine_result: EngineResult
     timings: dict[str, float] = field(default_factory=dict)
     passes: tuple[dict[str, Any], ...] = ()
+    source_values: float | None = None
 
     @property
     def pixels_per_result_pixel(self) -> tuple[float, float]:
@@ -180,6 +186,7 @@ def outpaint_plane(
         'contrast_limits': contrast_limits,
         'gamma': gamma,
     }
+    source_values = None
     if keep_native_resolution:
         data = from_rgb8(returned, **back)
         mask, data_inner = native_mask(returned.shape[:2], canvas_shape, inner)
@@ -190,6 +197,8 @@ def outpaint_plane(
         mask = np.ones(canvas_shape, dtype=bool)
         mask[inner] = False
         data_inner = inner
+        if _deep(plane, rgb) and getattr(engine, 'copies_source_pixels', 0):
+            source_values = _restore_depth(data, mask, sent, on_grid, plane)
         # scored as the user sees it: the original pasted back (no copy)
         seam = seam_score(on_grid, inner, original=sent)
     finished = time.perf_counter()
@@ -206,12 +215,28 @@ def outpaint_plane(
             _warnings(seam, alignment) + _engine_warnings(result.details)
         ),
         engine_result=result,
+        source_values=source_values,
         timings={
             'prepare': prepared - started,
             'engine': engine_done - prepared,
             'finish': finished - engine_done,
         },
     )
+
+
+def _deep(plane: np.ndarray, rgb: bool) -> bool:
+    """A greyscale plane with more than 8 bits (16-bit, 32-bit, float)."""
+    return not rgb and (plane.dtype.kind == 'f' or plane.dtype.itemsize > 1)
+
+
+def _restore_depth(data, mask, sent, on_grid, plane) -> float:
+    """Give the border of *data* the source's own values (in place);
+    the share of border pixels that got one."""
+    found, ok, _ = restore_depth(sent[..., 0], on_grid[..., 0], plane, mask)
+    border = data[mask]
+    border[ok] = found[ok]
+    data[mask] = border
+    return float(np.count_nonzero(ok) / max(1, ok.size))
 
 
 def _report(progress, stage, message) -> None:

@@ -15,6 +15,10 @@
     engine, model, run_id, seed, cost_usd, engine_details,
     engine_output_shape  (rows, cols) the engine returned (e.g. upscaled)
     mode              'preserve_original' or 'native_resolution'
+    generated_bits    8: the engine's 8-bit pixels, mapped back to the
+                      source's dtype through its contrast limits; or the
+                      source's bits, when the border holds source values
+                      (source_values: their share; see _imaging.depth)
     timings           seconds: prepare, engine (+ the engine's own
                       stages under engine_stages), finish, total
     created_at        UTC, ISO 8601
@@ -41,7 +45,12 @@ from napari_outpaint._imaging import canvas_world_bounds
 from napari_outpaint._pipeline.plane import PlaneResult
 from napari_outpaint._version import __version__
 
-__all__ = ['build', 'jsonable']
+__all__ = ['GENERATED_BITS', 'build', 'jsonable']
+
+#: Bits per channel of the generated pixels (Runflow returns 8-bit images;
+#: the local engine sees the same 8-bit view, then its border takes the
+#: source's own values).
+GENERATED_BITS = 8
 
 
 def build(
@@ -81,6 +90,12 @@ def build(
         'engine_details': dict(engine.details),
         'engine_output_shape': list(np.shape(engine.image)[:2]),
         'mode': 'native_resolution' if result.native else 'preserve_original',
+        'generated_bits': (
+            GENERATED_BITS
+            if result.source_values is None
+            else 8 * result.data.dtype.itemsize
+        ),
+        'source_values': result.source_values,
         'timings': timings,
         'created_at': datetime.now(UTC).isoformat(timespec='seconds'),
         'generated_region': {

@@ -111,12 +111,17 @@ class LocalEngine:
         ``'patchmatch'``, or ``'reflect'`` (chosen, or the fallback).
     price_per_image_usd : float
         0.
+    copies_source_pixels : bool
+        True: both fills copy the source's own pixels, so the pipeline
+        gives a 16-bit or float border the source's values (see
+        :mod:`napari_outpaint._imaging.depth`).
     fallback_reason : str or None
         Why PatchMatch was replaced by reflection padding.
     """
 
     name = 'local'
     price_per_image_usd = 0.0
+    copies_source_pixels = True
 
     def __init__(
         self,
