@@ -295,3 +295,20 @@ def test_fit_to_the_other_layer_is_the_smallest_covering_canvas(scaled):
         assert np.any(smaller.min(axis=0) > low + 1e-9) or np.any(
             smaller.max(axis=0) < high - 1e-9
         )
+
+
+def test_a_drag_of_a_few_pixels_is_not_rounded_away(qtbot):
+    """1 px of a 2048 px side is 0.05 %: percent would lose it, so the
+    fields switch to pixels and keep it; each follow is one change."""
+    from napari_outpaint._qt.canvas_fields import CanvasFields
+
+    changes = []
+    fields = CanvasFields(lambda: changes.append(1), layers=list)
+    fields.follow_padding(Padding(0, 0, 0, 1), (2048, 2048), (1.0, 1.0))
+    assert fields.measure == 'pixels'
+    assert fields.wish() == Canvas.pixels(right=1)
+    fields.size_by.value = 'percent'
+    changes.clear()
+    fields.follow_padding(Padding(0, 0, 0, 30), (2048, 2048), (1.0, 1.0))
+    assert fields.wish() == Expand(right=1)
+    assert changes == [1]

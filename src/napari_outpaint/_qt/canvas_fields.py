@@ -242,9 +242,10 @@ class CanvasFields:
         measure, then call ``on_change`` once.
 
         Percent snaps to whole percents and switches to pixels when a side
-        needs more than 80 %; a target size keeps its measure (its anchor
-        follows); world units are the whole pixels times *scale*; an
-        aspect ratio or a fit, which a drag breaks, switch to pixels.
+        needs more than 80 % (or a few pixels round to 0 %); a target size
+        keeps its measure (its anchor follows); world units are the whole
+        pixels times *scale*; an aspect ratio or a fit, which a drag
+        breaks, switch to pixels.
         """
         rows, cols = shape
         sizes = (rows, rows, cols, cols)
@@ -255,7 +256,8 @@ class CanvasFields:
                     round(100 * p / n)
                     for p, n in zip(padding, sizes, strict=True)
                 ]
-                if max(percents) <= MAX_PERCENT:
+                kept = any(percents) or not any(padding)
+                if kept and max(percents) <= MAX_PERCENT:
                     for box, value in zip(
                         self.percent.values(), percents, strict=True
                     ):
