@@ -36,6 +36,8 @@ bench: setup system-deps
 	$(PY) bench/bench_batch.py
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
 		$(PY) bench/ui_stall.py
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
+		$(PY) bench/bench_handles.py
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench scripts

@@ -896,12 +896,25 @@ def test_sub_widgets_have_names_for_scripts(docked):
     widget.top.value = 10
     widget.update({'right': 5, 'engine': 'local'})
     assert widget.expand() == Expand(10, 0, 0, 5)
+    rows, cols = viewer.layers['cells'].data.shape
     assert widget.asdict() == {
         'image': viewer.layers['cells'],
+        'size_by': 'percent',
         'top': 10,
         'bottom': 0,
         'left': 0,
         'right': 5,
+        **dict.fromkeys(('top_px', 'bottom_px', 'left_px', 'right_px'), 0),
+        **dict.fromkeys(
+            ('top_world', 'bottom_world', 'left_world', 'right_world'), 0.0
+        ),
+        'rows': rows,
+        'cols': cols,
+        'anchor_y': 0.5,
+        'anchor_x': 0.5,
+        'ratio_preset': 'square',
+        'ratio': 1.0,
+        'fit_to': None,
         'planes': 'plane shown',
         'engine': 'local',
         'remember_key': False,

@@ -11,6 +11,8 @@ widget owns one and clears it whenever the preview no longer applies.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import napari
@@ -18,7 +20,7 @@ import napari.layers
 import numpy as np
 from napari.layers import Shapes
 
-from napari_outpaint._expand import Expand
+from napari_outpaint._expand import Expand, Padding
 from napari_outpaint._qt.view import bounds_of, fit_view, in_view
 
 __all__ = [
@@ -26,12 +28,17 @@ __all__ = [
     'CanvasOutline',
     'CanvasPreview',
     'canvas_outline',
+    'leading_data_coords',
     'plane_shape',
+    'spatial_unit',
 ]
 
 PREVIEW_LAYER_NAME = 'outpaint preview'
 _EDGE_COLOR = '#ffcc00'
 _EDGE_FRACTION = 0.004  # line width, as a fraction of the canvas extent
+_WIDTH_SLACK = 0.25  # the line width is kept while within 25 % of the aim
+# The data events of a finished edit (napari also sends 'changing' etc.)
+_EDITED = ('changed', 'added', 'removed')
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,7 @@ def plane_shape(layer: napari.layers.Image) -> tuple[int, int]:
 
 def canvas_outline(
     layer: napari.layers.Image,
-    expand: Expand,
+    expand: Expand | Padding,
     *,
     world_point: tuple[float, ...] | None = None,
 ) -> CanvasOutline:
@@ -90,8 +97,9 @@ def canvas_outline(
     ----------
     layer : napari.layers.Image
         The original layer; its transforms place the outline.
-    expand : Expand
-        The four percentages (the one padding rule, ``Expand.padding``).
+    expand : Expand or Padding
+        The four percentages (the one padding rule, ``Expand.padding``),
+        or exact pixels per side (a planned canvas's ``target``).
     world_point : tuple of float, optional
         The viewer's current point (``viewer.dims.point``); for nD layers
         it fixes the non-spatial data coordinates of the outline's plane.
@@ -101,11 +109,11 @@ def canvas_outline(
     CanvasOutline
     """
     rows, cols = plane_shape(layer)
-    pad = expand.padding(rows, cols)
+    pad = expand if isinstance(expand, Padding) else expand.padding(rows, cols)
     # napari puts pixel centres on integers: pixel i spans [i-0.5, i+0.5].
     top, left = -pad.top - 0.5, -pad.left - 0.5
     bottom, right = rows + pad.bottom - 0.5, cols + pad.right - 0.5
-    leading = _leading_data_coords(layer, world_point)
+    leading = leading_data_coords(layer, world_point)
     corners_data = [
         (*leading, r, c)
         for r, c in (
@@ -125,12 +133,12 @@ def canvas_outline(
         corners=corners,
         height=float(np.linalg.norm(corners[3] - corners[0])),
         width=float(np.linalg.norm(corners[1] - corners[0])),
-        unit=_spatial_unit(layer),
+        unit=spatial_unit(layer),
         units=tuple(getattr(layer, 'units', None) or ())[-2:],
     )
 
 
-def _leading_data_coords(
+def leading_data_coords(
     layer: napari.layers.Image, world_point: tuple[float, ...] | None
 ) -> tuple[float, ...]:
     """Data coordinates of the non-spatial axes at the viewer's point."""
@@ -143,7 +151,7 @@ def _leading_data_coords(
     return tuple(float(v) for v in np.asarray(data_point)[:n_leading])
 
 
-def _spatial_unit(layer: napari.layers.Image) -> str:
+def spatial_unit(layer: napari.layers.Image) -> str:
     """Abbreviated unit of the last spatial axis, '' for plain pixels."""
     units = getattr(layer, 'units', None)
     if not units:
@@ -163,12 +171,23 @@ class CanvasPreview:
     (values back to zero, run finished, widget hidden or closed). The
     first time a shown outline is not wholly in view, the view is fitted
     to it, once per showing, so a user's own zoom is left alone after.
+
+    The outline is also a handle: when the user drags it (napari emits
+    one finished data change per drag, or a script sets ``layer.data``),
+    *on_edit* gets the new and the previous corners; the outline's own
+    redraws are not reported.
     """
 
-    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+    def __init__(
+        self,
+        viewer: napari.viewer.Viewer,
+        on_edit: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    ) -> None:
         self._viewer = viewer
+        self._on_edit = on_edit
         self._layer: napari.layers.Shapes | None = None
         self._fitted = False  # the view was fitted during this showing
+        self._drawn: np.ndarray | None = None  # the corners last drawn
 
     @property
     def layer(self) -> napari.layers.Shapes | None:
@@ -189,13 +208,22 @@ class CanvasPreview:
     def _draw(self, outline: CanvasOutline) -> None:
         width = _EDGE_FRACTION * max(outline.height, outline.width, 1e-12)
         units = {'units': outline.units} if outline.units else {}
+        self._drawn = np.array(outline.corners, dtype=float)
         if self.layer is not None:
+            # Each setter below refreshes the layer (tens of ms on software
+            # OpenGL, bench/bench_handles.py): only what changed is set.
             if units and tuple(self._layer.units) != outline.units:
                 self._layer.units = outline.units
-            self._layer.data = [outline.corners]
-            self._layer.edge_width = [width]
-            self._layer.current_edge_width = width
-            self._layer.visible = True
+            shown = self._layer.data
+            if len(shown) != 1 or not np.array_equal(shown[0], self._drawn):
+                self._layer.data = [outline.corners]
+            if not math.isclose(
+                self._layer.current_edge_width, width, rel_tol=_WIDTH_SLACK
+            ):
+                self._layer.edge_width = [width]
+                self._layer.current_edge_width = width
+            if not self._layer.visible:
+                self._layer.visible = True
             return
 
         self._layer = Shapes(
@@ -208,12 +236,35 @@ class CanvasPreview:
             metadata={'outpaint_preview': True},
             **units,
         )
+        self._layer.events.data.connect(self._on_data)
         selection = self._viewer.layers.selection
         active, selected = selection.active, set(selection)
         self._viewer.layers.append(self._layer)
         selection.clear()
         selection.update(selected)
         selection.active = active
+
+    def _on_data(self, event) -> None:
+        """Report a finished edit of the outline that it did not draw."""
+        if self._on_edit is None or str(event.action) not in _EDITED:
+            return
+        data = self._layer.data
+        if len(data) != 1 or np.shape(data[0]) != (4, 2):
+            self._on_edit(np.empty((0, 2)), self._drawn)  # not a box now
+            return
+        corners = np.asarray(data[0], dtype=float)
+        if self._drawn is not None and np.allclose(corners, self._drawn):
+            return  # its own redraw
+        self._on_edit(corners, self._drawn)
+
+    def edit(self) -> None:
+        """Make the shown outline the active layer, its box selected in
+        select mode: its corners and edges can be dragged at once."""
+        if not self.shown:
+            return
+        self._viewer.layers.selection.active = self._layer
+        self._layer.mode = 'select'
+        self._layer.selected_data = {0}
 
     @property
     def shown(self) -> bool:

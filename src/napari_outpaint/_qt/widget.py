@@ -1,10 +1,13 @@
 """The Outpaint dock widget: gather inputs, run the pipeline, show results.
 
-The widget holds no outpainting logic. It reads an image layer and four
-percentages, shows where the expanded canvas will lie (a live outline in
-the viewer, its size and the price), says which engine will run and why,
-and on Run starts :func:`napari_outpaint._pipeline.array.outpaint_layer` in
-napari's ``thread_worker``. Progress arrives stage by stage, Cancel stops
+The widget holds no outpainting logic. It reads an image layer and the
+wished canvas ("Size by", :mod:`.canvas_fields`: percent, pixels, world
+units, a target size, an aspect ratio or another layer to cover), shows
+where the planned canvas will lie (a live outline in the viewer that can
+be dragged, :mod:`.handles`; its size, passes and price), says which
+engine will run and why, and on Run starts
+:func:`napari_outpaint._pipeline.array.outpaint_layer` in napari's
+``thread_worker``. Progress arrives stage by stage, Cancel stops
 the pipeline at its next cancel point, expected errors become napari
 notifications that say what to do, and the result is added as a layer:
 in the place of the previous result of the same image, which it replaces
@@ -34,7 +37,6 @@ from magicgui.widgets import (
     Label,
     Password,
     PushButton,
-    SpinBox,
 )
 from napari.layers import Image
 from napari.qt.threading import create_worker
@@ -45,8 +47,9 @@ from qtpy.QtWidgets import QApplication, QMessageBox, QSizePolicy
 
 from napari_outpaint._batch import BatchProgress, Plane, planes_along
 from napari_outpaint._cache import estimate_cost
+from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
-from napari_outpaint._expand import MAX_PERCENT, Expand
+from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import SEAM_WARN_THRESHOLD
 from napari_outpaint._layers import (
     is_paired_mask,
@@ -58,9 +61,15 @@ from napari_outpaint._layers import (
     tag_result,
 )
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
+from napari_outpaint._qt.canvas_fields import (
+    CanvasFields,
+    CanvasReading,
+    read_canvas,
+)
 from napari_outpaint._qt.failures import Failure, describe_failure, sentence
+from napari_outpaint._qt.handles import padding_from_corners, pixel_scale
 from napari_outpaint._qt.history_panel import HistoryPanel
-from napari_outpaint._qt.preview import CanvasPreview, canvas_outline
+from napari_outpaint._qt.preview import CanvasPreview, plane_shape
 from napari_outpaint._qt.progress_text import (
     axis_names,
     batch_status,
@@ -85,7 +94,6 @@ __all__ = ['OutpaintWidget']
 
 logger = logging.getLogger(__name__)
 
-_SIDES = ('top', 'bottom', 'left', 'right')
 PLANE_SHOWN, ALL_PLANES = 'plane shown', 'all planes'
 _STAGES = tuple(Stage)
 _TRANSFORM_EVENTS = ('data', 'scale', 'translate', 'rotate', 'shear', 'affine')
@@ -117,7 +125,9 @@ class OutpaintWidget(Container):
         super().__init__(labels=True)
         self._viewer = viewer
         self._given_engine = engine
-        self._preview = CanvasPreview(viewer)
+        self._preview = CanvasPreview(viewer, on_edit=self._on_outline_dragged)
+        self._fields = CanvasFields(self._refresh, lambda: self._viewer.layers)
+        self._reading: CanvasReading | None = None  # the last _refresh's
         self._watched_layer: napari.layers.Image | None = None
         self._worker = None
         self._cancel_token: CancelToken | None = None
@@ -145,15 +155,7 @@ class OutpaintWidget(Container):
             choices=self._image_layer_choices,
             nullable=True,
         )
-        self._sides = {
-            side: SpinBox(
-                name=side,
-                label=f'{side.capitalize()} %',
-                min=0,
-                max=MAX_PERCENT,
-            )
-            for side in _SIDES
-        }
+        self._sides = self._fields.percent  # 'top'..'right', 0-80 %
         self._planes = ComboBox(
             name='planes',
             label='Planes',
@@ -166,6 +168,14 @@ class OutpaintWidget(Container):
             'layer (the price of a paid batch is asked first).'
         )
         self._canvas_label = _readout('canvas', 'Canvas')
+        self._drag_outline = PushButton(
+            name='drag_outline', text='Drag the outline', gui_only=True
+        )
+        self._drag_outline.tooltip = (
+            'Select the outline in the viewer: drag a corner or an edge to '
+            'size the canvas (whole pixels; percent snaps to whole '
+            'percents). Only Run starts a run.'
+        )
         self._price_label = _readout('price', 'Price')
         self._engine_choice = ComboBox(
             name='engine',
@@ -240,9 +250,10 @@ class OutpaintWidget(Container):
         self.extend(
             [
                 self._image,
-                *self._sides.values(),
+                *self._fields.widgets,
                 self._planes,
                 self._canvas_label,
+                self._drag_outline,
                 self._price_label,
                 self._engine_choice,
                 self._engine_label,
@@ -290,16 +301,17 @@ class OutpaintWidget(Container):
         """The outline layer while it is drawn, else None."""
         return self._preview.layer
 
-    def expand(self) -> Expand | None:
-        """The four percentages as an Expand, or None while all are 0."""
-        values = {side: box.value for side, box in self._sides.items()}
-        return Expand(**values) if any(values.values()) else None
+    def expand(self) -> Expand | Canvas | None:
+        """The wished canvas: an Expand (percent: one pass) or a Canvas
+        (the other measures), None while it adds nothing or is invalid
+        (the canvas line says why)."""
+        if self._reading is None or self._reading.plan is None:
+            return None
+        return self._reading.wish
 
     # -- wiring --------------------------------------------------------------
     def _connect_signals(self) -> None:
         self._image.changed.connect(self._on_layer_changed)
-        for box in self._sides.values():
-            box.changed.connect(self._refresh)
         self._planes.changed.connect(self._refresh)
         self._engine_choice.changed.connect(self._refresh_engine)
         self._api_key.changed.connect(self._refresh_engine)
@@ -307,6 +319,9 @@ class OutpaintWidget(Container):
         self._cancel_button.changed.connect(self._on_cancel)
         self._copy_details.changed.connect(self._on_copy_details)
         self._show_mask.changed.connect(self._on_show_mask)
+        self._drag_outline.changed.connect(
+            lambda _v=None: self._preview.edit()
+        )
         self._relay.event.connect(self._on_progress)
         layers = self._viewer.layers
         for emitter in (layers.events.inserted, layers.events.removed):
@@ -325,6 +340,7 @@ class OutpaintWidget(Container):
 
     def _reset_layer_choices(self, _event=None) -> None:
         self._image.reset_choices()
+        self._fields.reset_layer_choices()
 
     # -- handlers --------------------------------------------------------
     def _on_active_layer(self, _event=None) -> None:
@@ -357,41 +373,57 @@ class OutpaintWidget(Container):
         With ``preview=False`` the outline is removed instead of drawn (a
         run just ended; it returns at the next edit).
         """
-        layer, expand = self._image.value, self.expand()
-        plan = self._engine_plan
+        layer, plan = self._image.value, self._engine_plan
         self._engine_label.value = plan.summary
         self._planes.visible = layer is not None and layer.ndim > 2
-        self._price_label.value = self._price_text(plan) if expand else ''
-        if layer is None or expand is None:
-            self._canvas_label.value = (
-                'choose an image layer' if layer is None else 'set a side > 0'
-            )
-            self._preview.clear()
+        self._fields.follow_layer(layer)
+        reading = read_canvas(
+            self._fields,
+            layer,
+            price=partial(self._passes_text, plan),
+            world_point=tuple(self._viewer.dims.point),
+        )
+        self._reading = reading
+        self._canvas_label.value = reading.text
+        self._price_label.value = (
+            self._price_text(plan, reading.passes) if reading.plan else ''
+        )
+        if reading.outline is not None and preview and not self._hidden:
+            self._preview.show(reading.outline)
         else:
-            outline = canvas_outline(
-                layer, expand, world_point=tuple(self._viewer.dims.point)
-            )
-            self._canvas_label.value = outline.describe()
-            if preview and not self._hidden:
-                self._preview.show(outline)
-            else:
-                self._preview.clear()
+            self._preview.clear()
+        self._drag_outline.enabled = self._preview.shown and not self._worker
         self._run_button.enabled = bool(
-            layer is not None and expand and plan.ready and not self._worker
+            reading.plan is not None and plan.ready and not self._worker
+        )
+
+    def _on_outline_dragged(self, corners, previous) -> None:
+        """The user dragged the outline: its whole source pixels become
+        the wish (in the chosen measure); typing redraws it. Never runs."""
+        layer = self._image.value
+        if layer is None or self._worker is not None or len(corners) != 4:
+            self._refresh()  # not a box any more, or no edit now: redraw
+            return
+        world_point = tuple(self._viewer.dims.point)
+        padding = padding_from_corners(layer, corners, previous, world_point)
+        self._fields.follow_padding(
+            padding, plane_shape(layer), pixel_scale(layer, world_point)
         )
 
     def _on_run(self, _value=None) -> None:
         layer, expand = self._image.value, self.expand()
         if layer is None or expand is None:
             show_error(
-                'Choose an image layer and set at least one side above 0 '
-                'percent, then press Run (Outpaint).'
+                'Choose an image layer and a canvas larger than it (the '
+                'Canvas line says what is missing), then press Run '
+                '(Outpaint).'
             )
             return
         plan = self._plan()
         planes = self._batch_planes()
-        paid_batch = planes is not None and plan.price_usd > 0
-        if paid_batch and not self._confirm_cost(self._price_text(plan)):
+        passes = self._reading.passes
+        paid = plan.price_usd > 0 and (planes is not None or passes > 1)
+        if paid and not self._confirm_cost(self._price_text(plan, passes)):
             return
         self._remember_key_if_asked(plan)
         request = RunRequest(
@@ -401,6 +433,7 @@ class OutpaintWidget(Container):
             self._current_plane(layer),
             planes,
             with_mask=self._show_mask.value,
+            confirmed=paid,
         )
         self._start_worker(request)
 
@@ -714,17 +747,28 @@ class OutpaintWidget(Container):
             return int(np.prod(_leading_shape(self._image.value)))
         return len(planes)
 
-    def _price_text(self, plan) -> str:
-        """'$0.55', 'free (local)', '12 planes x $0.55 = $6.60 ...' or
-        '5 planes, free (local)'."""
-        if self._batch_planes() is None:
+    def _price_text(self, plan, n_passes: int = 1) -> str:
+        """'$0.55', 'free (local)', '1 plane x 2 passes x $0.55 = $1.10',
+        '12 planes x $0.55 = $6.60 ...' or '5 planes, free (local)'."""
+        batch = self._batch_planes() is not None
+        if not batch and (n_passes == 1 or plan.price_usd <= 0):
             return plan.price
         n_planes = self._plane_count()
         if plan.price_usd <= 0:
             return f'{n_planes} planes, {plan.price}'
+        estimate = estimate_cost(n_planes, plan, n_passes=n_passes)
+        note = ' at most (cached planes are free)' if batch else ''
+        return f'{estimate.text}{note}'
 
-        estimate = estimate_cost(n_planes, plan)
-        return f'{estimate.text} at most (cached planes are free)'
+    @staticmethod
+    def _passes_text(plan, n_passes: int) -> str:
+        """'1 pass x $0.55', '2 passes x $0.55 = $1.10', '3 passes,
+        free (local)': one plane's passes and their price."""
+        passes = f'{n_passes} pass' + ('es' if n_passes > 1 else '')
+        if plan.price_usd <= 0:
+            return f'{passes}, {plan.price}'
+        total = f' = ${n_passes * plan.price_usd:.2f}' if n_passes > 1 else ''
+        return f'{passes} x {plan.price}{total}'
 
     def _confirm_cost(self, price: str) -> bool:
         """Ask before a paid batch (a modal question on the GUI thread)."""
@@ -789,13 +833,14 @@ class OutpaintWidget(Container):
     def _set_inputs_enabled(self, enabled: bool) -> None:
         for widget in (
             self._image,
-            *self._sides.values(),
+            self._drag_outline,
             self._planes,
             self._engine_choice,
             self._api_key,
             self._remember_key,
         ):
             widget.enabled = enabled
+        self._fields.set_enabled(enabled)
         self._run_button.enabled = enabled
         self._cancel_button.enabled = not enabled
 

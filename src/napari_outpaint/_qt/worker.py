@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import napari.layers
 from qtpy.QtCore import QObject, Signal
 
+from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import OutpaintError
 from napari_outpaint._expand import Expand
 from napari_outpaint._layers import outpaint_layer, paired_mask
@@ -34,7 +35,7 @@ class RunRequest:
     """Everything one run needs, gathered on the GUI thread."""
 
     layer: napari.layers.Image
-    expand: Expand
+    expand: Expand | Canvas
     engine_choice: EngineChoice
     plane: tuple[int, ...] | None = None
     # 'all' or the plane indices of a batch (price confirmed), else None
@@ -42,6 +43,8 @@ class RunRequest:
     # build the mask layer too (it will be shown); else it is built only
     # when the widget's "show mask" is ticked
     with_mask: bool = False
+    # the user confirmed the price (a paid batch, or several paid passes)
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,14 @@ def _failed(exc: Exception) -> RunOutcome:
 def _batch_options(
     request: RunRequest, progress: ProgressCallback | None
 ) -> dict:
-    """Keywords for a batch over planes; the widget confirmed the price.
-
-    The batch's progress goes to the same callback, as ``BatchProgress``.
+    """Keywords for a batch over planes, and ``confirm=True`` once the
+    widget confirmed the price (a batch, or a canvas of several paid
+    passes). The batch's progress goes to the same callback, as
+    ``BatchProgress``.
     """
+    confirm = {'confirm': True} if request.confirmed else {}
     if request.planes is None:
-        return {}
+        return confirm
     planes = request.planes
     return {
         'planes': planes if isinstance(planes, str) else list(planes),
