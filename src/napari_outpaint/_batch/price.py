@@ -11,6 +11,7 @@ from napari_outpaint._cache import (
     ResultCache,
     cache_model_id,
     estimate_cost,
+    is_confirmed,
     price_of,
 )
 from napari_outpaint._canvas import CanvasPlan
@@ -88,9 +89,7 @@ def confirm_batch_price(
         n_pending=n_pending,
         n_passes=len(plan.passes),
     )
-    if estimate.needs_confirmation and not (
-        confirm is True or (callable(confirm) and confirm(estimate))
-    ):
+    if estimate.needs_confirmation and not is_confirmed(estimate, confirm):
         raise BudgetError(
             f'Not confirmed: {estimate.text}. Confirm the price to run '
             '(confirm=True in Python, --yes on the command line).'

@@ -13,6 +13,7 @@ from napari_outpaint._cache.cost import (
     CostEstimate,
     SpendCap,
     estimate_cost,
+    is_confirmed,
     price_of,
     session_spend_cap,
 )
@@ -62,6 +63,7 @@ __all__ = [
     'collect_run',
     'default_max_bytes',
     'estimate_cost',
+    'is_confirmed',
     'price_of',
     'provenance_model_id',
     'release_held_inputs',

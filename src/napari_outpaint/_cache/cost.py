@@ -103,6 +103,14 @@ class CostEstimate:
 ConfirmCallback = Callable[[CostEstimate], bool]
 
 
+def is_confirmed(
+    estimate: CostEstimate, confirm: ConfirmCallback | bool | None
+) -> bool:
+    """Whether *confirm* agrees to *estimate*: True, or a callable shown
+    the estimate that returns True."""
+    return confirm is True or (callable(confirm) and bool(confirm(estimate)))
+
+
 def estimate_cost(
     n_planes: int,
     engine: Any,

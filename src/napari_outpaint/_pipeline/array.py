@@ -34,6 +34,7 @@ from napari_outpaint._cache import (
     PaidRuns,
     caching_engine,
     estimate_cost,
+    is_confirmed,
     price_of,
 )
 from napari_outpaint._canvas import Canvas, CanvasPlan
@@ -295,7 +296,7 @@ def confirm_passes(
     if len(plan.passes) < 2 or price_of(engine) <= 0:
         return
     estimate = estimate_cost(n_planes, engine, n_passes=len(plan.passes))
-    if confirm is True or (callable(confirm) and confirm(estimate)):
+    if is_confirmed(estimate, confirm):
         return
     raise BudgetError(
         f'Not confirmed: this canvas takes {len(plan.passes)} Runflow '
