@@ -70,12 +70,7 @@ class Canvas:
         cls, top: int = 0, bottom: int = 0, left: int = 0, right: int = 0
     ) -> Canvas:
         """Exact pixels added on each side."""
-        values = [
-            _whole(side, value)
-            for side, value in zip(
-                _SIDES, (top, bottom, left, right), strict=True
-            )
-        ]
+        values = _checked_sides(_whole, top, bottom, left, right)
         return cls('pixels', _something(values))
 
     @classmethod
@@ -87,12 +82,7 @@ class Canvas:
         right: float = 0.0,
     ) -> Canvas:
         """World units (the layer's scale x pixels) added on each side."""
-        values = [
-            _non_negative(side, value)
-            for side, value in zip(
-                _SIDES, (top, bottom, left, right), strict=True
-            )
-        ]
+        values = _checked_sides(_non_negative, top, bottom, left, right)
         return cls('world', _something(values))
 
     @classmethod
@@ -137,12 +127,7 @@ class Canvas:
         right: float = 0,
     ) -> Canvas:
         """Percent of the source's size on each side, any size >= 0."""
-        values = [
-            _non_negative(side, value)
-            for side, value in zip(
-                _SIDES, (top, bottom, left, right), strict=True
-            )
-        ]
+        values = _checked_sides(_non_negative, top, bottom, left, right)
         return cls('percent', _something(values))
 
     # -- the wish in pixels ------------------------------------------------
@@ -248,6 +233,13 @@ def _non_negative(field: str, value: object) -> float:
             field, f'must be a finite number 0 or more, got {value!r}.'
         )
     return float(value)
+
+
+def _checked_sides(check, *values) -> list:
+    """*check* ``(side, value)`` for top, bottom, left and right."""
+    return [
+        check(side, value) for side, value in zip(_SIDES, values, strict=True)
+    ]
 
 
 def _something(values: list) -> tuple[float, float, float, float]:

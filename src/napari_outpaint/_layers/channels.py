@@ -19,18 +19,24 @@ import napari.layers
 import numpy as np
 from napari.layers import Image
 
-from napari_outpaint._cache import ConfirmCallback, estimate_cost, price_of
+from napari_outpaint._cache import (
+    ConfirmCallback,
+    estimate_cost,
+    is_confirmed,
+    price_of,
+)
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import BudgetError, InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import from_rgb8, to_rgb8
 from napari_outpaint._layers.convert import (
     layer_source,
-    plane_shown,
     require_image_layer,
+    require_plane_shown,
 )
 from napari_outpaint._pipeline import (
     OutpaintResult,
+    normalize_plane,
     outpaint_array,
     plan_for,
 )
@@ -185,25 +191,11 @@ def _same_placement(a, b) -> bool:
 
 
 def _plane_index(layer, plane) -> tuple[int, ...]:
-    lead = layer.ndim - 2
-    if lead == 0:
-        return ()
-    if plane is None:
-        shown = plane_shown(layer)
-        if shown is None:
-            raise InvalidInputError(
-                'plane',
-                f'layer {layer.name!r} has {layer.ndim} dimensions and no '
-                'plane shown in a 2D view; pass plane= with one index per '
-                f'leading axis, e.g. plane={(0,) * lead}.',
-            )
-        return tuple(shown)
-    index = (plane,) if isinstance(plane, int) else tuple(plane)
-    if len(index) != lead:
-        raise InvalidInputError(
-            'plane', f'give {lead} indices (one per leading axis).'
-        )
-    return tuple(int(i) for i in index)
+    """The plane to outpaint: *plane*, or the one the viewer shows."""
+    lead_shape = tuple(layer.data.shape[: layer.ndim - 2])
+    if plane is None and lead_shape:
+        return require_plane_shown(layer)
+    return normalize_plane(plane, lead_shape)
 
 
 def _confirm_runs(groups: int, passes: int, engine, confirm) -> None:
@@ -211,7 +203,7 @@ def _confirm_runs(groups: int, passes: int, engine, confirm) -> None:
     if runs < 2 or price_of(engine) <= 0:
         return
     estimate = estimate_cost(groups, engine, n_passes=passes)
-    if confirm is True or (callable(confirm) and confirm(estimate)):
+    if is_confirmed(estimate, confirm):
         return
     raise BudgetError(
         f'Not confirmed: {groups} group(s) of up to {CHANNELS_PER_RUN} '

@@ -131,6 +131,20 @@ def mask_layer(
     return labels
 
 
+def require_plane_shown(layer: napari.layers.Layer) -> tuple[int, ...]:
+    """:func:`plane_shown`, or an error asking for ``plane=``."""
+    plane = plane_shown(layer)
+    if plane is None:
+        lead = layer.ndim - 2
+        raise InvalidInputError(
+            'plane',
+            f'layer {layer.name!r} has {layer.ndim} dimensions and no '
+            'plane shown in a 2D view; pass plane= with one index per '
+            f'leading axis, e.g. plane={(0,) * lead}.',
+        )
+    return plane
+
+
 def plane_shown(layer: napari.layers.Layer) -> tuple[int, ...] | None:
     """The leading-axis indices a 2D viewer shows for *layer*, or None.
 

@@ -21,8 +21,8 @@ from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._layers.convert import (
     layer_source,
-    plane_shown,
     require_image_layer,
+    require_plane_shown,
     result_layer,
 )
 from napari_outpaint._progress import CancelToken, ProgressCallback
@@ -101,14 +101,7 @@ def outpaint_layer(
             'outpaint_layer without planes=.',
         )
     if planes is None and plane is None and lead > 0:
-        plane = plane_shown(layer)
-        if plane is None:
-            raise InvalidInputError(
-                'plane',
-                f'layer {layer.name!r} has {layer.ndim} dimensions and no '
-                'plane shown in a 2D view; pass plane= with one index per '
-                f'leading axis, e.g. plane={(0,) * lead}.',
-            )
+        plane = require_plane_shown(layer)
     result = outpaint_source(
         layer_source(layer),
         expand,
