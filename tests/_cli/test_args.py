@@ -54,11 +54,12 @@ def test_all_zero_exits_2_naming_the_flags(rgb_png, tmp_path):
     assert '--top/--bottom/--left/--right' in ran.err
 
 
-def test_missing_side_flag_exits_2():
+def test_missing_side_flag_exits_2(tmp_path):
     """All four sides are required: no silent default."""
-    ran = run('sample:cells', '-o', 'x.tif', '--top', '10')
+    ran = run('sample:cells', '-o', str(tmp_path / 'x.tif'), '--top', '10')
     assert ran.code == _cli.EXIT_USAGE
     assert '--bottom' in ran.err
+    assert not (tmp_path / 'x.tif').exists()
 
 
 @pytest.mark.parametrize(
