@@ -72,9 +72,14 @@ class Setting:
         Raises
         ------
         ValueError
-            When *raw* breaks :attr:`rule`.
+            When *raw* breaks :attr:`rule` (saying the rule).
         """
-        return self.convert(raw)
+        try:
+            return self.convert(raw)
+        except ValueError:
+            raise ValueError(
+                f'{self.key} must be {self.rule}, got {raw!r}'
+            ) from None
 
 
 def _dollars(raw: Any) -> float:
