@@ -96,6 +96,16 @@ def test_no_cap_and_the_default_folder_leave_the_file(
     assert session_spend_cap().limit_usd is None
 
 
+def test_a_zero_cap_is_told_not_shown_as_no_cap(viewer):
+    """spend_cap_usd = 0 forbids every paid run: the field can only show
+    "none" at 0, so the panel says what applies."""
+    save_settings({'spend_cap_usd': 0})
+    options = _widget(viewer).settings
+    options.toggle.value = True
+    assert 'The spend cap is $0' in options.message.value
+    assert str(settings_path()) in options.message.value
+
+
 def test_a_variable_disables_its_field_and_names_it(viewer, monkeypatch):
     """NAPARI_OUTPAINT_CONCURRENCY=8 over the file's 3: the field shows 8,
     is disabled, and its tooltip names the variable; the others stay

@@ -215,6 +215,13 @@ class OptionsPanel(Container):
             widget.tooltip = f'{tip}\n\n{exc}'
             return str(exc)
         widget.value = _shown(setting, found.value)
+        problem = ''
+        if setting is SPEND_CAP and found.value == 0:
+            problem = (
+                f'The spend cap is $0 ({found.describe()}): no paid run is '
+                f'sent. The field shows it as "{NO_CAP_TEXT}"; set a cap '
+                'above 0 here, or remove that value for no cap.'
+            )
         if found.source == ENVIRONMENT:
             widget.enabled = False
             widget.tooltip = (
@@ -228,7 +235,7 @@ class OptionsPanel(Container):
                 f'{settings_path()}; the environment variable '
                 f'{setting.env} wins over it.'
             )
-        return ''
+        return problem
 
     def _save(self, key: str) -> None:
         if self._loading:
