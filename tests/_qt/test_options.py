@@ -201,3 +201,22 @@ def test_max_passes_applies_to_the_canvas_line_at_once(viewer):
     widget.settings.max_passes.value = 4
     assert '2 passes' in widget.canvas.value
     assert widget.run.enabled
+
+
+def test_a_typed_folder_is_saved_when_the_typing_ends(
+    viewer, monkeypatch, qtbot, tmp_path
+):
+    """Typing a cache folder saves once, at Enter, not a file per letter."""
+    from qtpy.QtCore import Qt
+
+    monkeypatch.delenv('NAPARI_OUTPAINT_CACHE_DIR')
+    widget = _widget(viewer)
+    widget.settings.toggle.value = True
+    line = widget.settings.cache_dir.line_edit.native
+    qtbot.keyClicks(line, str(tmp_path / 'typed'))
+    assert widget.settings.cache_dir.value == tmp_path / 'typed'
+    assert not settings_path().exists()
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert _saved() == {'cache_dir': str(tmp_path / 'typed')}
+    widget.settings.cache_dir.value = tmp_path / 'scripted'  # at once
+    assert _saved() == {'cache_dir': str(tmp_path / 'scripted')}

@@ -177,6 +177,12 @@ class OptionsPanel(Container):
         self.toggle.changed.connect(self._on_toggle)
         for key, (widget, _setting) in self._fields.items():
             widget.changed.connect(lambda _v=None, key=key: self._save(key))
+        # A folder typed by hand is saved when the typing ends, not for
+        # each letter (a value set by a script or the chooser: at once).
+        self._typing_folder = False
+        line = self.cache_dir.line_edit.native
+        line.textEdited.connect(self._on_folder_typed)
+        line.editingFinished.connect(self._on_folder_typed_done)
         self.reload()
         self._on_toggle(False)
 
@@ -240,6 +246,8 @@ class OptionsPanel(Container):
     def _save(self, key: str) -> None:
         if self._loading:
             return
+        if key == CACHE_DIR.key and self._typing_folder:
+            return  # saved when the typing ends
         widget, setting = self._fields[key]
         value = _stored(setting, widget.value)
         try:
@@ -253,6 +261,14 @@ class OptionsPanel(Container):
         self.reload()
         if self._on_change is not None:
             self._on_change(key)
+
+    def _on_folder_typed(self, _text: str) -> None:
+        self._typing_folder = True
+
+    def _on_folder_typed_done(self) -> None:
+        if self._typing_folder:
+            self._typing_folder = False
+            self._save(CACHE_DIR.key)
 
     # -- showing ---------------------------------------------------------
     def _on_toggle(self, shown: bool) -> None:
