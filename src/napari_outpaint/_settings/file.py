@@ -44,6 +44,8 @@ _FILE_NAME = 'settings.toml'
 _SECRET_NAME = re.compile(
     r'key|token|secret|passw|credential|auth', re.IGNORECASE
 )
+_KNOWN = ', '.join(s.key for s in SETTINGS)
+_WARNED: set[tuple[Path, str]] = set()  # (file, entry) already logged
 _HEADER = (
     "# napari-outpaint settings (the widget's Options edit this file).\n"
     '# An environment variable of the same setting wins over this file.\n'
@@ -152,13 +154,13 @@ def read_settings(path: Path | None = None) -> SettingsFile:
     for name, raw in document.items():
         if is_secret_name(name):
             ignored.append(name)
-            logger.warning(
+            _warn_once(
+                path,
+                name,
                 'The settings file %s has an entry %r: napari-outpaint '
                 'never reads a key or a password from this file (use '
                 'RUNFLOW_API_KEY or the system keyring); delete the '
                 'entry. The next save drops it.',
-                path,
-                name,
             )
             continue
         kept[name] = raw
@@ -166,12 +168,11 @@ def read_settings(path: Path | None = None) -> SettingsFile:
             setting = by_key(name)
         except KeyError:
             ignored.append(name)
-            logger.warning(
-                'The settings file %s has an entry %r that is not a '
-                'setting (known: %s); it is ignored.',
+            _warn_once(
                 path,
                 name,
-                ', '.join(s.key for s in SETTINGS),
+                'The settings file %s has an entry %r that is not a '
+                f'setting (known: {_KNOWN}); it is ignored.',
             )
             continue
         try:
@@ -238,9 +239,8 @@ def _stored(name: str, value: Any) -> Any:
     try:
         setting = by_key(name)
     except KeyError:
-        known = ', '.join(s.key for s in SETTINGS)
         raise ConfigurationError(
-            f'{name!r} is not a setting; the settings are: {known}.'
+            f'{name!r} is not a setting; the settings are: {_KNOWN}.'
         ) from None
     if value is None:
         return None
@@ -252,6 +252,15 @@ def _stored(name: str, value: Any) -> Any:
             f'{setting.unset}.'
         ) from None
     return str(parsed) if isinstance(parsed, Path) else parsed
+
+
+def _warn_once(path: Path, name: str, message: str) -> None:
+    """Log *message* (``%s`` the file, ``%r`` the entry) once a process:
+    the file is read at every use of a setting."""
+    if (path, name) in _WARNED:
+        return
+    _WARNED.add((path, name))
+    logger.warning(message, path, name)
 
 
 def _bad_value(path: Path, setting: Setting, raw: Any) -> SettingsFileError:
