@@ -43,8 +43,9 @@ class GuideBasis:
     mean : numpy.ndarray
         ``(C,)``, the mean 8-bit view.
     components : numpy.ndarray
-        ``(C, 3)``: the first three principal directions (columns), signs
-        chosen so that each one's largest loading is positive.
+        ``(C, 3)``: the first three principal directions (columns), each
+        signed to grow with the sum of the channels (its loadings sum
+        above 0; when they sum to 0, its largest loading is positive).
     low, high : numpy.ndarray
         ``(3,)``: the range of each component over the sample, mapped to
         0 and 255.
@@ -78,7 +79,10 @@ def guide_basis(views: np.ndarray) -> GuideBasis:
     components[:, : len(order)] = vectors[:, order]
     for k in range(3):
         column = components[:, k]
-        if column[np.argmax(np.abs(column))] < 0:
+        lean = column.sum()
+        if abs(lean) < 1e-9:
+            lean = column[np.argmax(np.abs(column))]
+        if lean < 0:
             components[:, k] = -column
     projected = centred @ components
     return GuideBasis(
