@@ -42,6 +42,7 @@ from napari_outpaint._batch import (
 from napari_outpaint._cache import (
     ConfirmCallback,
     ResultCache,
+    SpendCap,
     estimate_cost,
     is_confirmed,
     price_of,
@@ -135,6 +136,8 @@ def outpaint_channels(
     concurrency: int | None = None,
     batch_progress: Callable[[BatchProgress], None] | None = None,
     cache: ResultCache | None = None,
+    spend_cap: SpendCap | None = None,
+    max_pixels: int | None = None,
 ) -> list[ChannelOutput]:
     """Outpaint *channels* of one image together; one output each.
 
@@ -147,9 +150,11 @@ def outpaint_channels(
         ``scale``, ``translate``, ``affine``, ``rotate``, ``shear`` of the
         channels' axes.
     engine, plane, planes, confirm, progress, cancel, concurrency,
-    batch_progress, cache
+    batch_progress, cache, spend_cap
         As for ``outpaint_layer``; *confirm* approves the price of all
         runs (every group, every plane, every pass) at once.
+    max_pixels : int, optional
+        The largest canvas of one plane (see ``prepare_source``).
 
     Raises
     ------
@@ -170,6 +175,7 @@ def outpaint_channels(
             rgb=True,
             contrast_limits=(0, 255),
             name=' + '.join(channels[i].name for i in group),
+            max_pixels=max_pixels,
             **placement,
         )
         for group in groups
@@ -208,6 +214,7 @@ def outpaint_channels(
             concurrency=concurrency,
             batch_progress=batch_progress,
             cache=cache,
+            spend_cap=spend_cap,
         )
         if isinstance(result, BatchResult):
             result.raise_if_nothing_finished()
