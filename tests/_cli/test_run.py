@@ -379,7 +379,7 @@ def test_a_channel_axis_is_never_a_batch_of_planes(runflow_env, tmp_path):
     ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--plane', '1')
     assert ran.code == 0, ran.err
     assert len(runflow_env.runs) == 2
-    assert tifffile.imread(tmp_path / 'b.tif').shape == (1, 26, 38)
+    assert tifffile.imread(tmp_path / 'b.tif').shape == (26, 38)  # one channel
 
 
 def test_max_pixels_refuses_before_any_request(runflow_env, rgb_png, tmp_path):

@@ -315,6 +315,19 @@ def _split(result, group, channels, source, index, shared):
         np.zeros(rgb8.shape[:-1], dtype=np.dtype(c.data.dtype))
         for c in members
     ]
+    # each channel's 256 levels back in its dtype, once: from_rgb8 of a
+    # grey ramp (the same values it gives pixel by pixel)
+    ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)
+    luts = [
+        from_rgb8(
+            ramp,
+            dtype=out.dtype,
+            rgb=False,
+            contrast_limits=c.contrast_limits,
+            gamma=c.gamma,
+        )[0]
+        for c, out in zip(members, outs, strict=True)
+    ]
     for offset in np.ndindex(*lead):
         if not filled[offset]:
             continue
@@ -332,14 +345,7 @@ def _split(result, group, channels, source, index, shared):
             if positions is not None:
                 plane_out[hole] = values[positions]
             else:
-                grey = np.repeat(canvas[..., k : k + 1], 3, axis=-1)
-                plane_out[...] = from_rgb8(
-                    grey,
-                    dtype=out.dtype,
-                    rgb=False,
-                    contrast_limits=channel.contrast_limits,
-                    gamma=channel.gamma,
-                )
+                plane_out[...] = luts[k][canvas[..., k]]
             plane_out[~hole] = values.ravel()  # bit-identical, C order
     return list(enumerate(outs))
 
