@@ -139,3 +139,39 @@ def _outpainted(viewer):
 
 def _masks(viewer):
     return [layer for layer in viewer.layers if 'generated' in layer.name]
+
+
+def test_all_planes_of_channel_layers_price_runs_per_plane(
+    make_napari_viewer, runflow_standin, qtbot
+):
+    from napari_outpaint._qt.widget import OutpaintWidget
+    from napari_outpaint.engines.runflow import RunflowEngine
+
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(3).integers(0, 255, (2, 4, 30, 40), np.uint8)
+    layers = viewer.add_image(data, channel_axis=0, name=['a', 'b'])
+    engine = RunflowEngine(
+        api_key='test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    widget = OutpaintWidget(viewer, engine=engine)
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    viewer.layers.selection.active = layers[0]
+    widget._sides['left'].value = 20
+    widget._channels.combo.value = ALL_CHANNELS
+    widget._planes.value = 'all planes'
+    price = '2 channels x 4 planes: 4 runs x $0.55 = $2.20'
+    assert widget._price_label.value.startswith(price)
+    asked = []
+    widget._confirm_cost = lambda text: asked.append(text) or True
+    widget._run_button.clicked.emit()
+    qtbot.waitUntil(lambda: _idle(widget), timeout=30_000)
+    qtbot.waitUntil(lambda: len(_outpainted(viewer)) == 2, timeout=5_000)
+    assert len(asked) == 1
+    assert asked[0].startswith(price)
+    assert len(runflow_standin.runs) == 4  # one per plane for both channels
+    for k, name in enumerate(['a', 'b']):
+        result = viewer.layers[f'{name} [outpainted]']
+        assert result.data.shape == (4, 30, 48)
+        np.testing.assert_array_equal(result.data[:, :, 8:], data[k])
