@@ -233,3 +233,19 @@ def test_the_border_of_each_channel_comes_from_the_same_run(runflow_standin):
         )
     mirrored = np.pad(layers[2].data, ((6, 0), (0, 10)), mode='symmetric')
     np.testing.assert_array_equal(results[2].data, mirrored)
+
+
+def test_a_canvas_of_two_passes_is_asked_once_for_one_group(runflow_standin):
+    layers = _channels(3)
+    asked = []
+    results = outpaint_layers(
+        layers,
+        Canvas.pixels(left=60),  # more than 80 % of 40 columns: two passes
+        engine=_engine(runflow_standin),
+        confirm=lambda estimate: asked.append(estimate) or True,
+    )
+    assert len(asked) == 1
+    assert asked[0].n_passes == 2
+    assert len(runflow_standin.runs) == 2
+    assert results[0].data.shape == (30, 100)
+    np.testing.assert_array_equal(results[1].data[:, 60:], layers[1].data)

@@ -182,9 +182,9 @@ def outpaint_channels(
     ]
     plan = check_plan(sources[0], expand)
     lead_shape = sources[0].lead_shape
-    index = None
-    if planes is None:
-        index = normalize_plane(plane, lead_shape)
+    index = None if planes is not None else normalize_plane(plane, lead_shape)
+    # one group: outpaint_source asks for its passes or batch itself
+    if planes is None and len(groups) > 1:
         _confirm_runs(len(groups), len(plan.passes), resolved, confirm)
     elif len(groups) > 1:
         cache = cache if cache is not None else ResultCache()
