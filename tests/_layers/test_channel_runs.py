@@ -71,6 +71,8 @@ def test_five_channels_take_one_local_run_and_share_its_structure(method):
     np.testing.assert_allclose(border[2], base.astype(np.float32) ** 2 / 7.0)
     np.testing.assert_array_equal(border[3], 60000 - 20 * base)
     np.testing.assert_allclose(border[4], np.sqrt(base) * 1e-3)
+    bits = [r.metadata['outpaint']['generated_bits'] for r in results]
+    assert bits == [16, 32, 32, 16, 64]  # each channel's own values
     record = results[0].metadata['outpaint']['channels']
     assert record['shared_offsets'] is True
     assert record['guide'] == 'first three principal components'

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,21 +149,24 @@ def outpaint_channels_job(
             )
         )
     scale = [float(s) for i, s in enumerate(image.scale) if i != axis]
-    outputs = outpaint_channels(
-        channels,
-        expand,
-        placement={'scale': scale},
-        engine=engine,
-        plane=job.plane,
-        planes=job.planes,
-        confirm=True,  # the price was shown and confirmed up front
-        progress=progress,
-        cancel=cancel,
-        concurrency=args.concurrency,
-        batch_progress=batch_progress,
-        spend_cap=cap,
-        max_pixels=args.max_pixels,
-    )
+    with warnings.catch_warnings():
+        # the groups note is said on the console (result.warnings)
+        warnings.filterwarnings('ignore', message='Groups are generated')
+        outputs = outpaint_channels(
+            channels,
+            expand,
+            placement={'scale': scale},
+            engine=engine,
+            plane=job.plane,
+            planes=job.planes,
+            confirm=True,  # the price was shown and confirmed up front
+            progress=progress,
+            cancel=cancel,
+            concurrency=args.concurrency,
+            batch_progress=batch_progress,
+            spend_cap=cap,
+            max_pixels=args.max_pixels,
+        )
     first = outputs[0]
     stacked = np.stack([o.data for o in outputs], axis=axis)
     mask = np.expand_dims(first.mask, axis)

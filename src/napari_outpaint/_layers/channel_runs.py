@@ -234,6 +234,10 @@ def outpaint_channels(
             kwargs = result.layer_kwargs()
             provenance = dict(kwargs['metadata']['outpaint'])
             provenance['channels'] = dict(record, channel=k)
+            if shared and 'generated_bits' in provenance:
+                # every border pixel holds a value of the channel itself
+                provenance['generated_bits'] = 8 * data.dtype.itemsize
+                provenance['source_values'] = 1.0
             outputs[group[k]] = ChannelOutput(
                 data=data,
                 mask=np.asarray(result.mask, dtype=bool),
