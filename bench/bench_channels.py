@@ -18,8 +18,13 @@ paid):
    and splitting the result back into three dtypes.
 
 Measured on the 2-core dev box (shared with other jobs), stand-in service
-delay 0.3 s, 1024 x 1024, 5 repeats: see the module's last run printed
-below its table (the numbers are in the project note).
+delay 0.3 s, 1024 x 1024 uint16: runs 1 together vs 3 one by one, every
+time; together / single 1.17 and 1.21 (5 repeats), 1.27 (9 repeats), so
+around the 1.2 target, not reliably under it. The difference (0.15-0.25 s)
+is the PNG of three independent channels (0.21 s vs 0.12 s to encode, and
+a larger download to decode), composing three 8-bit views (0.06 s vs
+0.01 s) and, at times, one more poll interval; it is fixed per plane, so
+against Runflow's real run times (seconds) the ratio tends to 1.
 """
 
 from __future__ import annotations
