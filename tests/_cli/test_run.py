@@ -448,8 +448,9 @@ def test_channels_as_samples_are_refused_before_any_request(
     assert runflow_env.requests == []
 
 
-def test_plane_all_never_runs_over_a_channel_axis(runflow_env, tmp_path):
-    """--plane all on a CYX stack is refused; one channel may be named."""
+def test_a_channel_axis_is_never_a_batch_of_planes(runflow_env, tmp_path):
+    """--plane all on a CYX stack outpaints the channels together (one
+    run, not one per channel); one channel may still be named alone."""
     source = tmp_path / 'cyx.tif'
     data = np.random.default_rng(0).integers(0, 255, (3, 24, 32), np.uint8)
     tifffile.imwrite(
@@ -457,12 +458,13 @@ def test_plane_all_never_runs_over_a_channel_axis(runflow_env, tmp_path):
     )
     args = [str(source), *SIDES, '--engine', 'runflow']
     ran = run(*args, '-o', str(tmp_path / 'a.tif'), '--plane', 'all', '-y')
-    assert ran.code == 2, ran.err
-    assert 'channels on axis C' in ran.err
-    assert runflow_env.requests == []
-    ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--plane', '1')
     assert ran.code == 0, ran.err
     assert len(runflow_env.runs) == 1
+    assert tifffile.imread(tmp_path / 'a.tif').shape == (3, 26, 38)
+    ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--plane', '1')
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 2
+    assert tifffile.imread(tmp_path / 'b.tif').shape == (26, 38)  # one channel
 
 
 def test_max_pixels_refuses_before_any_request(runflow_env, rgb_png, tmp_path):

@@ -15,8 +15,14 @@ from napari_outpaint._batch.outpaint import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
 )
+from napari_outpaint._batch.price import confirm_batch_price
 from napari_outpaint._batch.result import BatchProgress, BatchResult
-from napari_outpaint._batch.selection import Plane, plane_text, planes_along
+from napari_outpaint._batch.selection import (
+    Plane,
+    plane_text,
+    planes_along,
+    select_planes,
+)
 
 __all__ = [
     'Assembly',
@@ -26,7 +32,9 @@ __all__ = [
     'DEFAULT_CONCURRENCY',
     'MAX_CONCURRENCY',
     'Plane',
+    'confirm_batch_price',
     'outpaint_source',
     'plane_text',
     'planes_along',
+    'select_planes',
 ]

@@ -16,6 +16,7 @@ from napari_outpaint._cache import (
 )
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._cli.args import build_parser, wish_from_args
+from napari_outpaint._cli.channels import outpaint_channels_job
 from napari_outpaint._cli.console import (
     BatchPrinter,
     Console,
@@ -81,6 +82,25 @@ def _outpaint_job(
     to *printer*. Every paid run is reserved against *cap* before
     anything is sent."""
     image = job.image
+    if job.channel_axis is not None:
+        return outpaint_channels_job(
+            job,
+            engine,
+            expand,
+            args,
+            progress=(
+                submitted.watch(printer)
+                if isinstance(printer, ProgressPrinter)
+                else None
+            ),
+            batch_progress=(
+                submitted.watch_batch(printer)
+                if isinstance(printer, BatchPrinter)
+                else None
+            ),
+            cancel=cancel,
+            cap=cap,
+        )
     source = prepare_source(
         job.pixels(),
         rgb=image.rgb,
@@ -120,6 +140,8 @@ def _printer(
     if job.planes is None:
         return ProgressPrinter(console, label)
     axes = job.image.axes[: job.image.plane_axes]
+    if job.channel_axis is not None:  # the planes of the other axes
+        axes = axes.replace(job.image.axes[job.channel_axis], '')
     return BatchPrinter(console, label, job.planes, axes)
 
 

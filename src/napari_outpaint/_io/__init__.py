@@ -2,11 +2,13 @@
 
 Reading and writing PNG/JPEG/TIFF (OME and ImageJ metadata) in
 :mod:`.files`; writing any file so that readers never see a partial one
-in :mod:`.atomic`; the names of a result's mask and sidecar, and reading
+in :mod:`.atomic`; which axis holds the channels in :mod:`.channels`;
+the names of a result's mask and sidecar, and reading
 the sidecar, in :mod:`.sidecar`.
 """
 
 from napari_outpaint._io.atomic import write_atomic, write_bytes_atomic
+from napari_outpaint._io.channels import channel_axis_of
 from napari_outpaint._io.files import (
     PNG_SUFFIXES,
     TIFF_SUFFIXES,
@@ -25,6 +27,7 @@ __all__ = [
     'ImageFile',
     'PNG_SUFFIXES',
     'TIFF_SUFFIXES',
+    'channel_axis_of',
     'check_writable',
     'mask_path_for',
     'read_image',
