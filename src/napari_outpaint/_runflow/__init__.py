@@ -25,7 +25,7 @@ from napari_outpaint._runflow.credentials import (
     locate_api_key,
     save_api_key,
 )
-from napari_outpaint._runflow.models import Run, RunStatus
+from napari_outpaint._runflow.models import Batch, BatchItem, Run, RunStatus
 from napari_outpaint._runflow.pacing import PollPacer, RunDurations
 from napari_outpaint._runflow.retry import (
     DEFAULT_POLL_SCHEDULE,
@@ -37,6 +37,8 @@ from napari_outpaint._runflow.transfers import LinkExpiredError
 __all__ = [
     'DEFAULT_BASE_URL',
     'DEFAULT_POLL_SCHEDULE',
+    'Batch',
+    'BatchItem',
     'Deadline',
     'ENV_VAR',
     'LinkExpiredError',
