@@ -146,6 +146,10 @@ class BatchRoute:
         None until a batch create answered; False after a 422.
     batches_created : int
         Batch creates that answered with a batch.
+    linger, linger_max : float
+        A group is sent once no call joined it for *linger* seconds, and
+        at the latest *linger_max* seconds after it opened
+        (:data:`LINGER_SECONDS`, :data:`LINGER_MAX_SECONDS`).
     """
 
     def __init__(
@@ -163,6 +167,8 @@ class BatchRoute:
         self.model = model
         self.supported: bool | None = None
         self.batches_created = 0
+        self.linger = LINGER_SECONDS
+        self.linger_max = LINGER_MAX_SECONDS
         self._open_client = open_client
         self._schedule = schedule
         self._pacer = pacer
@@ -366,14 +372,14 @@ class BatchRoute:
             while True:
                 now = time.monotonic()
                 full = len(group.tickets) >= self._target(group)
-                idle = now - group.last_join >= LINGER_SECONDS
-                old = now - group.opened >= LINGER_MAX_SECONDS
+                idle = now - group.last_join >= self.linger
+                old = now - group.opened >= self.linger_max
                 if group.tickets and (full or idle or old):
                     break
                 if not group.tickets and (idle or self._groupings == 0):
                     break  # everyone left before it was sent
                 self._changed.wait(
-                    max(0.0, min(group.last_join + LINGER_SECONDS - now, 0.1))
+                    max(0.0, min(group.last_join + self.linger - now, 0.1))
                 )
             group.sending = True
             if self._open is group:
