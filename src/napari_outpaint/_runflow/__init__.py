@@ -3,8 +3,8 @@
 Configuration and the API key (:mod:`.config`, :mod:`.credentials`), one
 HTTP session with retries, deadlines and typed errors (:mod:`.http`,
 :mod:`.retry`, :mod:`.errors`), the API's records (:mod:`.models`), asset
-uploads and downloads (:mod:`.transfers`), the routes a run needs
-(:mod:`.client`: runs and batches), the poll budget (:mod:`.pacing`: when runs likely
+uploads and downloads (:mod:`.transfers`), the routes of runs and
+batches (:mod:`.client`), the poll budget (:mod:`.pacing`: when runs likely
 end, one gate for all status reads), and a filter that keeps presigned
 URLs out of httpx's log lines (:mod:`.redact_logs`). The engine that uses it is
 :class:`napari_outpaint.engines.runflow.RunflowEngine`.

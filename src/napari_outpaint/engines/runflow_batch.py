@@ -262,7 +262,11 @@ class BatchRoute:
             if not self.active:
                 return None
             group = self._open
-            if group is None or group.sending:
+            if (
+                group is None
+                or group.sending
+                or len(group.tickets) >= MAX_BATCH_ITEMS
+            ):
                 group = self._open = _Group()
                 threading.Thread(
                     target=self._serve,
