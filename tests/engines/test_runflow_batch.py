@@ -96,8 +96,11 @@ def test_four_planes_are_one_batch_create_and_four_runs(
     seen = _requests(runflow_standin)
     assert seen[('POST', BATCHES)] == 1
     assert seen[('POST', RUNS)] == 0
-    assert seen[('GET', '/v1/batches/{id}')] >= 1
-    assert seen[('GET', '/v1/runs/{id}')] == 4  # each run read once, at end
+    polls = seen[('GET', '/v1/batches/{id}')]
+    assert polls >= 1
+    # the outputs of the items that are over: one listing for all of them
+    assert 1 <= seen[('GET', '/v1/batches/{id}/items')] <= polls
+    assert seen[('GET', '/v1/runs/{id}')] == 0
     assert engine.batch_route.supported is True
     assert batched.cost_usd == pytest.approx(4 * 0.55)
 
@@ -112,6 +115,20 @@ def test_four_planes_are_one_batch_create_and_four_runs(
     np.testing.assert_array_equal(batched.mask, single.mask)
     assert batched.scale == single.scale
     assert batched.translate == single.translate
+
+
+def test_without_the_items_listing_each_run_is_read_once(
+    stack, runflow_standin
+):
+    """When the items are not listed, each call reads its run once, when
+    the batch says it is over."""
+    engine = _engine(runflow_standin)
+    engine.batch_route.items_route = False
+    result = _batch(stack, engine)
+    assert [o.status for o in result.outcomes] == ['done'] * 4
+    seen = _requests(runflow_standin)
+    assert seen[('GET', '/v1/batches/{id}/items')] == 0
+    assert seen[('GET', '/v1/runs/{id}')] == 4
 
 
 def test_a_rerun_and_a_later_single_run_pay_nothing(stack, runflow_standin):
@@ -236,6 +253,8 @@ def test_a_failed_item_does_not_stop_the_others(stack, runflow_standin):
     assert result.stopped_by is None
     assert cache.pending() == []  # a failed run is not billed: forgotten
     assert len(runflow_standin.batches) == 1
+    # a failure is read from the run itself (its documented fields)
+    assert _requests(runflow_standin)[('GET', '/v1/runs/{id}')] == 1
 
 
 def test_a_lost_batch_answer_is_sent_again_without_a_second_batch(

@@ -549,7 +549,9 @@ class RunflowEngine:
             ticket, cancel=cancel, deadline=deadline, on_status=on_status
         )
         run_id = str(ticket.run_id)
-        run = client.get_run(run_id, cancel=cancel, deadline=deadline)
+        run = _run_of_item(ticket)
+        if run is None:  # no output listed: read the run itself
+            run = client.get_run(run_id, cancel=cancel, deadline=deadline)
         if not run.is_terminal:  # the batch said over, the run says not
             return self._follow(client, run, report, cancel, deadline, timings)
         now = time.monotonic()
@@ -667,6 +669,24 @@ def _fit_within(
         'to': list(fitted),
         'max_input_side': max_side,
     }
+
+
+def _run_of_item(ticket: BatchTicket) -> Run | None:
+    """The run of a succeeded batch item, as the batch's items list it.
+
+    None unless the listing gave everything a result needs (a success
+    with an output URL); a failure is read from the run itself, whose
+    failure fields are documented.
+    """
+    if ticket.item is None or ticket.run_id is None:
+        return None
+    try:
+        run = Run.from_json({**ticket.item.body, 'id': ticket.run_id})
+    except ValueError:
+        return None
+    if not run.succeeded or run.output_url is None:
+        return None
+    return run
 
 
 def _run_of_client_ref(

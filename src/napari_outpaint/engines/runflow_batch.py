@@ -46,6 +46,7 @@ from napari_outpaint._errors import (
 from napari_outpaint._progress import CancelToken
 from napari_outpaint._runflow import (
     Batch,
+    BatchItem,
     Deadline,
     PollPacer,
     PollSchedule,
@@ -121,6 +122,8 @@ class BatchTicket:
     left: bool = False
     acknowledged: bool = False
     group: _Group | None = field(default=None, repr=False)
+    #: The item as ``GET /v1/batches/{id}/items`` listed it once over.
+    item: BatchItem | None = field(default=None, repr=False)
 
 
 class BatchRoute:
@@ -146,6 +149,10 @@ class BatchRoute:
         None until a batch create answered; False after a 422.
     batches_created : int
         Batch creates that answered with a batch.
+    items_route : bool
+        Whether items that are over are read from ``GET
+        /v1/batches/{id}/items`` (one request for all); False after it
+        failed once, then each caller reads its run.
     linger, linger_max : float
         A group is sent once no call joined it for *linger* seconds, and
         at the latest *linger_max* seconds after it opened
@@ -167,6 +174,7 @@ class BatchRoute:
         self.model = model
         self.supported: bool | None = None
         self.batches_created = 0
+        self.items_route = True
         self.linger = LINGER_SECONDS
         self.linger_max = LINGER_MAX_SECONDS
         self._open_client = open_client
@@ -474,7 +482,7 @@ class BatchRoute:
             ):
                 self._changed.wait(_CHECK_SECONDS)
         try:
-            self._update(batch, tickets)
+            self._update(client, batch, tickets, deadline)
             if batch.is_terminal or self._done(tickets):
                 return
             polls = client.iter_batch(
@@ -488,10 +496,10 @@ class BatchRoute:
                 read_first=False,  # the create just answered
             )
             for batch in polls:
-                self._update(batch, tickets)
+                self._update(client, batch, tickets, deadline)
                 if self._done(tickets):
                     return
-            self._update(batch, tickets, final=True)
+            self._update(client, batch, tickets, deadline, final=True)
         except OutpaintCancelled:
             return  # every caller left: nobody waits for the rest
         finally:
@@ -504,22 +512,59 @@ class BatchRoute:
         )
 
     def _update(
-        self, batch: Batch, tickets: list[BatchTicket], *, final=False
+        self,
+        client: RunflowClient,
+        batch: Batch,
+        tickets: list[BatchTicket],
+        deadline: Deadline,
+        *,
+        final: bool = False,
     ) -> None:
-        """Hand each item's status to its caller."""
+        """Hand each item's status to its caller, and the items just over
+        their outputs (one ``GET /v1/batches/{id}/items`` for all)."""
         by_ref = {item.client_ref: item for item in batch.items}
         by_run = {item.run_id: item for item in batch.items}
+        found = {
+            id(t): by_run.get(t.run_id) or by_ref.get(t.client_ref)
+            for t in tickets
+        }
+        ending = [
+            t
+            for t in tickets
+            if not t.terminal
+            and not t.left
+            and (final or (found[id(t)] and found[id(t)].is_terminal))
+        ]
+        outputs = self._outputs(client, batch, deadline) if ending else {}
         with self._changed:
             for ticket in tickets:
-                item = by_run.get(ticket.run_id) or by_ref.get(
-                    ticket.client_ref
-                )
+                item = found[id(ticket)]
                 if item is not None and item.status:
                     ticket.status = item.status
-                    ticket.terminal = ticket.terminal or item.is_terminal
-                if final and not ticket.terminal and ticket.error is None:
+                if ticket in ending and ticket.error is None:
+                    ticket.item = outputs.get(str(ticket.run_id))
                     ticket.terminal = True  # the caller reads its run
             self._changed.notify_all()
+
+    def _outputs(
+        self, client: RunflowClient, batch: Batch, deadline: Deadline
+    ) -> dict[str, BatchItem]:
+        """The batch's items with their outputs, by run id; empty when
+        the service will not list them (each caller then reads its run)."""
+        if not self.items_route:
+            return {}
+        try:
+            items = client.get_batch_items(batch.id, deadline=deadline)
+        except OutpaintError as exc:
+            logger.info(
+                'Could not list the items of batch %s (%s); reading each '
+                'run instead.',
+                batch.id,
+                exc,
+            )
+            self.items_route = False
+            return {}
+        return {item.run_id: item for item in items if item.run_id}
 
     def _fail(self, tickets: list[BatchTicket], exc: BaseException) -> None:
         if not isinstance(exc, OutpaintError):
