@@ -4,6 +4,7 @@ resume exactly as for single runs."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -313,3 +314,42 @@ def test_mode_comes_from_the_argument_then_the_environment(
     with pytest.raises(InvalidInputError, match='batch_route'):
         build(batch_route='on')
     assert runflow_standin.requests == []
+
+
+def test_a_poll_failure_fails_each_plane_with_its_own_error(
+    stack, runflow_standin
+):
+    """The batch cannot be read: every plane fails with its own copy of
+    the error (naming its own kept input), and its run stays journalled
+    with its input held for collect."""
+    from napari_outpaint._errors import APIStatusError
+    from napari_outpaint.engines.runflow import HOSTED_INPUT_ATTRIBUTE
+
+    runflow_standin.set_delays(processing_delay=1.0)
+    engine = _engine(runflow_standin)
+    cache = ResultCache()
+    original = engine._client
+
+    def break_batch_reads():  # every GET /v1/batches/{id} answers 404
+        def refuse(*args, **kwargs):
+            raise APIStatusError(404, code='BATCH_NOT_FOUND')
+
+        with original() as client:
+            client.get_batch = refuse  # what iter_batch reads
+            yield client
+
+    engine.batch_route._open_client = contextlib.contextmanager(
+        break_batch_reads
+    )
+    result = _batch(stack, engine, cache=cache)
+    errors = [o.error for o in result.outcomes]
+    assert all(isinstance(e, APIStatusError) for e in errors)
+    assert len({id(e) for e in errors}) == 4
+    kept = [getattr(e, HOSTED_INPUT_ATTRIBUTE) for e in errors]
+    assert sorted(k['run_id'] for k in kept) == sorted(
+        r.id for r in runflow_standin.runs
+    )
+    assert len({k['asset_id'] for k in kept}) == 4
+    assert {p.run_id for p in cache.pending()} == {
+        r.id for r in runflow_standin.runs
+    }

@@ -303,7 +303,7 @@ class BatchRoute:
                 raise SubmissionUnknownError(
                     ticket.client_ref, 'the batch request went unanswered'
                 ) from ticket.error
-            raise ticket.error
+            raise _own(ticket.error) from ticket.error
         return None if ticket.single else ticket
 
     def acknowledge(self, ticket: BatchTicket) -> None:
@@ -353,7 +353,7 @@ class BatchRoute:
                 if terminal:
                     return
                 if error is not None:
-                    raise error
+                    raise _own(error) from error
                 cancel.raise_if_cancelled(ticket.run_id)
                 if deadline.expired:
                     raise RunTimeoutError(ticket.run_id, deadline.timeout)
@@ -574,6 +574,20 @@ class BatchRoute:
                 if not ticket.terminal and ticket.error is None:
                     ticket.error = exc
             self._changed.notify_all()
+
+
+def _own(error: BaseException) -> BaseException:
+    """A copy of *error* (shared by a group's calls) for one call.
+
+    Each call adds its own facts to the error it raises (the hosted input
+    it keeps): the calls must not share one exception object.
+    """
+    try:
+        copy = type(error).__new__(type(error), *error.args)
+        copy.__dict__.update(error.__dict__)
+    except (TypeError, AttributeError):  # an exotic exception: as it is
+        return error
+    return copy
 
 
 def _all_mapped(batch: Batch, tickets: list[BatchTicket]) -> bool:
