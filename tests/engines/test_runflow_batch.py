@@ -353,3 +353,27 @@ def test_a_poll_failure_fails_each_plane_with_its_own_error(
     assert {p.run_id for p in cache.pending()} == {
         r.id for r in runflow_standin.runs
     }
+
+
+def test_each_plane_keeps_its_own_deadline(stack, runflow_standin):
+    """Runs longer than the engine's timeout: every plane times out
+    naming its own run, which stays journalled for collect."""
+    from napari_outpaint._errors import RunTimeoutError
+
+    runflow_standin.set_delays(processing_delay=5.0)
+    engine = RunflowEngine(
+        base_url=runflow_standin.base_url,
+        api_key='test-key',
+        verify=runflow_standin.ca_path,
+        batch_route='auto',
+        timeout=1.5,
+    )
+    engine.batch_route.linger = 5.0
+    cache = ResultCache()
+    result = _batch(stack, engine, cache=cache)
+    errors = [o.error for o in result.outcomes]
+    assert all(isinstance(e, RunTimeoutError) for e in errors), errors
+    run_ids = {r.id for r in runflow_standin.runs}
+    assert {e.run_id for e in errors} == run_ids
+    assert {p.run_id for p in cache.pending()} == run_ids
+    assert len(runflow_standin.batches) == 1
