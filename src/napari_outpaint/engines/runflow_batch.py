@@ -72,7 +72,7 @@ BATCH_ROUTE_MODES = ('auto', 'off')
 #: Environment variable giving the default mode (unset: ``'off'``).
 BATCH_ROUTE_ENV = 'NAPARI_OUTPAINT_BATCH_ROUTE'
 #: A group is sent once no call joined it for this long.
-LINGER_SECONDS = 0.5
+LINGER_SECONDS = 1.0
 #: ... and at the latest this long after its first call joined.
 LINGER_MAX_SECONDS = 5.0
 #: Planes a batch keeps in flight when the route is on and no concurrency
