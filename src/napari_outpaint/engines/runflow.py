@@ -8,7 +8,9 @@ orchestrates, reports progress and honours the cancel token between every
 step. When the client stops following a run that is not over (timeout,
 cancel, Ctrl-C), the hosted input is kept for it and named on the error
 (:data:`HOSTED_INPUT_ATTRIBUTE`); :meth:`RunflowEngine.release_input`
-deletes it once the run is over.
+deletes it once the run is over. With ``batch_route='auto'`` the create
+and the polls of a batch's runs in flight together go through one Runflow
+batch request instead (:mod:`.runflow_batch`); the rest is the same.
 """
 
 from __future__ import annotations
