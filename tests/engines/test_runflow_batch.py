@@ -377,3 +377,29 @@ def test_each_plane_keeps_its_own_deadline(stack, runflow_standin):
     assert {e.run_id for e in errors} == run_ids
     assert {p.run_id for p in cache.pending()} == run_ids
     assert len(runflow_standin.batches) == 1
+
+
+def test_the_guides_short_create_answer_is_completed_by_one_read(
+    stack, runflow_standin, monkeypatch
+):
+    """A create answered ``{id, status_code, items_total}`` only (the
+    batch guide's example): the batch is read once for the run ids."""
+    from napari_outpaint.testing import _batches
+
+    full_json = _batches.batch_json
+    answers = []
+
+    def short_first(batch, runs, now):
+        answer = full_json(batch, runs, now)
+        answers.append(answer)
+        if len(answers) == 1:
+            return {k: answer[k] for k in ('id', 'status_code', 'items_total')}
+        return answer
+
+    monkeypatch.setattr(_batches, 'batch_json', short_first)
+    result = _batch(stack, _engine(runflow_standin))
+    assert [o.status for o in result.outcomes] == ['done'] * 4
+    assert len(runflow_standin.batches) == 1
+    assert {o.run_id for o in result.outcomes} == {
+        r.id for r in runflow_standin.runs
+    }
