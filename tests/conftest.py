@@ -19,6 +19,7 @@ def clean_environ(monkeypatch, tmp_path):
         'SSL_CERT_FILE',
         'NAPARI_OUTPAINT_SPEND_CAP_USD',
         'NAPARI_OUTPAINT_CONCURRENCY',
+        'NAPARI_OUTPAINT_BATCH_ROUTE',
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv('NAPARI_OUTPAINT_CACHE_DIR', str(tmp_path / 'cache'))
