@@ -47,3 +47,5 @@ lint: setup
 screenshot: setup system-deps
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
 		$(PY) scripts/screenshot.py docs/screenshot.png
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
+		$(PY) scripts/screenshot.py --handles docs/screenshot-handles.png

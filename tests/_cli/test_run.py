@@ -10,6 +10,8 @@ What this file checks
   refuses the run that would exceed it, before any request, and keeps
   what finished.
 - ``--concurrency`` sets the number of batch workers.
+- The settings file (the widget's Options) sets the cap and the workers
+  when no flag or variable does; a bad value in it exits 3, naming it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cli_runner import SIDES, run, two_pngs
 from napari_outpaint._batch import outpaint as _batch
 from napari_outpaint._cli import exit_codes as _cli
 from napari_outpaint._cli import outputs as _cli_outputs
+from napari_outpaint._settings import save_settings, settings_path
 
 
 def test_runflow_repeat_is_answered_from_the_cache(
@@ -221,6 +224,88 @@ def test_concurrency_flag_sets_the_batch_workers(
     )  # fmt: skip
     assert ran.code == 0, ran.err
     assert sizes == [3]
+
+
+# ------------------------------------------------------- the settings file
+
+
+def test_the_settings_file_caps_a_run_and_the_flag_wins(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """spend_cap_usd in the settings file caps a run with neither the flag
+    nor the variable, before any request, and says where it comes from;
+    --spend-cap still wins over it."""
+    path, _ = rgb_png
+    save_settings({'spend_cap_usd': 0.5})
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert f'spend cap: $0.50 (spend_cap_usd in {settings_path()}' in ran.err
+    assert runflow_env.requests == []
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--spend-cap', '5',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1
+
+
+def test_a_variable_wins_over_the_settings_file_in_the_cli(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """NAPARI_OUTPAINT_SPEND_CAP_USD=5 over a file's 0.5: the run is paid."""
+    path, _ = rgb_png
+    save_settings({'spend_cap_usd': 0.5})
+    fresh_session_cap.setenv('NAPARI_OUTPAINT_SPEND_CAP_USD', '5')
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == 0, ran.err
+    assert 'spend cap: $5.00 (env' in ran.err
+    assert len(runflow_env.runs) == 1
+
+
+@pytest.mark.filterwarnings('ignore:The seam around the original')
+def test_the_settings_file_sets_the_batch_workers_and_the_flag_wins(
+    zstack, tmp_path, monkeypatch
+):
+    """concurrency = 2 in the file: two workers; --concurrency 3 wins."""
+    sizes = []
+
+    class Pool(_batch.ThreadPoolExecutor):
+        def __init__(self, workers, **kw):
+            sizes.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', Pool)
+    save_settings({'concurrency': 2})
+    path, _ = zstack
+    args = [str(path), *SIDES, '--engine', 'reflect', '--plane', 'all']
+    assert run(*args, '-o', str(tmp_path / 'a.tif')).code == 0
+    ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--concurrency', '3')
+    assert ran.code == 0, ran.err
+    assert sizes == [2, 3]
+
+
+def test_a_bad_value_in_the_settings_file_exits_3_naming_file_and_key(
+    rgb_png, tmp_path
+):
+    """max_passes = 0 in the file: a configuration error naming the file
+    and the key; nothing is written."""
+    path, _ = rgb_png
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_text('max_passes = 0\n')
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '--engine', 'reflect'
+    )
+    assert ran.code == _cli.EXIT_CONFIG, ran.err
+    assert str(settings_path()) in ran.err
+    assert 'max_passes' in ran.err
+    assert not (tmp_path / 'o.png').exists()
+
+
+def test_the_help_names_the_settings_file():
+    """--help says where the settings file is and the precedence."""
+    ran = run('--help')
+    assert str(settings_path()) in ran.out
+    assert 'NAPARI_OUTPAINT_CONFIG' in ran.out
 
 
 # --------------------------------------------- preconditions before paying

@@ -403,3 +403,17 @@ def test_the_guides_short_create_answer_is_completed_by_one_read(
     assert {o.run_id for o in result.outcomes} == {
         r.id for r in runflow_standin.runs
     }
+
+
+def test_a_concurrency_someone_chose_is_kept(stack, runflow_standin):
+    """The settings file's concurrency (2) is not raised by the route:
+    two planes in flight, so the four planes go as two batches of two."""
+    import os
+    from pathlib import Path
+
+    config = Path(os.environ['NAPARI_OUTPAINT_CONFIG'])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('concurrency = 2\n')
+    result = _batch(stack, _engine(runflow_standin))
+    assert [o.status for o in result.outcomes] == ['done'] * 4
+    assert [len(b.run_ids) for b in runflow_standin.batches] == [2, 2]

@@ -28,7 +28,6 @@ placement as a single plane.
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -76,6 +75,14 @@ from napari_outpaint._pipeline import (
     prepare_source,
 )
 from napari_outpaint._progress import CancelToken, ProgressEvent
+from napari_outpaint._settings import (
+    CONCURRENCY,
+    DEFAULT,
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    resolve,
+    setting_value,
+)
 from napari_outpaint.engines import Engine, resolve_engine
 
 __all__ = [
@@ -88,11 +95,9 @@ __all__ = [
     'outpaint_source_planes',
 ]
 
-#: Default number of planes in flight (see bench/bench_batch.py).
-DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 32
-#: Environment variable overriding :data:`DEFAULT_CONCURRENCY`.
-CONCURRENCY_ENV = 'NAPARI_OUTPAINT_CONCURRENCY'
+#: Environment variable overriding :data:`DEFAULT_CONCURRENCY` (4, see
+#: bench/bench_batch.py) and the settings file; at most MAX_CONCURRENCY.
+CONCURRENCY_ENV = CONCURRENCY.env  # 'NAPARI_OUTPAINT_CONCURRENCY'
 #: Planes converting pixels at once (the rest wait on the network).
 HEAVY_SLOTS = 1
 _RATE_LIMIT_ATTEMPTS = 5
@@ -143,7 +148,7 @@ def outpaint_planes(
     concurrency : int, optional
         Planes in flight at once (1-32); default
         :func:`default_concurrency` (``NAPARI_OUTPAINT_CONCURRENCY``, else
-        :data:`DEFAULT_CONCURRENCY`).
+        the settings file, else :data:`DEFAULT_CONCURRENCY`).
     confirm : callable, bool or None
         ``confirm(estimate) -> bool`` is asked once before any paid run;
         ``True`` approves in advance. When paid runs are needed and it is
@@ -229,8 +234,9 @@ def outpaint_source_planes(
             stack_contrast_limits(source.data, rgb=False)
         )
     inner = resolve_engine(engine)
-    if concurrency is None and not os.environ.get(CONCURRENCY_ENV, '').strip():
-        workers = planes_in_flight(inner, workers)  # Runflow's batch route
+    if concurrency is None and resolve(CONCURRENCY).source == DEFAULT:
+        # nothing chose a concurrency: Runflow's batch route may want more
+        workers = planes_in_flight(inner, workers)
     cache = cache if cache is not None else ResultCache()
     cap = spend_cap if spend_cap is not None else session_spend_cap()
     cancel = cancel if cancel is not None else CancelToken()
@@ -416,30 +422,19 @@ def new_batch_id() -> str:
 
 
 def default_concurrency() -> int:
-    """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``.
+    """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``,
+    else the settings file's ``concurrency``.
 
-    Unset or empty: :data:`DEFAULT_CONCURRENCY` (chosen by
+    Neither: :data:`DEFAULT_CONCURRENCY` (chosen by
     ``bench/bench_batch.py``). Read at the start of each batch.
 
     Raises
     ------
     ConfigurationError
-        Naming the variable, when it is not an integer 1-32.
+        Naming the variable (or the file and the key), when it is not an
+        integer 1-32.
     """
-    text = os.environ.get(CONCURRENCY_ENV, '').strip()
-    if not text:
-        return DEFAULT_CONCURRENCY
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_CONCURRENCY:
-        raise ConfigurationError(
-            f'{CONCURRENCY_ENV} must be an integer 1-{MAX_CONCURRENCY} '
-            f'(planes in flight at once), got {text!r}; fix it, or unset '
-            f'it for the default ({DEFAULT_CONCURRENCY}).'
-        )
-    return value
+    return setting_value(CONCURRENCY)
 
 
 def _last(items: list[str]) -> str | None:

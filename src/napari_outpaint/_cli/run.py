@@ -44,18 +44,26 @@ from napari_outpaint._pipeline import (
     prepare_source,
 )
 from napari_outpaint._progress import CancelToken
+from napari_outpaint._settings import ENVIRONMENT, SPEND_CAP, resolve
 from napari_outpaint.engines import Engine
 
 
 def spend_cap_of(args: argparse.Namespace) -> SpendCap:
     """``--spend-cap`` for this invocation, else the session's cap.
 
-    The session cap reads ``NAPARI_OUTPAINT_SPEND_CAP_USD`` (off when
-    unset); an invalid value is a ``ConfigurationError`` (exit 3).
+    The session cap reads ``NAPARI_OUTPAINT_SPEND_CAP_USD``, else the
+    settings file's ``spend_cap_usd`` (off when neither sets it); an
+    invalid value is a ``ConfigurationError`` (exit 3).
     """
     if args.spend_cap is not None:
         return SpendCap(args.spend_cap)
     return session_spend_cap()
+
+
+def _cap_source() -> str:
+    """Where the session cap comes from: 'env', or the settings file."""
+    found = resolve(SPEND_CAP)
+    return 'env' if found.source == ENVIRONMENT else found.describe()
 
 
 def _outpaint_job(
@@ -207,7 +215,7 @@ def outpaint_command(
             engine, sum(job.runs for job in jobs), args, console, stdin
         )
     if price_of(engine) > 0 and cap.limit_usd is not None:
-        source = '--spend-cap' if args.spend_cap is not None else 'env'
+        source = '--spend-cap' if args.spend_cap is not None else _cap_source()
         left = max(0.0, cap.limit_usd - cap.spent_usd)
         allowed = int((left + 1e-9) // price_of(engine))
         console.say(

@@ -73,7 +73,7 @@ def outpaint_layer(
         Price confirmation (a batch, or a canvas of several paid passes:
         True, or a callable shown the price) and, for *planes*, the number
         of runs in flight (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``,
-        else 4).
+        else the settings file, else 4).
     batch_progress : callable, optional
         For *planes*: receives each ``BatchProgress`` (plane, counts,
         overall fraction) instead of *progress* getting it as text.

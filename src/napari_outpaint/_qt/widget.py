@@ -17,6 +17,8 @@ mask" is ticked.
 
 Every sub-widget has a name, so scripts can drive it like a magicgui
 form: ``widget.top.value = 10``, ``widget.engine.value = 'local'``,
+``widget.options.spend_cap.value = 5`` (the Options, :mod:`.options`,
+saved to the settings file),
 ``widget.asdict()`` (the inputs; the API key and the read-outs are left
 out), ``widget.run.clicked.emit()``.
 """
@@ -69,6 +71,7 @@ from napari_outpaint._qt.canvas_fields import (
 from napari_outpaint._qt.failures import Failure, describe_failure, sentence
 from napari_outpaint._qt.handles import padding_from_corners, pixel_scale
 from napari_outpaint._qt.history_panel import HistoryPanel
+from napari_outpaint._qt.options import OptionsPanel
 from napari_outpaint._qt.preview import CanvasPreview, plane_shape
 from napari_outpaint._qt.progress_text import (
     axis_names,
@@ -230,6 +233,9 @@ class OutpaintWidget(Container):
         )
         self._history.name = 'history'
         self._history.gui_only = True
+        self._options = OptionsPanel(on_change=self._on_options_changed)
+        self._options.name = 'settings'  # .options is magicgui's
+        self._options.gui_only = True
         self._api_key.tooltip = (
             'Runflow API key (masked). Kept in memory only, unless '
             '"remember in system keyring" is ticked.'
@@ -265,6 +271,7 @@ class OutpaintWidget(Container):
                 self._status,
                 self._copy_details,
                 self._history,
+                self._options,
             ]
         )
         self._engine_plan = self._plan()
@@ -665,6 +672,12 @@ class OutpaintWidget(Container):
         if current is not None and current in layers:
             return current
         return previous_result(layers, chosen) if chosen else None
+
+    def _on_options_changed(self, _key: str) -> None:
+        """An option was saved: the canvas line (passes) and the History
+        (cache folder) read the settings again."""
+        self._refresh()
+        self._history.refresh()
 
     def _on_layer_removed(self, event) -> None:
         """A removed result takes its mask along (a turn later: the layer
