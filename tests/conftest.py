@@ -20,6 +20,7 @@ def clean_environ(monkeypatch, tmp_path):
         'SSL_CERT_FILE',
         'NAPARI_OUTPAINT_SPEND_CAP_USD',
         'NAPARI_OUTPAINT_CONCURRENCY',
+        'NAPARI_OUTPAINT_BATCH_ROUTE',
         'NAPARI_OUTPAINT_CACHE_MAX_BYTES',
         'NAPARI_OUTPAINT_MAX_PASSES',
     ):

@@ -581,3 +581,28 @@ def test_a_deep_image_is_told_its_border_has_8_bits(
     )  # fmt: skip
     assert ran.code == 0, ran.err
     assert '8 bits' not in ran.err
+
+
+def test_batch_route_env_sends_a_stack_as_one_runflow_batch(
+    runflow_env, zstack, tmp_path, monkeypatch
+):
+    """NAPARI_OUTPAINT_BATCH_ROUTE=auto: ``--plane all`` sends its three
+    planes as one batch request (three runs), written as single runs
+    would be; a rerun is answered from the cache."""
+    monkeypatch.setenv('NAPARI_OUTPAINT_BATCH_ROUTE', 'auto')
+    path, data = zstack
+    out = tmp_path / 'out.tif'
+    args = [str(path), *SIDES, '--engine', 'runflow', '--plane', 'all']
+    ran = run(*args, '-o', str(out), '--yes')
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.batches) == 1
+    assert len(runflow_env.runs) == 3
+    assert not any(
+        r.path.endswith('/outpaint/runs') for r in runflow_env.requests
+    )
+    written = tifffile.imread(out)
+    np.testing.assert_array_equal(written[:, 2:, 6:], data)
+    again = run(*args, '-o', str(tmp_path / 'again.tif'), '--yes')
+    assert again.code == 0, again.err
+    assert len(runflow_env.batches) == 1
+    assert len(runflow_env.runs) == 3

@@ -3,9 +3,10 @@
 Which planes (:mod:`.selection`), the batch itself (:mod:`.outpaint`), its
 shared state (:mod:`.state`: rate-limit gate, stop reason, heavy-work
 slots), its price (:mod:`.price`), the assembled nD result and what it
-reports (:mod:`.assembly`, :mod:`.result`), and the one dispatcher of "one
-plane or a batch" (:mod:`.dispatch`) that ``outpaint_layer`` and the
-command line call.
+reports (:mod:`.assembly`, :mod:`.result`), the batch's runs handed to
+an engine that sends them together (:mod:`.grouping`: Runflow's batch
+route), and the one dispatcher of "one plane or a batch"
+(:mod:`.dispatch`) that ``outpaint_layer`` and the command line call.
 """
 
 from napari_outpaint._batch.assembly import Assembly

@@ -35,6 +35,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from napari_outpaint._batch.assembly import Assembly
+from napari_outpaint._batch.grouping import grouped_requests, planes_in_flight
 from napari_outpaint._batch.price import confirm_batch_price
 from napari_outpaint._batch.result import (
     BatchProgress,
@@ -76,8 +77,10 @@ from napari_outpaint._pipeline import (
 from napari_outpaint._progress import CancelToken, ProgressEvent
 from napari_outpaint._settings import (
     CONCURRENCY,
+    DEFAULT,
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
+    resolve,
     setting_value,
 )
 from napari_outpaint.engines import Engine, resolve_engine
@@ -231,6 +234,9 @@ def outpaint_source_planes(
             stack_contrast_limits(source.data, rgb=False)
         )
     inner = resolve_engine(engine)
+    if concurrency is None and resolve(CONCURRENCY).source == DEFAULT:
+        # nothing chose a concurrency: Runflow's batch route may want more
+        workers = planes_in_flight(inner, workers)
     cache = cache if cache is not None else ResultCache()
     cap = spend_cap if spend_cap is not None else session_spend_cap()
     cancel = cancel if cancel is not None else CancelToken()
@@ -355,12 +361,13 @@ def outpaint_source_planes(
     batch.report(None, None, f'Starting {len(selected)} planes: {estimate}')
     pool = ThreadPoolExecutor(workers, thread_name_prefix='outpaint-batch')
     try:
-        futures = [pool.submit(run_plane, p) for p in selected]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future.done():
-                future.result()  # a bug or Ctrl-C in a worker: stop all
-        wait(futures)
+        with grouped_requests(inner, estimate, workers):
+            futures = [pool.submit(run_plane, p) for p in selected]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                if future.done():
+                    future.result()  # a bug or Ctrl-C in a worker: stop all
+            wait(futures)
     except BaseException:
         cancel.cancel()
         raise
