@@ -212,7 +212,10 @@ def outpaint_source_planes(
     check_wish(expand)
     selected = select_planes(source.lead_shape, planes)
     plan = check_plan(source, expand)
-    workers = default_concurrency() if concurrency is None else concurrency
+    inner = resolve_engine(engine)
+    workers = (
+        default_concurrency(inner) if concurrency is None else concurrency
+    )
     if (
         isinstance(workers, bool)
         or not isinstance(workers, int)
@@ -227,7 +230,6 @@ def outpaint_source_planes(
         source = source.with_limits(
             stack_contrast_limits(source.data, rgb=False)
         )
-    inner = resolve_engine(engine)
     cache = cache if cache is not None else ResultCache()
     cap = spend_cap if spend_cap is not None else session_spend_cap()
     cancel = cancel if cancel is not None else CancelToken()
@@ -411,11 +413,13 @@ def new_batch_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def default_concurrency() -> int:
+def default_concurrency(engine: Engine | None = None) -> int:
     """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``.
 
     Unset or empty: :data:`DEFAULT_CONCURRENCY` (chosen by
-    ``bench/bench_batch.py``). Read at the start of each batch.
+    ``bench/bench_batch.py``), or more when *engine* can use more (the
+    local engine on a Dask cluster: its workers' threads), up to
+    :data:`MAX_CONCURRENCY`. Read at the start of each batch.
 
     Raises
     ------
@@ -424,7 +428,8 @@ def default_concurrency() -> int:
     """
     text = os.environ.get(CONCURRENCY_ENV, '').strip()
     if not text:
-        return DEFAULT_CONCURRENCY
+        wanted = getattr(engine, 'planes_in_flight', lambda: None)() or 0
+        return min(MAX_CONCURRENCY, max(DEFAULT_CONCURRENCY, wanted))
     try:
         value = int(text)
     except ValueError:

@@ -58,6 +58,7 @@ def outpaint_layers(
     confirm: bool | ConfirmCallback = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    client: Any = None,
 ) -> list[napari.layers.Image]:
     """Outpaint channel layers of one image together; one layer each back.
 
@@ -75,8 +76,9 @@ def outpaint_layers(
         More than one paid run (more than three channels, or a canvas of
         several passes) runs only with True, or a callable shown the
         price that returns True.
-    progress, cancel
-        As for ``outpaint_layer``.
+    progress, cancel, client
+        As for ``outpaint_layer`` (*client*: the local engine's fills on a
+        Dask cluster).
 
     Returns
     -------
@@ -98,7 +100,7 @@ def outpaint_layers(
     layers = _check_channels(layers)
     first = layers[0]
     index = _plane_index(first, plane)
-    resolved = resolve_engine(engine)
+    resolved = resolve_engine(engine, client=client)
     groups = [
         layers[i : i + CHANNELS_PER_RUN]
         for i in range(0, len(layers), CHANNELS_PER_RUN)

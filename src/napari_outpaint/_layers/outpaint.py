@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import napari.layers
 
@@ -26,7 +27,7 @@ from napari_outpaint._layers.convert import (
     result_layer,
 )
 from napari_outpaint._progress import CancelToken, ProgressCallback
-from napari_outpaint.engines import Engine
+from napari_outpaint.engines import Engine, resolve_engine
 
 __all__ = ['outpaint_layer']
 
@@ -44,6 +45,7 @@ def outpaint_layer(
     confirm: bool | Callable[[str], bool] | None = None,
     concurrency: int | None = None,
     batch_progress: Callable[[BatchProgress], None] | None = None,
+    client: Any = None,
 ) -> napari.layers.Image:
     """Outpaint an Image layer; return a new, aligned layer (not added).
 
@@ -77,6 +79,12 @@ def outpaint_layer(
     batch_progress : callable, optional
         For *planes*: receives each ``BatchProgress`` (plane, counts,
         overall fraction) instead of *progress* getting it as text.
+    client : distributed.Client, optional
+        Run the local engine's PatchMatch fills as tasks on this Dask
+        cluster (*engine* None or ``'local'`` is then the local engine);
+        without it, the client active in this process is used, if any.
+        A batch then keeps as many planes in flight as the cluster has
+        worker threads (up to 32) unless *concurrency* says otherwise.
 
     Returns
     -------
@@ -102,6 +110,8 @@ def outpaint_layer(
         )
     if planes is None and plane is None and lead > 0:
         plane = require_plane_shown(layer)
+    if client is not None:
+        engine = resolve_engine(engine, client=client)
     result = outpaint_source(
         layer_source(layer),
         expand,
