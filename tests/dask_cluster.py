@@ -5,9 +5,9 @@ HTTP server on a free port there, so that parallel runs never clash). The
 checks read the cluster's own records (each worker's task-state log, the
 scheduler's story of a key), never what our code says it did.
 
-Import the fixtures into a test module (``from dask_cluster import
-dask_cluster, dask_client  # noqa: F401``). This module is pickled by
-value, so its functions can run on the workers through ``client.run``.
+The root ``conftest.py`` loads it as a plugin, so the fixtures are
+everywhere. This module is pickled by value, so its functions can run on
+the workers through ``client.run``.
 """
 
 from __future__ import annotations

@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 
 import dask
 import distributed
 import numpy as np
 import pytest
-from dask_cluster import (  # noqa: F401 - fixtures
-    dask_client,
-    dask_cluster,
+
+from dask_cluster import (
     executed_plane_tasks,
     new_cluster,
     new_plane_tasks,
     scheduler_story,
 )
-
 from napari_outpaint._errors import (
     InvalidInputError,
     OutpaintCancelled,
@@ -155,9 +155,10 @@ def test_a_lost_worker_plane_is_run_again_by_the_scheduler():
     image = texture(300, seed=2)
     expand = Expand(top=40, bottom=40, left=40, right=40)
     here = LocalEngine(scale=1).outpaint(image, expand)
-    with new_cluster() as cluster, distributed.Client(
-        cluster, set_as_default=False
-    ) as client:
+    with (
+        new_cluster() as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
         pids = client.run(os.getpid)
         started = threading.Event()
         outcome: dict = {}
@@ -223,3 +224,23 @@ def test_a_scheduler_that_does_not_answer_is_named():
         pytest.raises(InvalidInputError, match="^client: .*127.0.0.1:9'"),
     ):
         connect_scheduler('tcp://127.0.0.1:9', field='client')
+
+
+def test_the_local_engine_never_imports_distributed_itself():
+    """Without a client, a local fill leaves ``distributed`` unloaded."""
+    code = (
+        'import sys, numpy as np\n'
+        'from napari_outpaint import Expand\n'
+        'from napari_outpaint.engines import LocalEngine\n'
+        'image = np.zeros((16, 16, 3), np.uint8)\n'
+        'LocalEngine().outpaint(image, Expand(top=50))\n'
+        "print('distributed' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=WAIT,
+    )
+    assert done.stdout.strip() == 'False'
