@@ -91,6 +91,18 @@ def _compute_seconds(records) -> float:
     return total
 
 
+def _round_trip_seconds(client, plane, repeats: int = 5) -> float:
+    """One plane's RGB out and a canvas-sized array back, no fill."""
+    image = np.ascontiguousarray(np.repeat(plane[..., None], 3, axis=2))
+    pad = ((EXPAND.top * plane.shape[0] // 100,) * 2,) * 2 + ((0, 0),)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        client.submit(np.pad, image, pad, pure=False).result()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true')
@@ -118,23 +130,24 @@ def main() -> None:
         warm = time.perf_counter() - warm
         # the pipeline alone (reflection, instant): this machine's share
         here_only = _batch_seconds(data, LocalEngine('reflect'), cache)
+        transfer = _round_trip_seconds(client, data[0])
         local, remote, compute = [], [], []
         try:
             for _ in range(args.repeats):
                 local.append(_batch_seconds(data, LocalEngine(), cache))
                 with distributed.get_task_stream(client) as stream:
                     remote.append(
-                        _batch_seconds(
-                            data, LocalEngine(client=client), cache
-                        )
+                        _batch_seconds(data, LocalEngine(client=client), cache)
                     )
                 compute.append(_compute_seconds(stream.data))
         finally:
             client.close()
             cluster.close()
     t_local, t_remote = statistics.median(local), statistics.median(remote)
+    ratios = [a / b for a, b in zip(local, remote, strict=True)]
     per_plane = statistics.median(compute) / n
-    serial = max(0.0, t_remote - per_plane * n / 2) / n
+    beyond = max(0.0, t_remote - per_plane * n / 2) / n
+    serial = here_only / n + transfer
     print(f'{n} planes {size}x{size} uint8, {EXPAND}')
     print(
         f'cluster start-up {start_up:.2f} s, first tiny batch (workers '
@@ -148,17 +161,23 @@ def main() -> None:
         f'LocalCluster x 2: {t_remote:6.2f} s  {n / t_remote:.3f} planes/s  '
         f'(runs {", ".join(f"{t:.2f}" for t in remote)})'
     )
-    print(f'throughput ratio cluster / local: {t_local / t_remote:.2f}')
     print(
-        f'worker compute per plane {per_plane:.2f} s; the pipeline alone '
-        f'(reflect) {here_only / n:.3f} s per plane; wall beyond the '
-        f'compute on 2 workers {serial:.3f} s per plane'
+        f'throughput ratio cluster / local: {t_local / t_remote:.2f} '
+        f'(medians); per alternating pair '
+        f'{", ".join(f"{r:.2f}" for r in ratios)}'
     )
-    limit = per_plane / max(serial, here_only / n, 1e-3)
     print(
-        f'on paper: wall(N) ~ {n} x max({max(serial, here_only / n):.3f}, '
-        f'{per_plane:.2f} / N) s; throughput grows until N* ~ {limit:.0f} '
-        'workers'
+        f'worker compute per plane {per_plane:.2f} s; on this machine per '
+        f'plane: the pipeline (conversion, assembly; reflect) '
+        f'{here_only / n:.3f} s + a plane out and its canvas back '
+        f'{transfer:.3f} s = {serial:.3f} s; wall beyond compute / 2 '
+        f'{beyond:.3f} s per plane'
+    )
+    limit = per_plane / max(serial, 1e-3)
+    print(
+        f'on paper: wall(N) ~ {n} x max({serial:.3f}, {per_plane:.2f} / N) '
+        f's + start-up: throughput grows until N* ~ {limit:.0f} workers, '
+        'or 32 (the planes a batch keeps in flight), whichever is less'
     )
 
 
