@@ -24,10 +24,11 @@ from dask_cluster import (
 from napari_outpaint._errors import (
     InvalidInputError,
     OutpaintCancelled,
+    ResultError,
 )
 from napari_outpaint._expand import Expand
 from napari_outpaint._progress import CancelToken, Stage
-from napari_outpaint.engines import connect_scheduler, resolve_engine
+from napari_outpaint.engines import _cluster, connect_scheduler, resolve_engine
 from napari_outpaint.engines._cluster import TASK_PREFIX, active_client
 from napari_outpaint.engines.local import LocalEngine
 from napari_outpaint.engines.runflow import RunflowEngine
@@ -244,3 +245,19 @@ def test_the_local_engine_never_imports_distributed_itself():
         timeout=WAIT,
     )
     assert done.stdout.strip() == 'False'
+
+
+def test_a_task_that_failed_or_was_cancelled_elsewhere_is_said(dask_client):
+    """A worker's exception and a cancel by someone else become a
+    ResultError that says what happened (retries spent first)."""
+    failed = dask_client.submit(int, 'x', pure=False, retries=1)
+    with pytest.raises(ResultError, match=r'failed on a Dask worker \(Val'):
+        _cluster._outcome(failed)
+    release = distributed.Event('napari-outpaint-test-other', dask_client)
+    blocked = dask_client.submit(release.wait, pure=False)
+    blocked.cancel()
+    try:
+        with pytest.raises(ResultError, match='cancelled on the Dask clu'):
+            _cluster._outcome(blocked)
+    finally:
+        release.set()
