@@ -35,6 +35,7 @@ bench: setup system-deps
 	$(PY) bench/quality.py
 	$(PY) bench/bench_batch.py
 	$(PY) bench/bench_batch_route.py
+	$(PY) bench/bench_cluster.py
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
 		$(PY) bench/ui_stall.py
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \

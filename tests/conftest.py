@@ -7,7 +7,8 @@ import pytest
 
 from napari_outpaint._cache import cost as _cost
 
-pytest_plugins = ['napari_outpaint.testing.pytest_plugin']
+# dask_cluster: a LocalCluster for the tests of the local engine on Dask
+pytest_plugins = ['napari_outpaint.testing.pytest_plugin', 'dask_cluster']
 
 
 @pytest.fixture(autouse=True)

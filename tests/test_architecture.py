@@ -24,6 +24,7 @@ LAZY = {
     'skimage': 'heavy: only the sample data need it',
     'patchmatch': 'loads OpenCV; may be missing on a platform',
     'trustme': 'optional: only the stand-in needs it',
+    'distributed': 'optional: only for a Dask cluster, and on its workers',
     'napari.utils.transforms.transform_utils': 'napari, below _layers',
 }
 

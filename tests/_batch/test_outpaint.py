@@ -554,6 +554,37 @@ def test_concurrency_env_sets_the_default(monkeypatch):
     assert sizes == [2, 32]
 
 
+@pytest.mark.parametrize(
+    ('in_flight', 'env', 'expected'),
+    [(None, '', 4), (2, '', 4), (10, '', 10), (100, '', 32), (10, '3', 3)],
+)
+def test_an_engine_on_a_cluster_raises_the_default_concurrency(
+    monkeypatch, in_flight, env, expected
+):
+    """An engine that can use more planes at once (the local engine on a
+    Dask cluster: its threads) gets them, up to 32, unless the variable
+    says otherwise; the batch's pool has that many workers."""
+    from fakes import FakeEngine
+    from napari_outpaint._batch import outpaint as _batch
+
+    class ClusterEngine(FakeEngine):
+        def planes_in_flight(self):
+            return in_flight
+
+    sizes = []
+
+    class Pool(_batch.ThreadPoolExecutor):
+        def __init__(self, workers, **kw):
+            sizes.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', Pool)
+    monkeypatch.setenv(_batch.CONCURRENCY_ENV, env)
+    data = np.zeros((2, 8, 8), np.uint8)
+    assert outpaint_planes(data, EXPAND, engine=ClusterEngine()).complete
+    assert sizes == [expected]
+
+
 @pytest.mark.parametrize('value', ['0', '33', 'four'])
 def test_bad_concurrency_env_is_refused_naming_it(monkeypatch, value):
     """A bad NAPARI_OUTPAINT_CONCURRENCY is a ConfigurationError, unsent."""

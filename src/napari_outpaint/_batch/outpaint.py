@@ -218,7 +218,10 @@ def outpaint_source_planes(
     check_wish(expand)
     selected = select_planes(source.lead_shape, planes)
     plan = check_plan(source, expand)
-    workers = default_concurrency() if concurrency is None else concurrency
+    inner = resolve_engine(engine)
+    workers = (
+        default_concurrency(inner) if concurrency is None else concurrency
+    )
     if (
         isinstance(workers, bool)
         or not isinstance(workers, int)
@@ -233,7 +236,6 @@ def outpaint_source_planes(
         source = source.with_limits(
             stack_contrast_limits(source.data, rgb=False)
         )
-    inner = resolve_engine(engine)
     if concurrency is None and resolve(CONCURRENCY).source == DEFAULT:
         # nothing chose a concurrency: Runflow's batch route may want more
         workers = planes_in_flight(inner, workers)
@@ -421,12 +423,14 @@ def new_batch_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def default_concurrency() -> int:
+def default_concurrency(engine: Engine | None = None) -> int:
     """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``,
     else the settings file's ``concurrency``.
 
     Neither: :data:`DEFAULT_CONCURRENCY` (chosen by
-    ``bench/bench_batch.py``). Read at the start of each batch.
+    ``bench/bench_batch.py``), or more when *engine* can use more (the
+    local engine on a Dask cluster: its workers' threads), up to
+    :data:`MAX_CONCURRENCY`. Read at the start of each batch.
 
     Raises
     ------
@@ -434,7 +438,10 @@ def default_concurrency() -> int:
         Naming the variable (or the file and the key), when it is not an
         integer 1-32.
     """
-    return setting_value(CONCURRENCY)
+    if resolve(CONCURRENCY).source != DEFAULT:
+        return setting_value(CONCURRENCY)
+    wanted = getattr(engine, 'planes_in_flight', lambda: None)() or 0
+    return min(MAX_CONCURRENCY, max(DEFAULT_CONCURRENCY, wanted))
 
 
 def _last(items: list[str]) -> str | None:

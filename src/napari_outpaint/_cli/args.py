@@ -53,6 +53,7 @@ engine (--engine auto, the default):
   configured (RUNFLOW_API_KEY or the system keyring), else the local
   PatchMatch engine (free, nothing leaves this machine). The choice and
   the reason are printed on stderr. "reflect" is an instant local preview.
+  --scheduler ADDRESS runs the local engine's planes on a Dask cluster.
 
 greyscale:
   8-bit data goes to the engine unchanged; other dtypes are mapped to
@@ -435,6 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
         help='auto (default): Runflow when an API key is configured, else '
         'local; local: PatchMatch, offline; reflect: instant offline '
         'preview; runflow: the cloud model ($0.55 per image)',
+    )
+    parser.add_argument(
+        '--scheduler',
+        metavar='ADDRESS',
+        help='run the local PatchMatch engine on the Dask cluster whose '
+        'scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786): each plane '
+        'is a task on its workers (needs napari-outpaint[distributed], '
+        'and napari-outpaint on the workers)',
     )
     parser.add_argument(
         '--plane',

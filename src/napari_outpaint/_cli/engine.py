@@ -8,16 +8,26 @@ from typing import TextIO
 
 from napari_outpaint._cache import estimate_cost
 from napari_outpaint._cli.console import Console
-from napari_outpaint._errors import BudgetError, ConfigurationError
+from napari_outpaint._errors import (
+    BudgetError,
+    ConfigurationError,
+    InvalidInputError,
+)
 from napari_outpaint._runflow import ENV_VAR
-from napari_outpaint.engines import Engine
+from napari_outpaint.engines import Engine, connect_scheduler, resolve_engine
 from napari_outpaint.engines.choice import EngineChoice, format_price
 from napari_outpaint.engines.choice import choose_engine as engine_choice
 
 
 def choose_engine(args: argparse.Namespace, console: Console) -> Engine:
     """The engine of this run (:func:`engines.choice.choose_engine`),
-    said on stderr with the reason and the flag that changes it."""
+    said on stderr with the reason and the flag that changes it.
+
+    With ``--scheduler`` it is the local engine with its fills on that
+    Dask cluster; the connection is made here, before any work, and
+    closed by :func:`release_engine`."""
+    if args.scheduler is not None:
+        return _cluster_engine(args, console)
     key = key_source = None
     if args.api_key_env:
         key = os.environ.get(args.api_key_env, '').strip() or None
@@ -41,6 +51,35 @@ def choose_engine(args: argparse.Namespace, console: Console) -> Engine:
         )
     engine = choice.build(timeout=args.timeout)
     console.say(f'engine: {_describe(choice, engine)}')
+    fallback = getattr(engine, 'fallback_reason', None)
+    if fallback:
+        console.say(f'warning: reflection padding only: {fallback}')
+    return engine
+
+
+def release_engine(engine: Engine) -> None:
+    """Close the Dask client :func:`choose_engine` connected, if any."""
+    client = getattr(engine, 'client', None)
+    if client is not None:
+        client.close()
+
+
+def _cluster_engine(args: argparse.Namespace, console: Console) -> Engine:
+    """The local engine on the Dask cluster at ``--scheduler``."""
+    if args.engine not in ('auto', 'local'):
+        raise InvalidInputError(
+            'scheduler',
+            'runs the local PatchMatch engine on a Dask cluster; it cannot '
+            f'be used with --engine {args.engine}: drop one of them.',
+        )
+    client = connect_scheduler(args.scheduler, field='scheduler')
+    engine = resolve_engine('local', client=client)
+    threads = client.nthreads()
+    console.say(
+        f'engine: local PatchMatch on the Dask cluster at {args.scheduler} '
+        f'({len(threads)} workers, {sum(threads.values())} threads now; '
+        '--scheduler; nothing goes to Runflow)'
+    )
     fallback = getattr(engine, 'fallback_reason', None)
     if fallback:
         console.say(f'warning: reflection padding only: {fallback}')

@@ -32,6 +32,8 @@ _FLAGS = {
     'timeout': '--timeout',
     'engine': '--engine',
     'api_key': '--api-key-env',
+    'scheduler': '--scheduler',
+    'client': '--scheduler',
     'data': 'input',
     'expand': '--top/--bottom/--left/--right',
     **{side: f'--{side}' for side in ('top', 'bottom', 'left', 'right')},

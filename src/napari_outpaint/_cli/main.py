@@ -7,6 +7,7 @@
                     [--plane I,J,...|all] [--native-resolution]
                     [--contrast-limits LO,HI] [--api-key-env NAME]
                     [--timeout SECONDS] [--no-mask] [--yes] [--quiet]
+                    [--scheduler ADDRESS]
     napari-outpaint history [--json] [--export KEY -o FILE] [--open KEY]
                             [--filter TEXT] [--clear]
     napari-outpaint collect RUN_ID [-o FILE]

@@ -22,7 +22,11 @@ from napari_outpaint._cli.console import (
     Console,
     ProgressPrinter,
 )
-from napari_outpaint._cli.engine import choose_engine, confirm_cost
+from napari_outpaint._cli.engine import (
+    choose_engine,
+    confirm_cost,
+    release_engine,
+)
 from napari_outpaint._cli.exit_codes import (
     EXIT_OK,
     EXIT_RUN_ERROR,
@@ -252,6 +256,8 @@ def outpaint_command(
     except BaseException as exc:  # every way out names the unsettled runs
         submitted.mark(exc)  # a second Ctrl-C too
         raise
+    finally:
+        release_engine(engine)  # a --scheduler connection
 
 
 def _run_jobs(

@@ -37,7 +37,7 @@ from napari_outpaint._layers.convert import (
 )
 from napari_outpaint._pipeline import normalize_plane
 from napari_outpaint._progress import CancelToken, ProgressCallback
-from napari_outpaint.engines import Engine
+from napari_outpaint.engines import Engine, resolve_engine
 
 __all__ = ['CHANNELS_PER_RUN', 'channel_siblings', 'outpaint_layers']
 
@@ -54,6 +54,7 @@ def outpaint_layers(
     cancel: CancelToken | None = None,
     concurrency: int | None = None,
     batch_progress: Callable[[BatchProgress], None] | None = None,
+    client: Any = None,
 ) -> list[napari.layers.Image]:
     """Outpaint channel layers of one image together; one layer each back.
 
@@ -79,8 +80,9 @@ def outpaint_layers(
         More than one paid run (more than three channels, a batch, or a
         canvas of several passes) runs only with True, or a callable
         shown the price (of every run) that returns True.
-    progress, cancel, concurrency, batch_progress
-        As for ``outpaint_layer``.
+    progress, cancel, concurrency, batch_progress, client
+        As for ``outpaint_layer`` (*client*: the local engine's fills on a
+        Dask cluster).
 
     Returns
     -------
@@ -101,6 +103,8 @@ def outpaint_layers(
     """
     layers = _check_channels(layers)
     first = layers[0]
+    if client is not None:
+        engine = resolve_engine(engine, client=client)
     if planes is not None and first.ndim < 3:
         raise InvalidInputError(
             'planes',

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import napari.layers
 
@@ -27,7 +28,7 @@ from napari_outpaint._layers.convert import (
     result_layer,
 )
 from napari_outpaint._progress import CancelToken, ProgressCallback
-from napari_outpaint.engines import Engine
+from napari_outpaint.engines import Engine, resolve_engine
 
 __all__ = ['outpaint_layer']
 
@@ -46,6 +47,7 @@ def outpaint_layer(
     confirm: bool | Callable[[str], bool] | None = None,
     concurrency: int | None = None,
     batch_progress: Callable[[BatchProgress], None] | None = None,
+    client: Any = None,
 ) -> napari.layers.Image:
     """Outpaint an Image layer; return a new, aligned layer (not added).
 
@@ -87,6 +89,12 @@ def outpaint_layer(
     batch_progress : callable, optional
         For *planes*: receives each ``BatchProgress`` (plane, counts,
         overall fraction) instead of *progress* getting it as text.
+    client : distributed.Client, optional
+        Run the local engine's PatchMatch fills as tasks on this Dask
+        cluster (*engine* None or ``'local'`` is then the local engine);
+        without it, the client active in this process is used, if any.
+        A batch then keeps as many planes in flight as the cluster has
+        worker threads (up to 32) unless *concurrency* says otherwise.
 
     Returns
     -------
@@ -103,6 +111,8 @@ def outpaint_layer(
         For a batch: what stopped it, when no plane finished at all.
     """
     require_image_layer(layer)
+    if client is not None:
+        engine = resolve_engine(engine, client=client)
     if channel_axis is not None:
         if keep_native_resolution:
             raise InvalidInputError(

@@ -31,10 +31,11 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from napari_outpaint._expand import Padding
 from napari_outpaint._progress import CancelToken
 from napari_outpaint.engines._pm_runner import FillJob, PatchMatchRunner
 
-__all__ = ['Inner', 'direct_fill', 'fast_fill']
+__all__ = ['Inner', 'direct_fill', 'fast_fill', 'fill_plane']
 
 PATCH_SIZE = 3  # the library default (15) is 10x slower for no gain
 BAND_PER_SCALE = 8  # refined seam band: 8 px per scale step above 1
@@ -315,6 +316,7 @@ def fast_fill(
     runner: PatchMatchRunner,
     cancel: CancelToken | None = None,
     report: Report = _no_report,
+    parts: int | None = None,
 ) -> np.ndarray:
     """Fill the border of *canvas* around *inner*, coarse-to-fine.
 
@@ -334,6 +336,11 @@ def fast_fill(
         Checked between steps, and by the runner during PatchMatch calls.
     report : callable, optional
         ``report(fraction, message)`` with fraction in [0, 1].
+    parts : int, optional
+        Pieces of the coarse layout (1 or 2); default ``runner.parallel``.
+        The fill depends on it, so a plane filled elsewhere (on a Dask
+        worker, one piece after the other) passes the count this
+        machine's runner would use, and gets the same pixels.
 
     Returns
     -------
@@ -358,7 +365,10 @@ def fast_fill(
 
     report(0.0, f'coarse layout at 1/{scale} size')
     jobs, regions, split = _split_jobs(
-        coarse, (~known_coarse).astype(np.uint8), seed, runner.parallel
+        coarse,
+        (~known_coarse).astype(np.uint8),
+        seed,
+        runner.parallel if parts is None else parts,
     )
     n_jobs = len(jobs)
     filled = runner.run(
@@ -409,3 +419,61 @@ def fast_fill(
     for (crop, band), part in zip(bands, refined, strict=True):
         out[crop][band] = part[band]
     return out
+
+
+def fill_plane(
+    image: np.ndarray,
+    padding: Padding,
+    *,
+    seed: int,
+    scale: int,
+    workers: int,
+    parts: int | None = None,
+    cancel: CancelToken | None = None,
+    report: Report = _no_report,
+) -> tuple[np.ndarray, int]:
+    """The canvas of *image* padded by *padding*, its border filled.
+
+    One full-resolution call for ``scale == 1``, else :func:`fast_fill`,
+    on a :class:`PatchMatchRunner` of *workers* processes (0: this
+    process) for the duration of the call. The local engine calls it on
+    this machine, a Dask worker for a plane sent to a cluster.
+
+    Returns
+    -------
+    canvas : numpy.ndarray
+        ``(R, C, 3)`` uint8; the original unchanged at its place.
+    processes : int
+        The worker processes that ran (0: in the calling process).
+    """
+    rows, cols = image.shape[:2]
+    shape = padding.canvas_shape(rows, cols)
+    inner = Inner(
+        padding.top, padding.top + rows, padding.left, padding.left + cols
+    )
+    canvas = np.zeros((*shape, 3), dtype=np.uint8)
+    canvas[inner.r0 : inner.r1, inner.c0 : inner.c1] = image
+    with PatchMatchRunner(workers) as runner:
+        processes = 0 if runner.in_process else runner.parallel
+        if scale == 1:
+            report(0.0, 'PatchMatch at full resolution')
+            out = direct_fill(
+                canvas,
+                inner.hole(shape),
+                seed=seed,
+                runner=runner,
+                cancel=cancel,
+            )
+            report(1.0, 'PatchMatch at full resolution')
+            return out, processes
+        out = fast_fill(
+            canvas,
+            inner,
+            seed=seed,
+            scale=scale,
+            runner=runner,
+            cancel=cancel,
+            report=report,
+            parts=parts,
+        )
+        return out, processes

@@ -8,12 +8,19 @@ at once; it is also the fallback when PyPatchMatch cannot be loaded, and
 the result then says so (``model='reflect'``, ``details['fallback']``).
 The output keeps the input's pixel size, and the original's pixels are
 bit-identical in it.
+
+With a Dask ``distributed.Client`` (``client=``, or the one active in
+this process) each plane's PatchMatch fill is a task on the cluster's
+workers instead (:mod:`._cluster`), with the same pixels for the same
+seed; reflection padding, instant, stays on this machine.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -26,15 +33,15 @@ from napari_outpaint._progress import (
     Stage,
 )
 from napari_outpaint.engines._base import EngineResult
-from napari_outpaint.engines._patchmatch_fill import (
-    Inner,
-    direct_fill,
-    fast_fill,
+from napari_outpaint.engines._cluster import (
+    active_client,
+    check_client,
+    cluster_threads,
+    fill_on_cluster,
+    scheduler_address,
 )
-from napari_outpaint.engines._pm_runner import (
-    PatchMatchRunner,
-    patchmatch_importable,
-)
+from napari_outpaint.engines._patchmatch_fill import fill_plane
+from napari_outpaint.engines._pm_runner import patchmatch_importable
 from napari_outpaint.engines._reflect_fill import reflect_fill
 
 __all__ = ['LOCAL_METHODS', 'LocalEngine']
@@ -101,7 +108,13 @@ class LocalEngine:
     workers : int, optional
         PatchMatch worker processes (0 runs in this process). None
         chooses up to 2 (the CPU count) for borders of at least 40 000
-        pixels, else 0.
+        pixels, else 0. On a Dask cluster: processes each task starts on
+        its worker (None: 0, the task runs in the worker's thread).
+    client : distributed.Client, optional
+        Send each plane's PatchMatch fill to this Dask cluster. None: the
+        client active in this process (``distributed.default_client()``,
+        looked for only when ``distributed`` is already imported), else
+        worker processes on this machine.
 
     Attributes
     ----------
@@ -130,6 +143,7 @@ class LocalEngine:
         seed: int = 0,
         scale: int | None = None,
         workers: int | None = None,
+        client: Any = None,
     ) -> None:
         if method not in LOCAL_METHODS:
             raise InvalidInputError(
@@ -140,6 +154,7 @@ class LocalEngine:
         self.seed = _check_int('seed', seed, 0)
         self.scale = _check_int('scale', scale, 1, none_ok=True)
         self.workers = _check_int('workers', workers, 0, none_ok=True)
+        self.client = None if client is None else check_client(client)
         self.method = method
         self.fallback_reason: str | None = None
         if method == 'patchmatch' and not patchmatch_importable():
@@ -152,7 +167,52 @@ class LocalEngine:
         self.model = 'reflect' if self.fallback_reason else method
 
     def __repr__(self) -> str:
-        return f'LocalEngine(method={self.model!r}, seed={self.seed})'
+        on = '' if self.client is None else f', client={self.client!r}'
+        return f'LocalEngine(method={self.model!r}, seed={self.seed}{on})'
+
+    def with_client(self, client: Any) -> LocalEngine:
+        """This engine with its PatchMatch fills on *client*'s cluster.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming ``client``: not a running ``distributed.Client``, or
+            this engine already has another one.
+        """
+        check_client(client)
+        if self.client is client:
+            return self
+        if self.client is not None:
+            raise InvalidInputError(
+                'client',
+                'the engine already has its own Dask client; pass client= '
+                'to LocalEngine or to the call, not both.',
+            )
+        engine = copy.copy(self)
+        engine.client = client
+        return engine
+
+    def cluster_client(self) -> Any | None:
+        """The Dask client this engine's fills go to now, or None.
+
+        The given client, else the one active in this process; None for
+        reflection padding, which runs here.
+        """
+        if self.model != 'patchmatch':
+            return None
+        if self.client is not None:
+            return self.client
+        return active_client()
+
+    def planes_in_flight(self) -> int | None:
+        """Planes a batch should keep in flight: the cluster's threads.
+
+        None without a cluster (the batch's own default then applies).
+        """
+        client = self.cluster_client()
+        if client is None:
+            return None
+        return cluster_threads(client) or None
 
     def plan(self, hole_pixels: int) -> tuple[int, int]:
         """``(scale, workers)`` used for a border of *hole_pixels*."""
@@ -222,7 +282,7 @@ class LocalEngine:
             canvas = reflect_fill(image, padding)
         else:
             canvas = self._patchmatch(
-                image, padding, shape, hole_pixels, emit, cancel, details
+                image, padding, hole_pixels, emit, cancel, details
             )
         fill_seconds = time.perf_counter() - fill_started
         cancel.raise_if_cancelled()
@@ -249,45 +309,47 @@ class LocalEngine:
         self,
         image,
         padding: Padding,
-        shape,
         hole_pixels,
         emit,
         cancel,
         details,
     ) -> np.ndarray:
-        rows, cols = image.shape[:2]
-        inner = Inner(
-            padding.top, padding.top + rows, padding.left, padding.left + cols
-        )
-        canvas = np.zeros((*shape, 3), dtype=np.uint8)
-        canvas[inner.r0 : inner.r1, inner.c0 : inner.c1] = image
         scale, workers = self.plan(hole_pixels)
 
         def report(fraction: float, message: str) -> None:
             emit(ProgressEvent(Stage.RUNNING, message, 0.05 + 0.9 * fraction))
 
-        with PatchMatchRunner(workers) as runner:
-            details.update(
-                scale=scale,
-                workers=0 if runner.in_process else runner.parallel,
-            )
-            if scale == 1:
-                report(0.0, 'PatchMatch at full resolution')
-                out = direct_fill(
-                    canvas,
-                    inner.hole(shape),
-                    seed=self.seed,
-                    runner=runner,
-                    cancel=cancel,
-                )
-                report(1.0, 'PatchMatch at full resolution')
-                return out
-            return fast_fill(
-                canvas,
-                inner,
+        client = self.cluster_client()
+        if client is None:
+            canvas, processes = fill_plane(
+                image,
+                padding,
                 seed=self.seed,
                 scale=scale,
-                runner=runner,
+                workers=workers,
                 cancel=cancel,
                 report=report,
             )
+            details.update(scale=scale, workers=processes)
+            return canvas
+        canvas, info = fill_on_cluster(
+            client,
+            image,
+            padding,
+            seed=self.seed,
+            scale=scale,
+            # the pieces this machine's processes would fill: same pixels
+            parts=max(1, workers),
+            workers=self.workers or 0,  # a worker's own threads by default
+            cancel=cancel,
+            report=report,
+        )
+        details.update(
+            scale=scale,
+            workers=info['workers'],
+            cluster={
+                'scheduler': scheduler_address(client),
+                'worker': info['worker'],
+            },
+        )
+        return canvas
