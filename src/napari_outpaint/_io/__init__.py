@@ -3,7 +3,8 @@
 Reading and writing PNG/JPEG/TIFF (OME and ImageJ metadata) in
 :mod:`.files`; writing any file so that readers never see a partial one
 in :mod:`.atomic`; the names of a result's mask and sidecar, and reading
-the sidecar, in :mod:`.sidecar`.
+the sidecar, in :mod:`.sidecar`; a batch result as an OME-Zarr store
+written plane by plane (:class:`ResultStore`) in :mod:`.zarr_store`.
 """
 
 from napari_outpaint._io.atomic import write_atomic, write_bytes_atomic
@@ -20,15 +21,27 @@ from napari_outpaint._io.sidecar import (
     read_sidecar,
     sidecar_path_for,
 )
+from napari_outpaint._io.zarr_store import (
+    ResultStore,
+    is_result_store,
+    is_zarr_path,
+    ome_axes,
+    read_store_attrs,
+)
 
 __all__ = [
     'ImageFile',
+    'ResultStore',
     'PNG_SUFFIXES',
     'TIFF_SUFFIXES',
     'check_writable',
+    'is_result_store',
+    'is_zarr_path',
     'mask_path_for',
     'read_image',
+    'ome_axes',
     'read_sidecar',
+    'read_store_attrs',
     'sidecar_path_for',
     'write_atomic',
     'write_bytes_atomic',
