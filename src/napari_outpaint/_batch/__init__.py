@@ -3,7 +3,8 @@
 Which planes (:mod:`.selection`), the batch itself (:mod:`.outpaint`), its
 shared state (:mod:`.state`: rate-limit gate, stop reason, heavy-work
 slots), its price (:mod:`.price`), the assembled nD result and what it
-reports (:mod:`.assembly`, :mod:`.result`), and the one dispatcher of "one
+reports (:mod:`.assembly`, :mod:`.result`), the result written into a
+zarr store as planes arrive (:mod:`.store`), and the one dispatcher of "one
 plane or a batch" (:mod:`.dispatch`) that ``outpaint_layer`` and the
 command line call.
 """
@@ -17,6 +18,7 @@ from napari_outpaint._batch.outpaint import (
 )
 from napari_outpaint._batch.result import BatchProgress, BatchResult
 from napari_outpaint._batch.selection import Plane, plane_text, planes_along
+from napari_outpaint._batch.store import StoreOutput
 
 __all__ = [
     'Assembly',
@@ -26,6 +28,7 @@ __all__ = [
     'DEFAULT_CONCURRENCY',
     'MAX_CONCURRENCY',
     'Plane',
+    'StoreOutput',
     'outpaint_source',
     'plane_text',
     'planes_along',

@@ -10,12 +10,19 @@ viewer) comes out, styled like the original.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import napari.layers
 
-from napari_outpaint._batch import BatchProgress, BatchResult, outpaint_source
+from napari_outpaint._batch import (
+    BatchProgress,
+    BatchResult,
+    StoreOutput,
+    outpaint_source,
+)
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
@@ -44,6 +51,7 @@ def outpaint_layer(
     confirm: bool | Callable[[str], bool] | None = None,
     concurrency: int | None = None,
     batch_progress: Callable[[BatchProgress], None] | None = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> napari.layers.Image:
     """Outpaint an Image layer; return a new, aligned layer (not added).
 
@@ -77,6 +85,14 @@ def outpaint_layer(
     batch_progress : callable, optional
         For *planes*: receives each ``BatchProgress`` (plane, counts,
         overall fraction) instead of *progress* getting it as text.
+    output : path, optional
+        For *planes*: ``'result.zarr'``, an OME-Zarr store each finished
+        plane is written to as it arrives (with the layer's axis labels,
+        units and placement; the mask as ``labels/generated``). The
+        result layer is then a lazy dask array over the store, and a
+        re-run with the same *output* sends no run for the planes it
+        holds. A path that exists and is not such a store, or a store of
+        another source or expansion, is refused before any run.
 
     Returns
     -------
@@ -114,9 +130,22 @@ def outpaint_layer(
         confirm=confirm,
         concurrency=concurrency,
         batch_progress=batch_progress,
+        output=None if output is None else store_output(layer, output),
     )
     if isinstance(result, BatchResult):
         result.raise_if_nothing_finished()
         if not result.complete:
             warnings.warn(result.summary(), UserWarning, stacklevel=2)
     return result_layer(layer, result)
+
+
+def store_output(layer: napari.layers.Image, path: Any) -> StoreOutput:
+    """*path* as a batch's zarr output, with *layer*'s axis labels and
+    units (written as the store's OME axes)."""
+    labels = getattr(layer, 'axis_labels', None)
+    units = getattr(layer, 'units', None)
+    return StoreOutput(
+        path,
+        axis_names=None if labels is None else [str(a) for a in labels],
+        units=None if units is None else [str(u) for u in units],
+    )
