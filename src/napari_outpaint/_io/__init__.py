@@ -23,6 +23,7 @@ from napari_outpaint._io.sidecar import (
 )
 from napari_outpaint._io.zarr_store import (
     ResultStore,
+    check_store_path,
     is_result_store,
     is_zarr_path,
     ome_axes,
@@ -34,6 +35,7 @@ __all__ = [
     'ResultStore',
     'PNG_SUFFIXES',
     'TIFF_SUFFIXES',
+    'check_store_path',
     'check_writable',
     'is_result_store',
     'is_zarr_path',

@@ -49,6 +49,7 @@ __all__ = [
     'NGFF_VERSION',
     'STORE_KEY',
     'ResultStore',
+    'check_store_path',
     'is_result_store',
     'is_zarr_path',
     'ome_axes',
@@ -197,29 +198,12 @@ class ResultStore:
             or cannot be written. Raised before any run.
         """
         path = Path(path)
-        if not is_zarr_path(path):
-            raise InvalidInputError(
-                field, f'{path} is not a .zarr path; name it result.zarr.'
-            )
         wanted = _jsonable(dict(identity))
-        if path.exists():
-            record = read_store_attrs(path)
-            if record is None:
-                raise InvalidInputError(
-                    field,
-                    f'{path} exists and is not a napari-outpaint result '
-                    'store; choose another path, or remove it first.',
-                )
+        record = check_store_path(path, field=field)
+        if record is not None:
             _check_identity(path, record.get('identity') or {}, wanted, field)
-            _probe_writable(path, field)
             group = zarr.open_group(str(path), mode='r+')
             return cls(path, group)
-        if not path.parent.is_dir():
-            raise InvalidInputError(
-                field,
-                f'the folder {path.parent} does not exist; create it first.',
-            )
-        _probe_writable(path.parent, field)
         try:
             group = zarr.open_group(str(path), mode='w-')
             group.attrs[STORE_KEY] = {
@@ -380,6 +364,44 @@ class ResultStore:
     def ome(self) -> dict[str, Any]:
         """The group's ``ome`` attributes (empty before the first plane)."""
         return dict(self.group.attrs.get('ome') or {})
+
+
+def check_store_path(
+    path: str | os.PathLike[str], *, field: str = 'output'
+) -> dict[str, Any] | None:
+    """Check that a batch can write its result store at *path*.
+
+    Returns the store's ``napari_outpaint`` record when *path* is one
+    already (a batch resumes into it), else None (it will be created).
+
+    Raises
+    ------
+    InvalidInputError
+        Naming *field*: not ``*.zarr``, an existing path that is not a
+        napari-outpaint store, a missing or unwritable folder.
+    """
+    path = Path(path)
+    if not is_zarr_path(path):
+        raise InvalidInputError(
+            field, f'{path} is not a .zarr path; name it result.zarr.'
+        )
+    if path.exists():
+        record = read_store_attrs(path)
+        if record is None:
+            raise InvalidInputError(
+                field,
+                f'{path} exists and is not a napari-outpaint result '
+                'store; choose another path, or remove it first.',
+            )
+        _probe_writable(path, field)
+        return record
+    if not path.parent.is_dir():
+        raise InvalidInputError(
+            field,
+            f'the folder {path.parent} does not exist; create it first.',
+        )
+    _probe_writable(path.parent, field)
+    return None
 
 
 def _multiscales(
