@@ -25,6 +25,7 @@ LAZY = {
     'patchmatch': 'loads OpenCV; may be missing on a platform',
     'trustme': 'optional: only the stand-in needs it',
     'napari.utils.transforms.transform_utils': 'napari, below _layers',
+    'dask': 'heavy: only a result read back from a zarr store needs it',
 }
 
 

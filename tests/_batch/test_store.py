@@ -226,3 +226,19 @@ def test_a_lazy_stack_is_read_one_plane_at_a_time(stack, tmp_path):
     with dask.config.set(scheduler='sync'):
         outpaint_array(reads.array, EXPAND, engine=local, plane=(1, 2))
     assert reads.reads == [(1, 2)]
+
+
+def test_an_rgb_stack_goes_to_a_store_with_a_colour_axis(tmp_path):
+    """RGB planes keep their colour axis (last, NGFF type channel); the
+    mask has the layer's axes only."""
+    rgb = np.random.default_rng(2).integers(0, 255, (2, 10, 12, 3), np.uint8)
+    local = LocalEngine(method='reflect')
+    path = tmp_path / 'rgb.zarr'
+    stored = _batch(rgb, local, output=path)
+    in_memory = _batch(rgb, local)
+    np.testing.assert_array_equal(stored.data.compute(), in_memory.data)
+    assert stored.mask.shape == in_memory.data.shape[:-1]
+    axes = zarr.open_group(str(path), mode='r').attrs['ome']['multiscales'][
+        0
+    ]['axes']
+    assert [a['name'] for a in axes] == ['z', 'y', 'x', 'rgb']
