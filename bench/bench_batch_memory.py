@@ -3,13 +3,14 @@ zarr -> in memory, for 8, 32 and 128 planes of 2048 x 2048 uint16.
 
 Each case runs in a fresh Python process: it opens the source (a zarr
 store on disk, one chunk per plane, made beforehand by another process),
-warms up (imports, a 2-plane batch into a small store), reads its resident set (the
-baseline), runs ``outpaint_planes`` over every plane with the local
-reflection engine (cheap and in this process, so its memory is counted)
-at +10 % per side, and reports ``ru_maxrss - baseline``: the peak the
-batch added. ``x stack`` is that peak over the stack's own bytes
-(planes x 2048 x 2048 x 2). The result of +10 % per side is 1.44x the
-stack, so an in-memory result cannot be below about 1.44x.
+warms up (imports, a 2-plane batch into a small store), reads its
+resident set (the baseline), runs ``outpaint_planes`` over every plane
+with the local reflection engine (cheap and in this process, so its
+memory is counted) at +10 % per side, and reports ``ru_maxrss -
+baseline``: the peak the batch added. ``x stack`` is that peak over the
+stack's own bytes (planes x 2048 x 2048 x 2). The result of +10 % per
+side is 1.44x the stack, so an in-memory result cannot be below about
+1.44x.
 
 - ``zarr -> zarr``: ``output='result.zarr'``, each plane written as it
   finishes; should stay flat in the number of planes, below 1x.
