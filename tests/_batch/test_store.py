@@ -15,7 +15,11 @@ import zarr
 from napari_outpaint._batch.outpaint import outpaint_planes
 from napari_outpaint._cache.cost import SpendCap
 from napari_outpaint._cache.store import ResultCache
-from napari_outpaint._errors import InvalidInputError, OutpaintCancelled
+from napari_outpaint._errors import (
+    BudgetError,
+    InvalidInputError,
+    OutpaintCancelled,
+)
 from napari_outpaint._expand import Expand
 from napari_outpaint._io import read_store_attrs
 from napari_outpaint._pipeline.array import outpaint_array
@@ -182,6 +186,10 @@ def test_bad_outputs_are_refused_before_any_request(
 ):
     """Not our store, a store of another expansion or source, a
     read-only folder: an error naming output, and nothing sent."""
+    declined = tmp_path / 'declined.zarr'
+    with pytest.raises(BudgetError):
+        _batch(stack, engine, output=declined, confirm=None)
+    assert not declined.exists()
     plain = tmp_path / 'plain.zarr'
     zarr.open_group(str(plain), mode='w')
     with pytest.raises(InvalidInputError, match='^output: .*not a napari'):
@@ -238,7 +246,7 @@ def test_an_rgb_stack_goes_to_a_store_with_a_colour_axis(tmp_path):
     in_memory = _batch(rgb, local)
     np.testing.assert_array_equal(stored.data.compute(), in_memory.data)
     assert stored.mask.shape == in_memory.data.shape[:-1]
-    axes = zarr.open_group(str(path), mode='r').attrs['ome']['multiscales'][
-        0
-    ]['axes']
+    axes = zarr.open_group(str(path), mode='r').attrs['ome']['multiscales'][0][
+        'axes'
+    ]
     assert [a['name'] for a in axes] == ['z', 'y', 'x', 'rgb']

@@ -114,7 +114,7 @@ def test_a_store_of_another_source_is_refused_naming_the_field(tmp_path):
     """Resuming into a store of another expansion names the field that
     differs, both values, and the fix."""
     path = tmp_path / 'r.zarr'
-    ResultStore.open_for_batch(path, IDENTITY)
+    _filled(path)
     other = {**IDENTITY, 'expand': {'top': 20}}
     with pytest.raises(InvalidInputError) as info:
         ResultStore.open_for_batch(path, other)
@@ -135,3 +135,15 @@ def test_not_zarr_missing_folder_and_read_only_are_refused(
     with pytest.raises(InvalidInputError, match='cannot write'):
         ResultStore.open_for_batch(read_only_dir / 'r.zarr', IDENTITY)
     assert not (read_only_dir / 'r.zarr').exists()
+
+
+def test_a_new_store_is_written_only_on_its_first_write(tmp_path):
+    """Opening a new store for a batch writes nothing (a batch refused or
+    declined before its first plane leaves no folder behind)."""
+    path = tmp_path / 'r.zarr'
+    store = ResultStore.open_for_batch(path, IDENTITY)
+    assert not path.exists()
+    assert store.done() == set()
+    assert not store.has_arrays
+    store.update_record(style={'name': 'a'})
+    assert read_store_attrs(path)['identity'] == IDENTITY

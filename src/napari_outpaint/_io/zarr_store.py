@@ -161,11 +161,43 @@ class ResultStore:
     :meth:`image` and :meth:`mask` (dask arrays over the store).
     """
 
-    def __init__(self, path: Path, group: zarr.Group) -> None:
+    def __init__(
+        self,
+        path: Path,
+        group: zarr.Group | None,
+        *,
+        record: Mapping[str, Any] | None = None,
+        field: str = 'output',
+    ) -> None:
         self.path = path
-        self.group = group
+        self._group = group
+        self._field = field
         self._lock = threading.Lock()
-        self._record: dict[str, Any] = dict(group.attrs.get(STORE_KEY) or {})
+        self._create_lock = threading.Lock()
+        self._record: dict[str, Any] = dict(
+            record
+            if record is not None
+            else (group.attrs.get(STORE_KEY) if group is not None else None)
+            or {}
+        )
+
+    @property
+    def group(self) -> zarr.Group:
+        """The zarr group; a new store is created on its first write, so
+        a batch refused or declined before any run leaves nothing."""
+        with self._create_lock:
+            if self._group is None:
+                try:
+                    group = zarr.open_group(str(self.path), mode='w-')
+                    group.attrs[STORE_KEY] = self._record
+                except OSError as exc:
+                    raise InvalidInputError(
+                        self._field,
+                        f'cannot write {self.path} ({exc.strerror or exc}); '
+                        'choose a writable folder.',
+                    ) from exc
+                self._group = group
+            return self._group
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -176,7 +208,8 @@ class ResultStore:
         *,
         field: str = 'output',
     ) -> ResultStore:
-        """Create the store at *path*, or open it to resume a batch.
+        """Open the store at *path* to resume a batch, or prepare a new
+        one (created on its first write).
 
         Parameters
         ----------
@@ -204,20 +237,12 @@ class ResultStore:
             _check_identity(path, record.get('identity') or {}, wanted, field)
             group = zarr.open_group(str(path), mode='r+')
             return cls(path, group)
-        try:
-            group = zarr.open_group(str(path), mode='w-')
-            group.attrs[STORE_KEY] = {
-                'version': __version__,
-                'identity': wanted,
-                'planes_done': [],
-            }
-        except OSError as exc:
-            raise InvalidInputError(
-                field,
-                f'cannot write {path} ({exc.strerror or exc}); choose a '
-                'writable folder.',
-            ) from exc
-        return cls(path, group)
+        record = {
+            'version': __version__,
+            'identity': wanted,
+            'planes_done': [],
+        }
+        return cls(path, None, record=record, field=field)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> ResultStore:
@@ -256,7 +281,10 @@ class ResultStore:
     @property
     def has_arrays(self) -> bool:
         """Whether the image and mask arrays exist (a plane was written)."""
-        return IMAGE_PATH in self.group and MASK_GROUP in self.group
+        group = self._group
+        return (
+            group is not None and IMAGE_PATH in group and MASK_GROUP in group
+        )
 
     def create_arrays(
         self,
