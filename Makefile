@@ -34,6 +34,7 @@ bench: setup system-deps
 	$(PY) bench/local_speed.py
 	$(PY) bench/quality.py
 	$(PY) bench/bench_batch.py
+	$(PY) bench/bench_batch_route.py
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
 		$(PY) bench/ui_stall.py
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
@@ -46,3 +47,5 @@ lint: setup
 screenshot: setup system-deps
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
 		$(PY) scripts/screenshot.py docs/screenshot.png
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \
+		$(PY) scripts/screenshot.py --handles docs/screenshot-handles.png

@@ -8,7 +8,10 @@ under a virtual display::
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
         .venv/bin/python scripts/screenshot.py docs/screenshot.png
 
-(``make screenshot`` does exactly this.)
+(``make screenshot`` does exactly this.) With ``--handles`` it makes
+docs/screenshot-handles.png instead: no run, the canvas sized by
+"aspect ratio" square with the outline selected as a handle, as a user sees
+it before dragging a corner or an edge.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('output', type=Path, help='PNG to write')
     parser.add_argument('--timeout', type=float, default=300.0)
+    parser.add_argument(
+        '--handles',
+        action='store_true',
+        help='show the outline as a handle (square canvas) instead of a run',
+    )
     args = parser.parse_args(argv)
 
     import napari
@@ -39,11 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     viewer.open_sample(PLUGIN, 'coffee')
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
     widget._engine_choice.value = 'local'
+    app = QApplication.instance()
+    if args.handles:
+        return _grab_handles(viewer, widget, app, args.output)
     for side, value in SIDES.items():
         widget._sides[side].value = value
     widget._run_button.clicked.emit()
 
-    app = QApplication.instance()
     deadline = time.monotonic() + args.timeout
     while widget.worker is not None and time.monotonic() < deadline:
         loop = QEventLoop()  # run the GUI for a moment, then look again
@@ -63,6 +73,32 @@ def main(argv: list[str] | None = None) -> int:
     _save_small_png(image, args.output)
     viewer.close()
     print(f'wrote {args.output} ({args.output.stat().st_size} bytes)')
+    return 0
+
+
+def _grab_handles(viewer, widget, app, output: Path) -> int:
+    """Size the canvas square, select the outline as a handle and grab."""
+    fields = widget._fields
+    fields.size_by.value = 'aspect ratio'
+    fields.ratio_preset.value = 'square'
+    widget._drag_outline.clicked.emit()
+    if 'outpaint preview' not in viewer.layers:
+        print('no outline was drawn', file=sys.stderr)
+        return 1
+    preview = viewer.layers['outpaint preview']
+    if viewer.layers.selection.active is not preview:
+        print('the outline is not selected as a handle', file=sys.stderr)
+        return 1
+    for _ in range(20):  # let the dock take its width before fitting
+        app.processEvents()
+    viewer.reset_view()
+    viewer.scene.camera.zoom *= 0.9  # a margin around the handles
+    for _ in range(20):
+        app.processEvents()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _save_small_png(viewer.screenshot(canvas_only=False, flash=False), output)
+    viewer.close()
+    print(f'wrote {output} ({output.stat().st_size} bytes)')
     return 0
 
 

@@ -12,16 +12,23 @@ pytest_plugins = ['napari_outpaint.testing.pytest_plugin']
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch, tmp_path):
-    """Never use a developer's real key, endpoint, keyring or cache."""
+    """Never use a developer's real key, endpoint, keyring, cache or
+    settings file (each test has its own, in tmp_path, absent at first)."""
     for name in (
         'RUNFLOW_API_KEY',
         'RUNFLOW_BASE_URL',
         'SSL_CERT_FILE',
         'NAPARI_OUTPAINT_SPEND_CAP_USD',
         'NAPARI_OUTPAINT_CONCURRENCY',
+        'NAPARI_OUTPAINT_BATCH_ROUTE',
+        'NAPARI_OUTPAINT_CACHE_MAX_BYTES',
+        'NAPARI_OUTPAINT_MAX_PASSES',
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv('NAPARI_OUTPAINT_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setenv(
+        'NAPARI_OUTPAINT_CONFIG', str(tmp_path / 'config' / 'settings.toml')
+    )
     monkeypatch.setenv(
         'PYTHON_KEYRING_BACKEND', 'keyring.backends.null.Keyring'
     )

@@ -1,4 +1,4 @@
-"""The developer files: CI workflow and pre-commit hooks.
+"""The developer files: CI workflow, pre-commit hooks, README images.
 
 What this file checks
 ---------------------
@@ -8,6 +8,8 @@ What this file checks
 - ``.pre-commit-config.yaml`` parses and has ruff (check and format),
   napari-plugin-checks and a local import-linter hook whose command
   passes on this worktree.
+- README's images are absolute URLs on main (PyPI and the hub cannot
+  resolve relative paths) of files the repository holds.
 
 Neither GitHub Actions nor pre-commit runs here (no network).
 """
@@ -24,6 +26,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+RAW_MAIN = (
+    'https://raw.githubusercontent.com/napari-outpaint/napari-outpaint/main/'
+)
 
 
 def readme_test_command() -> str:
@@ -84,3 +89,14 @@ def test_pre_commit_has_ruff_plugin_checks_and_import_linter():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r'Contracts: \d+ kept, 0 broken', done.stdout)
+
+
+def test_readme_images_are_absolute_urls_to_files_in_the_repository():
+    """PyPI and the hub cannot resolve relative paths: every README image
+    is an absolute URL on main, and names a file the repository holds."""
+    readme = (ROOT / 'README.md').read_text('utf-8')
+    images = re.findall(r'!\[[^\]]*\]\(([^)\s]+)\)', readme)
+    assert len(images) >= 2  # the widget after a run, the handles
+    for url in images:
+        assert url.startswith(RAW_MAIN), url
+        assert (ROOT / url.removeprefix(RAW_MAIN)).is_file(), url

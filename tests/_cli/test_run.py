@@ -10,6 +10,8 @@ What this file checks
   refuses the run that would exceed it, before any request, and keeps
   what finished.
 - ``--concurrency`` sets the number of batch workers.
+- The settings file (the widget's Options) sets the cap and the workers
+  when no flag or variable does; a bad value in it exits 3, naming it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cli_runner import SIDES, run, two_pngs
 from napari_outpaint._batch import outpaint as _batch
 from napari_outpaint._cli import exit_codes as _cli
 from napari_outpaint._cli import outputs as _cli_outputs
+from napari_outpaint._settings import save_settings, settings_path
 
 
 def test_runflow_repeat_is_answered_from_the_cache(
@@ -223,6 +226,88 @@ def test_concurrency_flag_sets_the_batch_workers(
     assert sizes == [3]
 
 
+# ------------------------------------------------------- the settings file
+
+
+def test_the_settings_file_caps_a_run_and_the_flag_wins(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """spend_cap_usd in the settings file caps a run with neither the flag
+    nor the variable, before any request, and says where it comes from;
+    --spend-cap still wins over it."""
+    path, _ = rgb_png
+    save_settings({'spend_cap_usd': 0.5})
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == _cli.EXIT_NOT_CONFIRMED, ran.err
+    assert f'spend cap: $0.50 (spend_cap_usd in {settings_path()}' in ran.err
+    assert runflow_env.requests == []
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES,
+        '--spend-cap', '5',
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 1
+
+
+def test_a_variable_wins_over_the_settings_file_in_the_cli(
+    runflow_env, rgb_png, tmp_path, fresh_session_cap
+):
+    """NAPARI_OUTPAINT_SPEND_CAP_USD=5 over a file's 0.5: the run is paid."""
+    path, _ = rgb_png
+    save_settings({'spend_cap_usd': 0.5})
+    fresh_session_cap.setenv('NAPARI_OUTPAINT_SPEND_CAP_USD', '5')
+    ran = run(str(path), '-o', str(tmp_path / 'o.png'), *SIDES)
+    assert ran.code == 0, ran.err
+    assert 'spend cap: $5.00 (env' in ran.err
+    assert len(runflow_env.runs) == 1
+
+
+@pytest.mark.filterwarnings('ignore:The seam around the original')
+def test_the_settings_file_sets_the_batch_workers_and_the_flag_wins(
+    zstack, tmp_path, monkeypatch
+):
+    """concurrency = 2 in the file: two workers; --concurrency 3 wins."""
+    sizes = []
+
+    class Pool(_batch.ThreadPoolExecutor):
+        def __init__(self, workers, **kw):
+            sizes.append(workers)
+            super().__init__(workers, **kw)
+
+    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', Pool)
+    save_settings({'concurrency': 2})
+    path, _ = zstack
+    args = [str(path), *SIDES, '--engine', 'reflect', '--plane', 'all']
+    assert run(*args, '-o', str(tmp_path / 'a.tif')).code == 0
+    ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--concurrency', '3')
+    assert ran.code == 0, ran.err
+    assert sizes == [2, 3]
+
+
+def test_a_bad_value_in_the_settings_file_exits_3_naming_file_and_key(
+    rgb_png, tmp_path
+):
+    """max_passes = 0 in the file: a configuration error naming the file
+    and the key; nothing is written."""
+    path, _ = rgb_png
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_text('max_passes = 0\n')
+    ran = run(
+        str(path), '-o', str(tmp_path / 'o.png'), *SIDES, '--engine', 'reflect'
+    )
+    assert ran.code == _cli.EXIT_CONFIG, ran.err
+    assert str(settings_path()) in ran.err
+    assert 'max_passes' in ran.err
+    assert not (tmp_path / 'o.png').exists()
+
+
+def test_the_help_names_the_settings_file():
+    """--help says where the settings file is and the precedence."""
+    ran = run('--help')
+    assert str(settings_path()) in ran.out
+    assert 'NAPARI_OUTPAINT_CONFIG' in ran.out
+
+
 # --------------------------------------------- preconditions before paying
 
 
@@ -363,8 +448,9 @@ def test_channels_as_samples_are_refused_before_any_request(
     assert runflow_env.requests == []
 
 
-def test_plane_all_never_runs_over_a_channel_axis(runflow_env, tmp_path):
-    """--plane all on a CYX stack is refused; one channel may be named."""
+def test_a_channel_axis_is_never_a_batch_of_planes(runflow_env, tmp_path):
+    """--plane all on a CYX stack outpaints the channels together (one
+    run, not one per channel); one channel may still be named alone."""
     source = tmp_path / 'cyx.tif'
     data = np.random.default_rng(0).integers(0, 255, (3, 24, 32), np.uint8)
     tifffile.imwrite(
@@ -372,12 +458,13 @@ def test_plane_all_never_runs_over_a_channel_axis(runflow_env, tmp_path):
     )
     args = [str(source), *SIDES, '--engine', 'runflow']
     ran = run(*args, '-o', str(tmp_path / 'a.tif'), '--plane', 'all', '-y')
-    assert ran.code == 2, ran.err
-    assert 'channels on axis C' in ran.err
-    assert runflow_env.requests == []
-    ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--plane', '1')
     assert ran.code == 0, ran.err
     assert len(runflow_env.runs) == 1
+    assert tifffile.imread(tmp_path / 'a.tif').shape == (3, 26, 38)
+    ran = run(*args, '-o', str(tmp_path / 'b.tif'), '--plane', '1')
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.runs) == 2
+    assert tifffile.imread(tmp_path / 'b.tif').shape == (26, 38)  # one channel
 
 
 def test_max_pixels_refuses_before_any_request(runflow_env, rgb_png, tmp_path):
@@ -494,3 +581,28 @@ def test_a_deep_image_is_told_its_border_has_8_bits(
     )  # fmt: skip
     assert ran.code == 0, ran.err
     assert '8 bits' not in ran.err
+
+
+def test_batch_route_env_sends_a_stack_as_one_runflow_batch(
+    runflow_env, zstack, tmp_path, monkeypatch
+):
+    """NAPARI_OUTPAINT_BATCH_ROUTE=auto: ``--plane all`` sends its three
+    planes as one batch request (three runs), written as single runs
+    would be; a rerun is answered from the cache."""
+    monkeypatch.setenv('NAPARI_OUTPAINT_BATCH_ROUTE', 'auto')
+    path, data = zstack
+    out = tmp_path / 'out.tif'
+    args = [str(path), *SIDES, '--engine', 'runflow', '--plane', 'all']
+    ran = run(*args, '-o', str(out), '--yes')
+    assert ran.code == 0, ran.err
+    assert len(runflow_env.batches) == 1
+    assert len(runflow_env.runs) == 3
+    assert not any(
+        r.path.endswith('/outpaint/runs') for r in runflow_env.requests
+    )
+    written = tifffile.imread(out)
+    np.testing.assert_array_equal(written[:, 2:, 6:], data)
+    again = run(*args, '-o', str(tmp_path / 'again.tif'), '--yes')
+    assert again.code == 0, again.err
+    assert len(runflow_env.batches) == 1
+    assert len(runflow_env.runs) == 3

@@ -5,6 +5,7 @@ before any request."""
 from __future__ import annotations
 
 import numpy as np
+import tifffile
 import zarr
 
 from cli_runner import SIDES, run
@@ -62,6 +63,19 @@ def test_interrupted_zarr_batch_resumes_with_the_same_command(
     assert '2 stored' in ran.err
     image = zarr.open_group(str(out), mode='r')['0'][...]
     np.testing.assert_array_equal(image[:, 2:, 6:], data)
+
+
+def test_a_multichannel_file_is_refused_for_a_zarr_output(tmp_path):
+    """Channels outpainted together are not written to a store yet."""
+    data = np.zeros((3, 2, 16, 20), np.uint16)
+    path = tmp_path / 'multi.tif'
+    tifffile.imwrite(path, data, imagej=True, metadata={'axes': 'ZCYX'})
+    ran = run(str(path), '-o', str(tmp_path / 'm.zarr'), *SIDES,
+              '--engine', 'reflect', '--plane', 'all')  # fmt: skip
+    assert ran.code == _cli.EXIT_USAGE, ran.err
+    assert '--output' in ran.err
+    assert 'channels' in ran.err
+    assert not (tmp_path / 'm.zarr').exists()
 
 
 def test_bad_zarr_outputs_exit_before_any_request(

@@ -88,3 +88,40 @@ def test_other_deep_dtypes_come_back_as_they_are(dtype):
     found, ok, _ = restore_depth(view, canvas8, values, hole)
     assert found.dtype == np.dtype(dtype)
     assert np.isin(found[ok], values).all()
+
+
+def test_source_positions_point_at_pixels_of_the_same_guide_colour():
+    """A canvas copied from the source (rows moved, one column mirrored)
+    gets, per border pixel, a source pixel with exactly its guide colour;
+    a neighbourhood copied whole is matched to its own pixel."""
+    from napari_outpaint._imaging import source_positions
+
+    rng = np.random.default_rng(7)
+    source = rng.integers(0, 256, (60, 70, 3)).astype(np.uint8)
+    canvas = np.zeros((75, 70, 3), np.uint8)
+    canvas[15:] = source
+    canvas[:15] = source[30:45]
+    hole = np.zeros((75, 70), bool)
+    hole[:15] = True
+    rows, cols, exact = source_positions(source, canvas, hole)
+    np.testing.assert_array_equal(source[rows, cols], canvas[hole])
+    assert exact > 0.7 * hole.sum()
+    inner = np.zeros_like(hole)
+    inner[2:13, 1:69] = True  # neighbourhoods wholly inside the copy
+    picked_r = np.empty(hole.shape, int)
+    picked_r[hole] = rows
+    np.testing.assert_array_equal(picked_r[inner], (np.nonzero(inner)[0] + 30))
+
+
+def test_source_positions_fall_back_to_the_nearest_level():
+    from napari_outpaint._imaging import source_positions
+
+    source = np.full((10, 10), 100, np.uint8)
+    source[:5] = 200
+    canvas = np.full((12, 10), 130, np.uint8)  # a level the source lacks
+    canvas[2:] = source
+    hole = np.zeros((12, 10), bool)
+    hole[:2] = True
+    rows, cols, exact = source_positions(source, canvas, hole)
+    assert exact == 0
+    assert (source[rows, cols] == 100).all()  # 100 is nearer 130 than 200

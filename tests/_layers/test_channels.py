@@ -164,3 +164,88 @@ def test_each_channel_gets_the_border_of_its_own_pixels():
     assert eight_bit.dtype == np.uint8
     mirrored = np.pad(eight_bit, ((6, 0), (0, 10)), mode='reflect')
     np.testing.assert_array_equal(results[2].data, mirrored)
+
+
+def test_a_batch_of_channel_layers_is_one_run_per_plane_and_cached(
+    runflow_standin,
+):
+    layers = _channels(3, lead=(4,))
+    engine = _engine(runflow_standin)
+    with pytest.raises(BudgetError):
+        outpaint_layers(layers, EXPAND, engine=engine, planes='all')
+    assert runflow_standin.requests == []
+    results = outpaint_layers(
+        layers, EXPAND, engine=engine, planes='all', confirm=True
+    )
+    assert len(runflow_standin.runs) == 4  # one per plane, not 12
+    run_ids = set()
+    for layer, result in zip(layers, results, strict=True):
+        assert result.data.shape == (4, 36, 50)
+        assert result.data.dtype == layer.data.dtype
+        np.testing.assert_array_equal(result.data[:, 6:, :40], layer.data)
+        outcomes = result.metadata['outpaint']['batch']['outcomes']
+        run_ids.add(tuple(o['run_id'] for o in outcomes))
+    assert len(run_ids) == 1  # every channel's plane from the same run
+    again = outpaint_layers(
+        layers, EXPAND, engine=engine, planes='all', confirm=True
+    )
+    assert len(runflow_standin.runs) == 4  # all from the cache
+    for a, b in zip(results, again, strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_a_batch_of_five_channels_asks_one_price_for_both_groups(
+    runflow_standin,
+):
+    layers = _channels(5, lead=(3,))
+    asked = []
+    with pytest.warns(UserWarning, match='generated separately'):
+        results = outpaint_layers(
+            layers,
+            EXPAND,
+            engine=_engine(runflow_standin),
+            planes=[0, 2],
+            confirm=lambda estimate: asked.append(estimate) or True,
+        )
+    assert [e.n_paid for e in asked] == [4]  # 2 planes x 2 groups, once
+    assert len(runflow_standin.runs) == 4
+    assert results[3].data.shape == (3, 36, 50)
+    note = results[3].metadata['outpaint']['channels']['note']
+    assert 'generated separately' in note
+
+
+def test_the_border_of_each_channel_comes_from_the_same_run(runflow_standin):
+    """The stand-in mirrors the composed image (numpy's symmetric
+    padding): each channel's border is the mirror of its own pixels
+    (exactly for the 8-bit channel, to its 8-bit step for the others),
+    all from one run id."""
+    layers = _channels(3)
+    results = outpaint_layers(layers, EXPAND, engine=_engine(runflow_standin))
+    run_ids = {r.metadata['outpaint']['run_id'] for r in results}
+    assert run_ids == {runflow_standin.runs[0].id}
+    for layer, result in zip(layers, results, strict=True):
+        mirrored = np.pad(layer.data, ((6, 0), (0, 10)), mode='symmetric')
+        step = np.ptp(layer.contrast_limits) / 255
+        np.testing.assert_allclose(
+            result.data.astype(float),
+            mirrored,
+            atol=step / 2 + 1,  # + integer rounding
+        )
+    mirrored = np.pad(layers[2].data, ((6, 0), (0, 10)), mode='symmetric')
+    np.testing.assert_array_equal(results[2].data, mirrored)
+
+
+def test_a_canvas_of_two_passes_is_asked_once_for_one_group(runflow_standin):
+    layers = _channels(3)
+    asked = []
+    results = outpaint_layers(
+        layers,
+        Canvas.pixels(left=60),  # more than 80 % of 40 columns: two passes
+        engine=_engine(runflow_standin),
+        confirm=lambda estimate: asked.append(estimate) or True,
+    )
+    assert len(asked) == 1
+    assert asked[0].n_passes == 2
+    assert len(runflow_standin.runs) == 2
+    assert results[0].data.shape == (30, 100)
+    np.testing.assert_array_equal(results[1].data[:, 60:], layers[1].data)

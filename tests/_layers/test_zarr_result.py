@@ -136,6 +136,16 @@ def test_zarr_output_needs_planes(zarr_layer, tmp_path):
             output=tmp_path / 'r.zarr',
         )
     assert not (tmp_path / 'r.zarr').exists()
+    with pytest.raises(InvalidInputError, match='^output: channels'):
+        outpaint_layer(
+            layer,
+            EXPAND,
+            engine=LocalEngine(method='reflect'),
+            channel_axis=1,
+            planes='all',
+            output=tmp_path / 'r.zarr',
+        )
+    assert not (tmp_path / 'r.zarr').exists()
 
 
 @pytest.mark.gui

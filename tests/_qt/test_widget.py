@@ -899,6 +899,7 @@ def test_sub_widgets_have_names_for_scripts(docked):
     rows, cols = viewer.layers['cells'].data.shape
     assert widget.asdict() == {
         'image': viewer.layers['cells'],
+        'channels': 'this layer',
         'size_by': 'percent',
         'top': 10,
         'bottom': 0,

@@ -344,3 +344,137 @@ def test_httpx_request_log_lines_lose_presigned_queries(as_text):
     assert 'abc' not in message
     assert 'https://storage.example/o.png?<redacted>' in message
     assert 'q=client_ref:x' in message
+
+
+# -- batches ----------------------------------------------------------------
+
+BATCH = {
+    'id': 'batch-1',
+    'status_code': 'queued',
+    'items_total': 2,
+    'items': [
+        {'sequence_index': 0, 'run_id': 'r0', 'client_ref': 'a'},
+        {'sequence_index': 1, 'run_id': 'r1', 'client_ref': 'b'},
+    ],
+}
+INPUT = {
+    'image_url': 'https://x.test/i.png',
+    **Expand(5, 0, 0, 0).to_runflow_input(),
+}
+
+
+def test_create_batch_sends_the_api_reference_body():
+    """One POST to /batches with ``{"input": [{<input>, client_ref}]}``
+    and the metadata; the answer is typed."""
+    script = Script(httpx.Response(201, json=BATCH))
+    with _client(script) as client:
+        batch = client.create_batch(
+            'runflow/outpaint',
+            [INPUT, INPUT],
+            client_refs=['a', 'b'],
+            metadata={'source': 'test'},
+        )
+    (post,) = script.seen
+    assert post.url.path == '/v1/models/runflow/outpaint/batches'
+    assert json.loads(post.content) == {
+        'input': [{**INPUT, 'client_ref': 'a'}, {**INPUT, 'client_ref': 'b'}],
+        'metadata': {'source': 'test'},
+    }
+    assert post.headers['Idempotency-Key']
+    assert batch.id == 'batch-1'
+    assert [i.run_id for i in batch.items] == ['r0', 'r1']
+    assert batch.items_total == 2
+    assert not batch.is_terminal
+
+
+@pytest.mark.parametrize(
+    'failure',
+    [
+        httpx.Response(503),
+        httpx.Response(502),
+        httpx.ReadError('lost after sending'),
+    ],
+)
+def test_create_batch_retries_with_the_same_idempotency_key(failure):
+    """A 503, a 502 or a lost answer: sent again with the same key (the
+    route replays the first batch for it), never a new key."""
+    script = Script(failure, httpx.Response(201, json=BATCH))
+    with _client(script) as client:
+        batch = client.create_batch(
+            'runflow/outpaint', [INPUT, INPUT], client_refs=['a', 'b']
+        )
+    assert batch.id == 'batch-1'
+    keys = {r.headers['Idempotency-Key'] for r in _posts(script)}
+    assert len(_posts(script)) == 2
+    assert len(keys) == 1
+
+
+def test_create_batch_with_an_unknown_outcome_names_the_first_ref():
+    """Every answer lost: SubmissionUnknownError naming a client_ref."""
+    script = Script(*[httpx.ReadError('lost')] * 3)
+    with (
+        _client(script) as client,
+        pytest.raises(SubmissionUnknownError) as caught,
+    ):
+        client.create_batch(
+            'runflow/outpaint', [INPUT, INPUT], client_refs=['a', 'b']
+        )
+    assert caught.value.client_ref == 'a'
+
+
+def test_create_batch_422_raises_at_once():
+    """A 422 (e.g. the model takes no batches) is not retried."""
+    from napari_outpaint._errors import ValidationError
+
+    body = {'code': 'VALIDATION_ERROR', 'message': 'no batches', 'errors': []}
+    script = Script(httpx.Response(422, json=body))
+    with _client(script) as client, pytest.raises(ValidationError):
+        client.create_batch('runflow/outpaint', [INPUT], client_refs=['a'])
+    assert len(script.seen) == 1
+
+
+@pytest.mark.parametrize('count', [0, 101])
+def test_create_batch_refuses_a_bad_item_count_before_any_request(count):
+    """1-100 items, one client_ref each: refused locally otherwise."""
+    from napari_outpaint._errors import InvalidInputError
+
+    script = Script()
+    with _client(script) as client:
+        with pytest.raises(InvalidInputError, match='inputs'):
+            client.create_batch(
+                'runflow/outpaint', [INPUT] * count, client_refs=['a'] * count
+            )
+        with pytest.raises(InvalidInputError, match='client_refs'):
+            client.create_batch('runflow/outpaint', [INPUT], client_refs=[])
+    assert script.seen == []
+
+
+def test_batch_routes_against_the_stand_in(runflow_standin):
+    """create_batch, iter_batch to the end, get_batch_items with outputs,
+    and each item a run readable with get_run."""
+    client = RunflowClient(
+        'test-key',
+        base_url=runflow_standin.base_url,
+        verify=runflow_standin.ca_path,
+    )
+    with client:
+        image_url = 'https://127.0.0.1:1/never-fetched.png'
+        runflow_standin.fail_next_run()  # the first item fails to fetch too
+        batch = client.create_batch(
+            'runflow/outpaint',
+            [{**INPUT, 'image_url': image_url}] * 2,
+            client_refs=['a', 'b'],
+        )
+        seen = list(
+            client.iter_batch(batch.id, schedule=PollSchedule.fixed(0.05))
+        )
+        assert seen[-1].is_terminal
+        assert seen[-1].status == 'failed'
+        assert all(not b.is_terminal for b in seen[:-1])
+        items = client.get_batch_items(batch.id)
+        assert [i.client_ref for i in items] == ['a', 'b']
+        assert all(i.is_terminal for i in items)
+        run = client.get_run(items[1].run_id)
+        assert run.body['batch_id'] == batch.id
+        assert run.status == 'failed'
+        assert client.get_batch(batch.id).items_total == 2

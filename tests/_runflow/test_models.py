@@ -163,3 +163,60 @@ def test_asset_upload_hides_presigned_url_from_repr():
     )
     assert session.asset_id == 'a'
     assert 'X-Amz' not in repr(session)
+
+
+def test_batch_reads_the_api_reference_and_the_guide_answers():
+    """The full Batch object, and the guide's ``{id, status_code,
+    items_total}`` without items; terminal includes partial_succeeded."""
+    from napari_outpaint._runflow.models import Batch
+
+    full = Batch.from_json(
+        {
+            'id': 'b1',
+            'status_code': 'PARTIAL_SUCCEEDED',
+            'items_total': 2,
+            'items': [
+                {'sequence_index': 0, 'run_id': 'r0', 'status_code': 'failed'},
+                {'sequence_index': 1, 'run_id': 'r1', 'client_ref': 'x'},
+            ],
+        }
+    )
+    assert full.status == 'partial_succeeded'
+    assert full.is_terminal
+    assert [(i.sequence_index, i.run_id) for i in full.items] == [
+        (0, 'r0'),
+        (1, 'r1'),
+    ]
+    assert full.items[0].is_terminal
+    assert not full.items[1].is_terminal
+    assert full.items[1].client_ref == 'x'
+    short = Batch.from_json(
+        {'batch_id': 'b2', 'status_code': 'queued', 'items_total': 3}
+    )
+    assert (short.id, short.items, short.items_total) == ('b2', (), 3)
+    assert not short.is_terminal
+
+
+@pytest.mark.parametrize('data', [None, [], {'status_code': 'queued'}])
+def test_batch_without_an_id_is_refused(data):
+    """Not a batch object: ValueError (the client retries the read)."""
+    from napari_outpaint._runflow.models import Batch
+
+    with pytest.raises(ValueError, match='batch'):
+        Batch.from_json(data)
+
+
+def test_batch_item_ignores_fields_of_the_wrong_type():
+    """A bool index, a numeric run id or client_ref are read as absent."""
+    from napari_outpaint._runflow.models import BatchItem
+
+    item = BatchItem.from_json(
+        {'sequence_index': True, 'run_id': 7, 'client_ref': 3}
+    )
+    assert (item.sequence_index, item.run_id, item.client_ref) == (
+        None,
+        None,
+        None,
+    )
+    with pytest.raises(ValueError, match='object'):
+        BatchItem.from_json('x')

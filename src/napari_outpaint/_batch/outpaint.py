@@ -36,6 +36,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from napari_outpaint._batch.assembly import Assembly
+from napari_outpaint._batch.grouping import grouped_requests, planes_in_flight
 from napari_outpaint._batch.price import confirm_batch_price
 from napari_outpaint._batch.result import (
     BatchProgress,
@@ -80,6 +81,14 @@ from napari_outpaint._pipeline import (
     prepare_source,
 )
 from napari_outpaint._progress import CancelToken, ProgressEvent
+from napari_outpaint._settings import (
+    CONCURRENCY,
+    DEFAULT,
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    resolve,
+    setting_value,
+)
 from napari_outpaint.engines import Engine, resolve_engine
 
 __all__ = [
@@ -92,11 +101,9 @@ __all__ = [
     'outpaint_source_planes',
 ]
 
-#: Default number of planes in flight (see bench/bench_batch.py).
-DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 32
-#: Environment variable overriding :data:`DEFAULT_CONCURRENCY`.
-CONCURRENCY_ENV = 'NAPARI_OUTPAINT_CONCURRENCY'
+#: Environment variable overriding :data:`DEFAULT_CONCURRENCY` (4, see
+#: bench/bench_batch.py) and the settings file; at most MAX_CONCURRENCY.
+CONCURRENCY_ENV = CONCURRENCY.env  # 'NAPARI_OUTPAINT_CONCURRENCY'
 #: Planes converting pixels at once (the rest wait on the network).
 HEAVY_SLOTS = 1
 _RATE_LIMIT_ATTEMPTS = 5
@@ -148,7 +155,7 @@ def outpaint_planes(
     concurrency : int, optional
         Planes in flight at once (1-32); default
         :func:`default_concurrency` (``NAPARI_OUTPAINT_CONCURRENCY``, else
-        :data:`DEFAULT_CONCURRENCY`).
+        the settings file, else :data:`DEFAULT_CONCURRENCY`).
     confirm : callable, bool or None
         ``confirm(estimate) -> bool`` is asked once before any paid run;
         ``True`` approves in advance. When paid runs are needed and it is
@@ -242,6 +249,9 @@ def outpaint_source_planes(
             stack_contrast_limits(source.data, rgb=False)
         )
     inner = resolve_engine(engine)
+    if concurrency is None and resolve(CONCURRENCY).source == DEFAULT:
+        # nothing chose a concurrency: Runflow's batch route may want more
+        workers = planes_in_flight(inner, workers)
     cache = cache if cache is not None else ResultCache()
     cap = spend_cap if spend_cap is not None else session_spend_cap()
     cancel = cancel if cancel is not None else CancelToken()
@@ -383,12 +393,13 @@ def outpaint_source_planes(
     batch.report(None, None, f'Starting {len(todo)} planes: {estimate}')
     pool = ThreadPoolExecutor(workers, thread_name_prefix='outpaint-batch')
     try:
-        futures = [pool.submit(run_plane, p) for p in todo]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future.done():
-                future.result()  # a bug or Ctrl-C in a worker: stop all
-        wait(futures)
+        with grouped_requests(inner, estimate, workers):
+            futures = [pool.submit(run_plane, p) for p in todo]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                if future.done():
+                    future.result()  # a bug or Ctrl-C in a worker: stop all
+            wait(futures)
     except BaseException:
         cancel.cancel()
         raise
@@ -446,30 +457,19 @@ def new_batch_id() -> str:
 
 
 def default_concurrency() -> int:
-    """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``.
+    """Planes in flight when none is given: ``NAPARI_OUTPAINT_CONCURRENCY``,
+    else the settings file's ``concurrency``.
 
-    Unset or empty: :data:`DEFAULT_CONCURRENCY` (chosen by
+    Neither: :data:`DEFAULT_CONCURRENCY` (chosen by
     ``bench/bench_batch.py``). Read at the start of each batch.
 
     Raises
     ------
     ConfigurationError
-        Naming the variable, when it is not an integer 1-32.
+        Naming the variable (or the file and the key), when it is not an
+        integer 1-32.
     """
-    text = os.environ.get(CONCURRENCY_ENV, '').strip()
-    if not text:
-        return DEFAULT_CONCURRENCY
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_CONCURRENCY:
-        raise ConfigurationError(
-            f'{CONCURRENCY_ENV} must be an integer 1-{MAX_CONCURRENCY} '
-            f'(planes in flight at once), got {text!r}; fix it, or unset '
-            f'it for the default ({DEFAULT_CONCURRENCY}).'
-        )
-    return value
+    return setting_value(CONCURRENCY)
 
 
 def _last(items: list[str]) -> str | None:

@@ -8,8 +8,6 @@ session has spent its limit.
 
 from __future__ import annotations
 
-import math
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +15,9 @@ from typing import Any
 
 from napari_outpaint._errors import (
     BudgetError,
-    ConfigurationError,
     InvalidInputError,
 )
+from napari_outpaint._settings import SPEND_CAP, env_value, setting_value
 
 __all__ = [
     'SPEND_CAP_ENV',
@@ -30,10 +28,11 @@ __all__ = [
     'price_of',
     'session_spend_cap',
     'spend_cap_from_env',
+    'spend_cap_setting',
 ]
 
 #: Environment variable holding the session spend cap in USD (unset: none).
-SPEND_CAP_ENV = 'NAPARI_OUTPAINT_SPEND_CAP_USD'
+SPEND_CAP_ENV = SPEND_CAP.env  # 'NAPARI_OUTPAINT_SPEND_CAP_USD'
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,8 @@ class SpendCap:
                     f'next run costs ${amount:.2f}); nothing was sent for '
                     'it. To continue, raise the cap: environment variable '
                     f'{SPEND_CAP_ENV}, command-line flag --spend-cap USD, '
-                    'or in Python napari_outpaint.session_spend_cap()'
+                    "the widget's Options (spend_cap_usd in the settings "
+                    'file), or in Python napari_outpaint.session_spend_cap()'
                     '.limit_usd (None removes it). Finished results are '
                     'kept; results in the cache are free.'
                 )
@@ -244,19 +244,21 @@ _SESSION_LOCK = threading.Lock()
 def session_spend_cap() -> SpendCap:
     """The process-wide cap shared by the widget, the API and the CLI.
 
-    Created on first use with the limit from ``NAPARI_OUTPAINT_SPEND_CAP_USD``
-    (off when unset or empty). Change it at any time with
+    Created on first use with the limit :func:`spend_cap_setting` reads
+    (``NAPARI_OUTPAINT_SPEND_CAP_USD``, else the settings file; off when
+    neither sets it). Change it at any time with
     ``session_spend_cap().limit_usd = 5.0``; ``None`` removes it.
 
     Raises
     ------
     ConfigurationError
-        When the environment variable is not a number >= 0.
+        When the environment variable or the file's ``spend_cap_usd`` is
+        not a number >= 0.
     """
     global _SESSION_CAP
     with _SESSION_LOCK:
         if _SESSION_CAP is None:
-            _SESSION_CAP = SpendCap(spend_cap_from_env())
+            _SESSION_CAP = SpendCap(spend_cap_setting())
         return _SESSION_CAP
 
 
@@ -268,16 +270,16 @@ def spend_cap_from_env() -> float | None:
     ConfigurationError
         Naming the variable, when it is not a finite number >= 0.
     """
-    text = os.environ.get(SPEND_CAP_ENV, '').strip()
-    if not text:
-        return None
-    try:
-        value = float(text.lstrip('$'))
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise ConfigurationError(
-            f'{SPEND_CAP_ENV} must be a number of US dollars >= 0 (e.g. '
-            f'5 or 12.50), got {text!r}; fix it, or unset it for no cap.'
-        )
-    return value
+    return env_value(SPEND_CAP)
+
+
+def spend_cap_setting() -> float | None:
+    """The cap in ``NAPARI_OUTPAINT_SPEND_CAP_USD``, else ``spend_cap_usd``
+    in the settings file, else None (no cap).
+
+    Raises
+    ------
+    ConfigurationError
+        Naming the variable, or the file and the key, for a bad value.
+    """
+    return setting_value(SPEND_CAP)

@@ -2,7 +2,8 @@
 
 Every result is written, before it is shown, to a local content-addressed
 store in the user cache directory (``platformdirs.user_cache_dir(
-'napari-outpaint')``, or ``$NAPARI_OUTPAINT_CACHE_DIR``). An identical
+'napari-outpaint')``, or ``$NAPARI_OUTPAINT_CACHE_DIR``, or the settings
+file's ``cache_dir``). An identical
 request is then answered from disk at no cost.
 
 Key
@@ -24,7 +25,8 @@ Layout under the root::
 
 Writes are atomic (temp file + ``os.replace``). The ``.json`` file's mtime
 is the entry's last use. After each new entry the results are kept under
-a size limit (``$NAPARI_OUTPAINT_CACHE_MAX_BYTES``, default 2 GiB): the
+a size limit (``$NAPARI_OUTPAINT_CACHE_MAX_BYTES``, else the settings
+file's ``cache_max_bytes``, default 2 GiB): the
 results used longest ago are evicted first, never the new one; pending
 runs (``pending/``) and held inputs (``hosted-inputs/``) are not results
 and are never evicted. The limit and what was evicted are logged.
@@ -59,6 +61,13 @@ from napari_outpaint._errors import (
 from napari_outpaint._expand import Expand
 from napari_outpaint._io import write_bytes_atomic
 from napari_outpaint._secrets import scrub
+from napari_outpaint._settings import (
+    CACHE_DIR,
+    CACHE_MAX_BYTES,
+    DEFAULT_MAX_BYTES,
+    setting_value,
+    settings_path,
+)
 
 __all__ = [
     'CACHE_DIR_ENV',
@@ -72,10 +81,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CACHE_DIR_ENV = 'NAPARI_OUTPAINT_CACHE_DIR'
-DEFAULT_MAX_BYTES = 2 * 1024**3
-#: Environment variable overriding :data:`DEFAULT_MAX_BYTES`.
-MAX_BYTES_ENV = 'NAPARI_OUTPAINT_CACHE_MAX_BYTES'
+CACHE_DIR_ENV = CACHE_DIR.env  # 'NAPARI_OUTPAINT_CACHE_DIR'
+#: Environment variable overriding :data:`DEFAULT_MAX_BYTES` (2 GiB).
+MAX_BYTES_ENV = CACHE_MAX_BYTES.env  # 'NAPARI_OUTPAINT_CACHE_MAX_BYTES'
 _EXTENSIONS = {
     'image/png': 'png',
     'image/webp': 'webp',
@@ -116,33 +124,32 @@ class DamagedEntryError(ResultError):
 
 
 def default_cache_dir() -> Path:
-    """``$NAPARI_OUTPAINT_CACHE_DIR``, else the platform's user cache dir."""
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
+    """``$NAPARI_OUTPAINT_CACHE_DIR``, else the settings file's
+    ``cache_dir``, else the platform's user cache dir.
 
+    Raises
+    ------
+    ConfigurationError
+        For a bad ``cache_dir`` in the settings file, naming it.
+    """
+    folder = setting_value(CACHE_DIR)
+    if folder is not None:
+        return folder
     return Path(platformdirs.user_cache_dir('napari-outpaint'))
 
 
 def default_max_bytes() -> int:
     """The cache's size limit: ``$NAPARI_OUTPAINT_CACHE_MAX_BYTES``, else
+    the settings file's ``cache_max_bytes``, else
     :data:`DEFAULT_MAX_BYTES` (2 GiB).
 
     Raises
     ------
     ConfigurationError
-        Naming the variable, when it is not a whole number of bytes >= 0.
+        Naming the variable (or the file and the key), when it is not a
+        whole number of bytes >= 0.
     """
-    text = os.environ.get(MAX_BYTES_ENV, '').strip().replace('_', '')
-    if not text:
-        return DEFAULT_MAX_BYTES
-    if not text.isdigit():
-        raise ConfigurationError(
-            f'{MAX_BYTES_ENV} must be a whole number of bytes (e.g. '
-            f'{DEFAULT_MAX_BYTES} for 2 GiB), got {text!r}; fix it, or '
-            'unset it for the default.'
-        )
-    return int(text)
+    return setting_value(CACHE_MAX_BYTES)
 
 
 def _recorded_run_id(meta: Path) -> str | None:
@@ -165,7 +172,7 @@ class ResultCache:
         Size limit enforced by :meth:`prune` after every :meth:`put`,
         evicting the least recently used entries; default
         :func:`default_max_bytes` (``$NAPARI_OUTPAINT_CACHE_MAX_BYTES``,
-        else 2 GiB).
+        else the settings file, else 2 GiB).
 
     Examples
     --------
@@ -219,7 +226,8 @@ class ResultCache:
                     f'The paid-result cache at {self.root} cannot be written '
                     f'({exc.strerror or type(exc).__name__}: {folder}), so a '
                     'paid result could not be kept; nothing was sent. Set '
-                    f'{CACHE_DIR_ENV} to a folder you can write to.'
+                    f'{CACHE_DIR_ENV} (or cache_dir in {settings_path()}, '
+                    "the widget's Options) to a folder you can write to."
                 ) from exc
 
     # -- keys ------------------------------------------------------------

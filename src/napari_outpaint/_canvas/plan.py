@@ -140,8 +140,8 @@ def plan_canvas(
             f'{wish.describe()} needs more than {some} of at most '
             f'{MAX_PERCENT} % per side; {some} reach at most {rows} x '
             f'{cols} px from this {height} x {width} plane. Ask for less, '
-            'or allow more passes (max_passes, or '
-            'NAPARI_OUTPAINT_MAX_PASSES).',
+            'or allow more passes (max_passes, '
+            'NAPARI_OUTPAINT_MAX_PASSES, or Max passes in the Options).',
         )
     return CanvasPlan(height, width, target, passes)
 

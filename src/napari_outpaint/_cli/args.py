@@ -27,6 +27,7 @@ from napari_outpaint._cli.exit_codes import (
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import MAX_PERCENT, Expand
 from napari_outpaint._pipeline import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV
+from napari_outpaint._settings import settings_path
 from napari_outpaint._version import __version__
 
 EPILOG = f"""\
@@ -340,6 +341,17 @@ class UsageError(Exception):
         self.parser = parser
 
 
+def settings_help() -> str:
+    """The help's paragraph on settings, naming the settings file now."""
+    return f"""
+settings (the spend cap, concurrency, cache folder and size, max passes):
+  a flag wins, then the NAPARI_OUTPAINT_* variable, then the settings file
+  (the widget's Options edit it; never the API key), then the default.
+  The file: {settings_path()}
+  (another one: NAPARI_OUTPAINT_CONFIG=FILE)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the main ``napari-outpaint INPUT ...`` command."""
     parser = Parser(
@@ -352,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
             'result, a sidecar JSON with its placement and provenance, and\n'
             'a mask of the generated pixels.'
         ),
-        epilog=EPILOG,
+        epilog=EPILOG + settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -487,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=dollars_arg,
         metavar='USD',
         help='stop starting paid runs once this invocation has spent USD '
-        f'(default: ${SPEND_CAP_ENV} if set, else no cap); exit code '
+        f'(default: ${SPEND_CAP_ENV} if set, else the settings file, '
+        'else no cap); exit code '
         f'{EXIT_NOT_CONFIRMED} when it stops a run',
     )
     parser.add_argument(
@@ -495,8 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=concurrency_arg,
         metavar='N',
         help=f'planes in flight at once with --plane all (1-'
-        f'{MAX_CONCURRENCY}; default ${CONCURRENCY_ENV} if set, else '
-        f'{DEFAULT_CONCURRENCY}); input files are done one after another',
+        f'{MAX_CONCURRENCY}; default ${CONCURRENCY_ENV} if set, else the '
+        f'settings file, else {DEFAULT_CONCURRENCY}); input files are done '
+        'one after another',
     )
     parser.add_argument(
         '-y',

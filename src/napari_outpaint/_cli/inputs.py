@@ -13,6 +13,7 @@ import numpy as np
 
 from napari_outpaint import _sample_data
 from napari_outpaint._canvas import Canvas, CanvasPlan, plan_canvas
+from napari_outpaint._cli.channels import channel_groups, channel_selection
 from napari_outpaint._cli.console import Console
 from napari_outpaint._cli.overwrite import check_outputs
 from napari_outpaint._cli.zarr_output import check_zarr_output, is_zarr_path
@@ -23,6 +24,7 @@ from napari_outpaint._io import (
     PNG_SUFFIXES,
     TIFF_SUFFIXES,
     ImageFile,
+    channel_axis_of,
     check_writable,
     mask_path_for,
     read_image,
@@ -54,6 +56,8 @@ class Job:
     spec: str = ''
     deferred: bool = False
     plan: CanvasPlan | None = None  # the Runflow passes for its planes
+    # the axis of image.data whose channels are outpainted together
+    channel_axis: int | None = None
 
     @property
     def mask_path(self) -> Path:
@@ -74,7 +78,11 @@ class Job:
     def runs(self) -> int:
         """How many runs the job needs (per plane, one per pass)."""
         planes = len(self.planes) if self.planes is not None else 1
-        return planes * self.passes
+        return (
+            planes
+            * self.passes
+            * channel_groups(self.image, self.channel_axis)
+        )
 
     @property
     def passes(self) -> int:
@@ -363,14 +371,35 @@ def prepare_jobs(
                 'or run them separately.',
             )
         outputs.add(target.resolve())
-        plane, planes = _selection(image, args.plane)
+        channel_axis = channel_axis_of(image)
+        chosen = channel_selection(image, channel_axis, args.plane)
+        if chosen is None:
+            channel_axis = None
+            plane, planes = _selection(image, args.plane)
+        else:
+            plane, planes = chosen
+            if args.native_resolution:
+                raise InvalidInputError(
+                    '--native-resolution',
+                    f'{image.source} has channels on axis '
+                    f'{image.axes[channel_axis]}, outpainted together on '
+                    'the original grid; drop --native-resolution.',
+                )
         spatial = 2 + (
             sum(1 for n in image.data.shape[: image.plane_axes] if n > 1)
             if planes is not None
             else 0
         )
+        if chosen is not None and planes is None:
+            spatial += 1  # the channel axis is kept
         if is_zarr_path(target):
-            check_zarr_output(target, image, planes, n_inputs=len(specs))
+            check_zarr_output(
+                target,
+                image,
+                planes,
+                n_inputs=len(specs),
+                channels=chosen is not None,
+            )
         else:
             check_writable(
                 target, dtype=image.data.dtype, rgb=image.rgb, ndim=spatial
@@ -385,7 +414,11 @@ def prepare_jobs(
                 max_pixels=max_pixels,
                 field='--max-pixels',
             )
-        limits = _contrast_limits(image, args.contrast_limits)
+        limits = (
+            args.contrast_limits  # None: each channel's own range
+            if chosen is not None
+            else _contrast_limits(image, args.contrast_limits)
+        )
         if batch:  # keep only shape and dtype until its turn
             placeholder = np.broadcast_to(
                 np.zeros((), image.data.dtype), image.data.shape
@@ -401,6 +434,7 @@ def prepare_jobs(
                 spec=spec,
                 deferred=batch,
                 plan=plan,
+                channel_axis=channel_axis,
             )
         )
     check_outputs(  # a zarr store is resumed, not replaced

@@ -114,6 +114,9 @@ def write_outputs(
         'placement': _placement(job, result, expand),
         'provenance': result.provenance,
     }
+    channels = getattr(result, 'channels', None)
+    if channels is not None:  # outpainted together, written on their axis
+        sidecar['channels'] = channels
     sidecar_path = job.sidecar_path
     text = json.dumps(jsonable(sidecar), indent=2, ensure_ascii=False)
     written.append(

@@ -16,6 +16,7 @@ from napari_outpaint._cache import (
 )
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._cli.args import build_parser, wish_from_args
+from napari_outpaint._cli.channels import outpaint_channels_job
 from napari_outpaint._cli.console import (
     BatchPrinter,
     Console,
@@ -45,18 +46,26 @@ from napari_outpaint._pipeline import (
     prepare_source,
 )
 from napari_outpaint._progress import CancelToken
+from napari_outpaint._settings import ENVIRONMENT, SPEND_CAP, resolve
 from napari_outpaint.engines import Engine
 
 
 def spend_cap_of(args: argparse.Namespace) -> SpendCap:
     """``--spend-cap`` for this invocation, else the session's cap.
 
-    The session cap reads ``NAPARI_OUTPAINT_SPEND_CAP_USD`` (off when
-    unset); an invalid value is a ``ConfigurationError`` (exit 3).
+    The session cap reads ``NAPARI_OUTPAINT_SPEND_CAP_USD``, else the
+    settings file's ``spend_cap_usd`` (off when neither sets it); an
+    invalid value is a ``ConfigurationError`` (exit 3).
     """
     if args.spend_cap is not None:
         return SpendCap(args.spend_cap)
     return session_spend_cap()
+
+
+def _cap_source() -> str:
+    """Where the session cap comes from: 'env', or the settings file."""
+    found = resolve(SPEND_CAP)
+    return 'env' if found.source == ENVIRONMENT else found.describe()
 
 
 def _outpaint_job(
@@ -74,6 +83,25 @@ def _outpaint_job(
     to *printer*. Every paid run is reserved against *cap* before
     anything is sent."""
     image = job.image
+    if job.channel_axis is not None:
+        return outpaint_channels_job(
+            job,
+            engine,
+            expand,
+            args,
+            progress=(
+                submitted.watch(printer)
+                if isinstance(printer, ProgressPrinter)
+                else None
+            ),
+            batch_progress=(
+                submitted.watch_batch(printer)
+                if isinstance(printer, BatchPrinter)
+                else None
+            ),
+            cancel=cancel,
+            cap=cap,
+        )
     source = prepare_source(
         job.pixels(),
         rgb=image.rgb,
@@ -114,6 +142,8 @@ def _printer(
     if job.planes is None:
         return ProgressPrinter(console, label)
     axes = job.image.axes[: job.image.plane_axes]
+    if job.channel_axis is not None:  # the planes of the other axes
+        axes = axes.replace(job.image.axes[job.channel_axis], '')
     return BatchPrinter(console, label, job.planes, axes)
 
 
@@ -215,7 +245,7 @@ def outpaint_command(
             engine, sum(job.runs for job in jobs), args, console, stdin
         )
     if price_of(engine) > 0 and cap.limit_usd is not None:
-        source = '--spend-cap' if args.spend_cap is not None else 'env'
+        source = '--spend-cap' if args.spend_cap is not None else _cap_source()
         left = max(0.0, cap.limit_usd - cap.spent_usd)
         allowed = int((left + 1e-9) // price_of(engine))
         console.say(

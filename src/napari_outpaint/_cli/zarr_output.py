@@ -27,8 +27,15 @@ def check_zarr_output(
     planes: tuple[tuple[int, ...], ...] | None,
     *,
     n_inputs: int,
+    channels: bool = False,
 ) -> None:
     """Refuse a zarr output that cannot hold this job, before any run."""
+    if channels:
+        raise InvalidInputError(
+            _FIELD,
+            f'{image.source} has channels, outpainted together; a zarr '
+            'store does not hold channel results yet: write a .tif.',
+        )
     if n_inputs > 1:
         raise InvalidInputError(
             _FIELD,

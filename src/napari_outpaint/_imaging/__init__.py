@@ -3,7 +3,8 @@
 The 8-bit RGB view an engine sees and the way back to the source's dtype
 (:mod:`.convert`), PNG/WebP/JPEG codecs (:mod:`.codecs`), where a result
 sits in world coordinates (:mod:`.placement`), the source's own values for
-a border copied from it (:mod:`.depth`), and two checks of a result:
+a border copied from it (:mod:`.depth`), channels of one image as one
+8-bit image (:mod:`.channels`), and two checks of a result:
 the seam score (:mod:`.quality`) and the alignment of the original inside
 it (:mod:`.alignment`).
 """
@@ -12,6 +13,11 @@ from napari_outpaint._imaging.alignment import (
     ALIGNMENT_WARN_PX,
     Alignment,
     measure_alignment,
+)
+from napari_outpaint._imaging.channels import (
+    CHANNELS_PER_RUN,
+    ChannelComposite,
+    guide_basis,
 )
 from napari_outpaint._imaging.codecs import decode_image, encode_png
 from napari_outpaint._imaging.convert import (
@@ -25,7 +31,7 @@ from napari_outpaint._imaging.convert import (
     stack_contrast_limits,
     to_rgb8,
 )
-from napari_outpaint._imaging.depth import restore_depth
+from napari_outpaint._imaging.depth import restore_depth, source_positions
 from napari_outpaint._imaging.placement import (
     canvas_world_bounds,
     place_result,
@@ -34,6 +40,8 @@ from napari_outpaint._imaging.quality import SEAM_WARN_THRESHOLD, seam_score
 
 __all__ = [
     'BAND_PIXELS',
+    'CHANNELS_PER_RUN',
+    'ChannelComposite',
     'ALIGNMENT_WARN_PX',
     'Alignment',
     'SEAM_WARN_THRESHOLD',
@@ -43,6 +51,7 @@ __all__ = [
     'default_contrast_limits',
     'encode_png',
     'from_rgb8',
+    'guide_basis',
     'leading_ndim',
     'measure_alignment',
     'place_result',
@@ -50,6 +59,7 @@ __all__ = [
     'restore_depth',
     'seam_score',
     'select_plane',
+    'source_positions',
     'stack_contrast_limits',
     'to_rgb8',
 ]

@@ -2,12 +2,14 @@
 
 Reading and writing PNG/JPEG/TIFF (OME and ImageJ metadata) in
 :mod:`.files`; writing any file so that readers never see a partial one
-in :mod:`.atomic`; the names of a result's mask and sidecar, and reading
-the sidecar, in :mod:`.sidecar`; a batch result as an OME-Zarr store
-written plane by plane (:class:`ResultStore`) in :mod:`.zarr_store`.
+in :mod:`.atomic`; which axis holds the channels in :mod:`.channels`;
+the names of a result's mask and sidecar, and reading the sidecar, in
+:mod:`.sidecar`; a batch result as an OME-Zarr store written plane by
+plane (:class:`ResultStore`) in :mod:`.zarr_store`.
 """
 
 from napari_outpaint._io.atomic import write_atomic, write_bytes_atomic
+from napari_outpaint._io.channels import channel_axis_of
 from napari_outpaint._io.files import (
     PNG_SUFFIXES,
     TIFF_SUFFIXES,
@@ -35,6 +37,7 @@ __all__ = [
     'ResultStore',
     'PNG_SUFFIXES',
     'TIFF_SUFFIXES',
+    'channel_axis_of',
     'check_store_path',
     'check_writable',
     'is_result_store',

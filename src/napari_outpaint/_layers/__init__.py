@@ -1,11 +1,15 @@
 """napari layers, no Qt: a layer in, an aligned layer out.
 
 What goes in from a layer and the styled result and mask layers
-(:mod:`.convert`), ``outpaint_layer`` (:mod:`.outpaint`), re-opening a
+(:mod:`.convert`), ``outpaint_layer`` (:mod:`.outpaint`; with
+``channel_axis=``, :mod:`.channel_axis`), channel layers of one image
+together (``outpaint_layers``, :mod:`.channels`; the runs they share,
+:mod:`.channel_runs`), re-opening a
 cached result as an aligned layer (:mod:`.history`), and which layers are
 the widget's results and their masks (:mod:`.pairing`).
 """
 
+from napari_outpaint._layers.channels import channel_siblings, outpaint_layers
 from napari_outpaint._layers.convert import mask_layer, plane_shown
 from napari_outpaint._layers.history import (
     BATCH_PREFIX,
@@ -39,6 +43,7 @@ from napari_outpaint._layers.pairing import (
 __all__ = [
     'BATCH_PREFIX',
     'HistoryItem',
+    'channel_siblings',
     'clear_history',
     'describe_item',
     'describe_plane',
@@ -56,6 +61,7 @@ __all__ = [
     'open_for_viewer',
     'open_item_for_viewer',
     'outpaint_layer',
+    'outpaint_layers',
     'paired_mask',
     'plane_label',
     'plane_shown',

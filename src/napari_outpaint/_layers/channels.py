@@ -6,47 +6,40 @@ and B of one request, three at a time, each channel scaled by its own
 contrast limits and gamma; the result is split back, each channel mapped
 back to its own dtype and range with its original pixels put back
 bit-identical. So the generated structure is the same in every channel
-of a group, and one plane costs ``ceil(C / 3)`` runs, not ``C``.
+of a group, and one plane costs ``ceil(C / 3)`` runs, not ``C``. The
+local engine fills every channel of a plane in one run, whatever C (see
+:mod:`.channel_runs`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import napari.layers
 import numpy as np
 from napari.layers import Image
 
-from napari_outpaint._cache import (
-    ConfirmCallback,
-    estimate_cost,
-    is_confirmed,
-    price_of,
-)
+from napari_outpaint._batch import BatchProgress
+from napari_outpaint._cache import ConfirmCallback
 from napari_outpaint._canvas import Canvas
-from napari_outpaint._errors import BudgetError, InvalidInputError
+from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
-from napari_outpaint._imaging import from_rgb8, to_rgb8
+from napari_outpaint._imaging import CHANNELS_PER_RUN
+from napari_outpaint._layers.channel_runs import (
+    Channel,
+    ChannelOutput,
+    outpaint_channels,
+)
 from napari_outpaint._layers.convert import (
-    layer_source,
     require_image_layer,
     require_plane_shown,
 )
-from napari_outpaint._pipeline import (
-    OutpaintResult,
-    normalize_plane,
-    outpaint_array,
-    plan_for,
-)
+from napari_outpaint._pipeline import normalize_plane
 from napari_outpaint._progress import CancelToken, ProgressCallback
-from napari_outpaint.engines import Engine, resolve_engine
+from napari_outpaint.engines import Engine
 
-__all__ = ['CHANNELS_PER_RUN', 'outpaint_layers']
-
-#: Channels that share one request (its R, G and B).
-CHANNELS_PER_RUN = 3
+__all__ = ['CHANNELS_PER_RUN', 'channel_siblings', 'outpaint_layers']
 
 
 def outpaint_layers(
@@ -55,9 +48,12 @@ def outpaint_layers(
     *,
     engine: Engine | str | None = None,
     plane: Sequence[int] | int | None = None,
+    planes: str | Iterable[Any] | None = None,
     confirm: bool | ConfirmCallback = False,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    concurrency: int | None = None,
+    batch_progress: Callable[[BatchProgress], None] | None = None,
 ) -> list[napari.layers.Image]:
     """Outpaint channel layers of one image together; one layer each back.
 
@@ -69,13 +65,21 @@ def outpaint_layers(
     expand : Expand or Canvas
         As for :func:`~napari_outpaint.outpaint_layer`.
     engine : Engine, str or None
+        Runflow: up to three channels per run (``ceil(C / 3)`` runs per
+        plane; with more than one group a ``UserWarning`` says that groups
+        are generated separately). The local engine: every channel in one
+        run, through one set of patch offsets.
     plane : sequence of int or int, optional
         For nD layers; None: the plane the viewer shows.
+    planes : 'all' or sequence, optional
+        A batch of planes of nD layers (as for ``outpaint_layer``): each
+        plane costs one run per group, cached planes are free, and each
+        result covers the selected planes.
     confirm : bool or callable
-        More than one paid run (more than three channels, or a canvas of
-        several passes) runs only with True, or a callable shown the
-        price that returns True.
-    progress, cancel
+        More than one paid run (more than three channels, a batch, or a
+        canvas of several passes) runs only with True, or a callable
+        shown the price (of every run) that returns True.
+    progress, cancel, concurrency, batch_progress
         As for ``outpaint_layer``.
 
     Returns
@@ -97,51 +101,71 @@ def outpaint_layers(
     """
     layers = _check_channels(layers)
     first = layers[0]
-    index = _plane_index(first, plane)
-    resolved = resolve_engine(engine)
-    groups = [
-        layers[i : i + CHANNELS_PER_RUN]
-        for i in range(0, len(layers), CHANNELS_PER_RUN)
-    ]
-    sources = [layer_source(layer) for layer in layers]
-    passes = len(plan_for(sources[0], expand).passes)
-    _confirm_runs(len(groups), passes, resolved, confirm)
-    out: list[Image] = []
-    for number, group in enumerate(groups):
-        group_sources = sources[
-            number * CHANNELS_PER_RUN : (number + 1) * CHANNELS_PER_RUN
-        ]
-        planes = [s.plane(index) for s in group_sources]
-        limits = [
-            s.limits_for(p) for s, p in zip(group_sources, planes, strict=True)
-        ]
-        gammas = [s.gamma for s in group_sources]
-        composed = _compose(planes, limits, gammas)
-        source = sources[0]
-        result = outpaint_array(
-            composed.reshape((1,) * source.n_lead + composed.shape),
-            expand,
-            engine=resolved,
-            plane=(0,) * source.n_lead if source.n_lead else None,
-            rgb=True,
-            contrast_limits=(0, 255),
-            scale=source.scale,
-            translate=_plane_translate(source, index),
-            affine=source.affine,
-            rotate=source.rotate,
-            shear=source.shear,
-            progress=progress,
-            cancel=cancel,
-            source_name=' + '.join(layer.name for layer in group),
-            confirm=True,  # confirmed above for every group
+    if planes is not None and first.ndim < 3:
+        raise InvalidInputError(
+            'planes',
+            f'layer {first.name!r} is 2D: there is one plane; call '
+            'outpaint_layers without planes=.',
         )
-        for k, layer in enumerate(group):
-            out.append(
-                _channel_layer(
-                    layer, result, k, planes[k], limits[k], group, passes
-                )
+    index = None if planes is not None else _plane_index(first, plane)
+    outputs = outpaint_channels(
+        [
+            Channel(
+                data=layer.data[0] if layer.multiscale else layer.data,
+                contrast_limits=tuple(layer.contrast_limits),
+                gamma=layer.gamma,
+                name=layer.name,
             )
-    return out
+            for layer in layers
+        ],
+        expand,
+        placement={
+            'scale': first.scale,
+            'translate': first.translate,
+            'affine': first.affine.affine_matrix,
+            'rotate': first.rotate,
+            'shear': first.shear,
+        },
+        engine=engine,
+        plane=index,
+        planes=planes,
+        confirm=confirm,
+        progress=progress,
+        cancel=cancel,
+        concurrency=concurrency,
+        batch_progress=batch_progress,
+    )
+    return [
+        _channel_layer(layer, output)
+        for layer, output in zip(layers, outputs, strict=True)
+    ]
+
+
+def channel_siblings(
+    layer: Any, layers: Iterable[Any]
+) -> list[napari.layers.Image]:
+    """The layers of *layers* that are channels of *layer*'s image.
+
+    Greyscale Image layers of its shape and world placement, *layer*
+    included, in the order of *layers*; not results of the plugin.
+    Empty when *layer* is not such a layer.
+    """
+    if not isinstance(layer, Image) or layer.rgb:
+        return []
+    return [
+        other
+        for other in layers
+        if isinstance(other, Image)
+        and not other.rgb
+        and 'outpaint' not in (other.metadata or {})
+        and other.multiscale == layer.multiscale
+        and _level0(other).shape == _level0(layer).shape
+        and _same_placement(other, layer)
+    ]
+
+
+def _level0(layer) -> Any:
+    return layer.data[0] if layer.multiscale else layer.data
 
 
 def _check_channels(layers: Sequence[Any]) -> list[napari.layers.Image]:
@@ -198,71 +222,15 @@ def _plane_index(layer, plane) -> tuple[int, ...]:
     return normalize_plane(plane, lead_shape)
 
 
-def _confirm_runs(groups: int, passes: int, engine, confirm) -> None:
-    runs = groups * passes
-    if runs < 2 or price_of(engine) <= 0:
-        return
-    estimate = estimate_cost(groups, engine, n_passes=passes)
-    if is_confirmed(estimate, confirm):
-        return
-    raise BudgetError(
-        f'Not confirmed: {groups} group(s) of up to {CHANNELS_PER_RUN} '
-        f'channels, {runs} runs: {estimate.text.replace("plane", "group")}. '
-        'Confirm the price to run (confirm=True).'
-    )
-
-
-def _compose(planes, limits, gammas) -> np.ndarray:
-    """uint8 ``(rows, cols, 3)``: each channel's own 8-bit view in R, G, B
-    (a missing channel is 0)."""
-    rows, cols = planes[0].shape
-    rgb = np.zeros((rows, cols, 3), dtype=np.uint8)
-    for k, (values, lim, gamma) in enumerate(
-        zip(planes, limits, gammas, strict=True)
-    ):
-        rgb[..., k] = to_rgb8(
-            values, rgb=False, contrast_limits=lim, gamma=gamma
-        )[..., 0]
-    return rgb
-
-
-def _plane_translate(source, index: tuple[int, ...]) -> np.ndarray:
-    """The translate that puts plane 0 of a one-plane stack where plane
-    *index* of *source* is."""
-    shift = np.zeros(source.ndim)
-    shift[: len(index)] = index
-    return np.asarray(source.translate, float) + source.linear @ shift
-
-
-def _channel_layer(
-    layer, result: OutpaintResult, k, original, limits, group, passes
-) -> Image:
-    """Channel *k* of a group's result, back in its layer's dtype."""
-    channel = np.asarray(result.data)[..., k]
-    grey = np.repeat(channel[..., None], 3, axis=-1)
-    data = from_rgb8(
-        grey.reshape(-1, grey.shape[-2], 3),
-        dtype=original.dtype,
-        rgb=False,
-        contrast_limits=limits,
-        gamma=layer.gamma,
-    ).reshape(channel.shape)
-    mask = np.asarray(result.mask)
-    inner = ~mask
-    data[inner] = original.ravel()  # bit-identical, in C order
-    kwargs = result.layer_kwargs()
-    provenance = dict(kwargs['metadata']['outpaint'])
-    provenance['channels'] = {
-        'layers': [g.name for g in group],
-        'channel': k,
-        'runs_per_plane': math.ceil(len(group) / CHANNELS_PER_RUN) * passes,
-    }
+def _channel_layer(layer, output: ChannelOutput) -> Image:
+    """A channel's output as a layer styled like *layer*."""
+    kwargs = output.layer_kwargs
     return Image(
-        data,
+        output.data,
         name=f'{layer.name} [outpainted]',
         scale=kwargs['scale'],
         translate=kwargs['translate'],
-        affine=kwargs['affine'],
+        affine=kwargs.get('affine'),
         rotate=kwargs.get('rotate'),
         shear=kwargs.get('shear'),
         colormap=layer.colormap,
@@ -272,5 +240,8 @@ def _channel_layer(
         opacity=layer.opacity,
         units=layer.units,
         axis_labels=layer.axis_labels,
-        metadata={'outpaint': provenance, 'outpaint_mask': mask},
+        metadata={
+            'outpaint': output.provenance,
+            'outpaint_mask': output.mask,
+        },
     )

@@ -26,6 +26,7 @@ from napari_outpaint._batch import (
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
+from napari_outpaint._layers.channel_axis import outpaint_channel_axis
 from napari_outpaint._layers.convert import (
     layer_source,
     require_image_layer,
@@ -42,6 +43,7 @@ def outpaint_layer(
     layer: napari.layers.Image,
     expand: Expand | Canvas,
     *,
+    channel_axis: int | None = None,
     engine: Engine | str | None = None,
     plane: Sequence[int] | int | None = None,
     keep_native_resolution: bool = False,
@@ -63,6 +65,14 @@ def outpaint_layer(
         An ``Expand`` is one Runflow request; a ``Canvas`` (pixels, the
         layer's world units, a target shape, an aspect ratio, any
         percentage) is planned as passes and cropped to exactly the wish.
+    channel_axis : int, optional
+        The axis of *layer* that holds channels (a ``(C, Y, X)`` or
+        ``(Z, C, Y, X)`` layer): they are outpainted together, up to three
+        per Runflow run (``ceil(C / 3)`` runs per plane; the local engine:
+        all in one run), each through its own range computed from the
+        data (its finite min and max over every plane); one result layer
+        with the same axes. *plane* / *planes* then index the other
+        non-displayed axes.
     engine : Engine, str or None
     plane : sequence of int or int, optional
         For nD layers; None uses the plane the viewer shows (when the
@@ -81,7 +91,7 @@ def outpaint_layer(
         Price confirmation (a batch, or a canvas of several paid passes:
         True, or a callable shown the price) and, for *planes*, the number
         of runs in flight (1-32; default ``NAPARI_OUTPAINT_CONCURRENCY``,
-        else 4).
+        else the settings file, else 4).
     batch_progress : callable, optional
         For *planes*: receives each ``BatchProgress`` (plane, counts,
         overall fraction) instead of *progress* getting it as text.
@@ -109,6 +119,34 @@ def outpaint_layer(
         For a batch: what stopped it, when no plane finished at all.
     """
     require_image_layer(layer)
+    if channel_axis is not None and output is not None:
+        raise InvalidInputError(
+            'output',
+            'channels outpainted together are not written to a zarr store '
+            'yet; drop output= (the result is then in memory), or outpaint '
+            'without channel_axis=.',
+        )
+    if channel_axis is not None:
+        if keep_native_resolution:
+            raise InvalidInputError(
+                'keep_native_resolution',
+                'channels are put back on the original grid; call '
+                'outpaint_layer with channel_axis= and without '
+                'keep_native_resolution=True.',
+            )
+        return outpaint_channel_axis(
+            layer,
+            expand,
+            channel_axis=channel_axis,
+            engine=engine,
+            plane=plane,
+            planes=planes,
+            confirm=confirm,
+            progress=progress,
+            cancel=cancel,
+            concurrency=concurrency,
+            batch_progress=batch_progress,
+        )
     lead = layer.ndim - 2
     if planes is not None and lead < 1:
         raise InvalidInputError(

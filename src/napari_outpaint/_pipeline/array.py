@@ -217,7 +217,8 @@ def outpaint_array(
     BudgetError
         Before anything is sent, when a paid run would exceed the session
         spend cap (:func:`napari_outpaint.session_spend_cap`, set by
-        ``NAPARI_OUTPAINT_SPEND_CAP_USD``; off by default), or a paid plan
+        ``NAPARI_OUTPAINT_SPEND_CAP_USD`` or the settings file; off by
+        default), or a paid plan
         of several passes is not confirmed. Answers from the cache are
         free.
     """

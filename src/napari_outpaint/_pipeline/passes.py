@@ -13,7 +13,6 @@ so the same cache and spend cap) as a single run.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -21,12 +20,11 @@ from typing import Any
 import numpy as np
 
 from napari_outpaint._canvas import (
-    DEFAULT_MAX_PASSES,
     Canvas,
     CanvasPlan,
     plan_canvas,
 )
-from napari_outpaint._errors import ConfigurationError, InvalidInputError
+from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._pipeline.plane import PlaneResult, outpaint_plane
 from napari_outpaint._pipeline.source import Source
@@ -36,6 +34,7 @@ from napari_outpaint._progress import (
     ProgressEvent,
     Stage,
 )
+from napari_outpaint._settings import MAX_PASSES, setting_value
 from napari_outpaint.engines import Engine
 
 __all__ = [
@@ -48,29 +47,22 @@ __all__ = [
 ]
 
 #: Environment variable: the most Runflow passes one canvas may take.
-MAX_PASSES_ENV = 'NAPARI_OUTPAINT_MAX_PASSES'
+MAX_PASSES_ENV = MAX_PASSES.env  # 'NAPARI_OUTPAINT_MAX_PASSES'
 
 Wish = Canvas | Expand
 
 
 def max_passes_setting() -> int:
-    """``$NAPARI_OUTPAINT_MAX_PASSES``, else 4.
+    """``$NAPARI_OUTPAINT_MAX_PASSES``, else the settings file's
+    ``max_passes``, else 4.
 
     Raises
     ------
     ConfigurationError
-        When it is set but not a whole number >= 1.
+        When it is set but not a whole number >= 1 (naming the variable,
+        or the file and the key).
     """
-    text = os.environ.get(MAX_PASSES_ENV, '').strip()
-    if not text:
-        return DEFAULT_MAX_PASSES
-    value = int(text) if text.isdigit() else 0
-    if value < 1:
-        raise ConfigurationError(
-            f'{MAX_PASSES_ENV}={text!r} is not a whole number of passes >= '
-            f'1; e.g. {MAX_PASSES_ENV}={DEFAULT_MAX_PASSES}, or unset it.'
-        )
-    return value
+    return setting_value(MAX_PASSES)
 
 
 def check_wish(wish: Any) -> Wish:

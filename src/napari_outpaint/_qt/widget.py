@@ -17,6 +17,8 @@ mask" is ticked.
 
 Every sub-widget has a name, so scripts can drive it like a magicgui
 form: ``widget.top.value = 10``, ``widget.engine.value = 'local'``,
+``widget.options.spend_cap.value = 5`` (the Options, :mod:`.options`,
+saved to the settings file),
 ``widget.asdict()`` (the inputs; the API key and the read-outs are left
 out), ``widget.run.clicked.emit()``.
 """
@@ -66,9 +68,11 @@ from napari_outpaint._qt.canvas_fields import (
     CanvasReading,
     read_canvas,
 )
+from napari_outpaint._qt.channels_choice import ChannelsChoice
 from napari_outpaint._qt.failures import Failure, describe_failure, sentence
 from napari_outpaint._qt.handles import padding_from_corners, pixel_scale
 from napari_outpaint._qt.history_panel import HistoryPanel
+from napari_outpaint._qt.options import OptionsPanel
 from napari_outpaint._qt.preview import CanvasPreview, plane_shape
 from napari_outpaint._qt.progress_text import (
     axis_names,
@@ -141,7 +145,8 @@ class OutpaintWidget(Container):
         # the last result added or re-opened; weak: a removed one is freed
         self._current_result: weakref.ref | None = None
         self._replaced: list[napari.layers.Layer] = []  # to remove next turn
-        self._wanted_name: str | None = None  # of the result replacing them
+        # the names of the results replacing them (napari may add ' [1]')
+        self._wanted_names: list[tuple[napari.layers.Image, str]] = []
         self._relay = ProgressRelay()
         self._pending_progress: ProgressEvent | None = None
         self._progress_timer = _single_shot(
@@ -155,6 +160,7 @@ class OutpaintWidget(Container):
             choices=self._image_layer_choices,
             nullable=True,
         )
+        self._channels = ChannelsChoice()
         self._sides = self._fields.percent  # 'top'..'right', 0-80 %
         self._planes = ComboBox(
             name='planes',
@@ -230,6 +236,9 @@ class OutpaintWidget(Container):
         )
         self._history.name = 'history'
         self._history.gui_only = True
+        self._options = OptionsPanel(on_change=self._on_options_changed)
+        self._options.name = 'settings'  # .options is magicgui's
+        self._options.gui_only = True
         self._api_key.tooltip = (
             'Runflow API key (masked). Kept in memory only, unless '
             '"remember in system keyring" is ticked.'
@@ -250,6 +259,7 @@ class OutpaintWidget(Container):
         self.extend(
             [
                 self._image,
+                self._channels.combo,
                 *self._fields.widgets,
                 self._planes,
                 self._canvas_label,
@@ -265,6 +275,7 @@ class OutpaintWidget(Container):
                 self._status,
                 self._copy_details,
                 self._history,
+                self._options,
             ]
         )
         self._engine_plan = self._plan()
@@ -313,6 +324,7 @@ class OutpaintWidget(Container):
     def _connect_signals(self) -> None:
         self._image.changed.connect(self._on_layer_changed)
         self._planes.changed.connect(self._refresh)
+        self._channels.combo.changed.connect(self._refresh)
         self._engine_choice.changed.connect(self._refresh_engine)
         self._api_key.changed.connect(self._refresh_engine)
         self._run_button.changed.connect(self._on_run)
@@ -376,6 +388,7 @@ class OutpaintWidget(Container):
         layer, plan = self._image.value, self._engine_plan
         self._engine_label.value = plan.summary
         self._planes.visible = layer is not None and layer.ndim > 2
+        self._channels.follow(layer, self._viewer.layers)
         self._fields.follow_layer(layer)
         reading = read_canvas(
             self._fields,
@@ -422,7 +435,8 @@ class OutpaintWidget(Container):
         plan = self._plan()
         planes = self._batch_planes()
         passes = self._reading.passes
-        paid = plan.price_usd > 0 and (planes is not None or passes > 1)
+        runs = self._channels.runs(plan, 1, passes)
+        paid = plan.price_usd > 0 and (planes is not None or runs > 1)
         if paid and not self._confirm_cost(self._price_text(plan, passes)):
             return
         self._remember_key_if_asked(plan)
@@ -434,6 +448,7 @@ class OutpaintWidget(Container):
             planes,
             with_mask=self._show_mask.value,
             confirmed=paid,
+            channels=self._channels.layers,
         )
         self._start_worker(request)
 
@@ -545,8 +560,11 @@ class OutpaintWidget(Container):
         steps = [self._end_run]
         if outcome is not None and outcome.layer is not None:
             # The fit has a turn of its own: _announce_result notifies.
+            # channels together: every result beside its own source
+            pairs = list(zip(outcome.results, outcome.sources, strict=True))
+            pairs = pairs or [(outcome.layer, source)]
             steps[:0] = [
-                partial(self._place_result, outcome.layer, source),
+                *(partial(self._place_result, r, s) for r, s in pairs),
                 partial(self._remove_replaced, outcome.layer),
                 partial(self._announce_result, outcome),
                 partial(self._fit_to_result, outcome.layer),
@@ -578,9 +596,10 @@ class OutpaintWidget(Container):
         if previous is None:
             self._add_layer(layer)
         else:
-            self._wanted_name = layer.name  # napari may add ' [1]' for now
+            # napari may add ' [1]' for now
+            self._wanted_names.append((layer, layer.name))
             self._add_layer(layer, index=layers.index(previous) + 1)
-            self._replaced = [
+            self._replaced += [
                 old for old in (mask_of(layers, previous), previous) if old
             ]
         self._current_result = weakref.ref(layer)
@@ -591,20 +610,22 @@ class OutpaintWidget(Container):
         both; then give *layer* the name the old one kept it from."""
         layers = self._viewer.layers
         doomed = [old for old in self._replaced if old in layers]
-        wanted, self._wanted_name = self._wanted_name, None
+        wanted, self._wanted_names = self._wanted_names, []
         self._replaced = []
         if not doomed:
             return
         with layers.batched_update():
             for old in doomed:
                 layers.remove(old)
-        if wanted and layer in layers and wanted not in layers:
-            layer.name = wanted
+        for result, name in wanted:
+            if result in layers and name not in layers:
+                result.name = name
 
     def _announce_result(self, outcome: RunOutcome) -> None:
         layer = outcome.layer
-        self._status.value = f'added "{layer.name}"'
-        show_info(f'Outpaint: added "{layer.name}".')
+        names = ', '.join(f'"{r.name}"' for r in outcome.results or [layer])
+        self._status.value = f'added {names}'
+        show_info(f'Outpaint: added {names}.')
         provenance = layer.metadata.get('outpaint', {})
         if provenance.get('engine_details', {}).get('cached'):
             show_info(
@@ -665,6 +686,12 @@ class OutpaintWidget(Container):
         if current is not None and current in layers:
             return current
         return previous_result(layers, chosen) if chosen else None
+
+    def _on_options_changed(self, _key: str) -> None:
+        """An option was saved: the canvas line (passes) and the History
+        (cache folder) read the settings again."""
+        self._refresh()
+        self._history.refresh()
 
     def _on_layer_removed(self, event) -> None:
         """A removed result takes its mask along (a turn later: the layer
@@ -751,6 +778,11 @@ class OutpaintWidget(Container):
         """'$0.55', 'free (local)', '1 plane x 2 passes x $0.55 = $1.10',
         '12 planes x $0.55 = $6.60 ...' or '5 planes, free (local)'."""
         batch = self._batch_planes() is not None
+        in_runs = self._channels.price_text(
+            plan, self._plane_count(), n_passes, batch
+        )
+        if in_runs is not None:
+            return in_runs
         if not batch and (n_passes == 1 or plan.price_usd <= 0):
             return plan.price
         n_planes = self._plane_count()
@@ -833,6 +865,7 @@ class OutpaintWidget(Container):
     def _set_inputs_enabled(self, enabled: bool) -> None:
         for widget in (
             self._image,
+            self._channels.combo,
             self._drag_outline,
             self._planes,
             self._engine_choice,

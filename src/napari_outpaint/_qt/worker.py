@@ -21,7 +21,11 @@ from qtpy.QtCore import QObject, Signal
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import OutpaintError
 from napari_outpaint._expand import Expand
-from napari_outpaint._layers import outpaint_layer, paired_mask
+from napari_outpaint._layers import (
+    outpaint_layer,
+    outpaint_layers,
+    paired_mask,
+)
 from napari_outpaint._progress import CancelToken, ProgressCallback
 from napari_outpaint.engines.choice import EngineChoice
 
@@ -45,6 +49,8 @@ class RunRequest:
     with_mask: bool = False
     # the user confirmed the price (a paid batch, or several paid passes)
     confirmed: bool = False
+    # channel layers of one image to outpaint together (layer among them)
+    channels: tuple[napari.layers.Image, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,10 @@ class RunOutcome:
     mask: napari.layers.Labels | None = None
     error: Exception | None = None
     warnings: tuple[str, ...] = ()
+    # channels together: every result and the layer each was made from
+    # (``layer`` is the first result; ``mask`` is the image's one mask)
+    results: tuple[napari.layers.Image, ...] = ()
+    sources: tuple[napari.layers.Image, ...] = ()
 
 
 class ProgressRelay(QObject):
@@ -98,15 +108,31 @@ def run_outpaint(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always', UserWarning)
-            new = outpaint_layer(
-                request.layer,
-                request.expand,
-                engine=engine,
-                plane=request.plane,
-                progress=progress,
-                cancel=cancel,
-                **_batch_options(request, progress),
-            )
+            if request.channels:
+                results = tuple(
+                    outpaint_layers(
+                        request.channels,
+                        request.expand,
+                        engine=engine,
+                        plane=request.plane,
+                        progress=progress,
+                        cancel=cancel,
+                        **_batch_options(request, progress),
+                    )
+                )
+            else:
+                results = (
+                    outpaint_layer(
+                        request.layer,
+                        request.expand,
+                        engine=engine,
+                        plane=request.plane,
+                        progress=progress,
+                        cancel=cancel,
+                        **_batch_options(request, progress),
+                    ),
+                )
+        new = results[0]
         mask = paired_mask(new) if request.with_mask else None
     except Exception as exc:  # noqa: BLE001 - every failure is reported
         return _failed(exc)
@@ -117,7 +143,15 @@ def run_outpaint(
     messages = tuple(
         str(w.message) for w in caught if issubclass(w.category, UserWarning)
     )
-    return RunOutcome(layer=new, mask=mask, warnings=messages)
+    if not request.channels:
+        return RunOutcome(layer=new, mask=mask, warnings=messages)
+    return RunOutcome(
+        layer=new,
+        mask=mask,
+        warnings=messages,
+        results=results,
+        sources=request.channels,
+    )
 
 
 def _failed(exc: Exception) -> RunOutcome:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +33,7 @@ import httpx
 from napari_outpaint._errors import (
     APIStatusError,
     ConfigurationError,
+    InvalidInputError,
     OutpaintError,
     RunTimeoutError,
     SubmissionUnknownError,
@@ -48,7 +49,7 @@ from napari_outpaint._runflow.http import (
     fail_fast_on_tls,
     failure_kind,
 )
-from napari_outpaint._runflow.models import Run
+from napari_outpaint._runflow.models import Batch, BatchItem, Run
 from napari_outpaint._runflow.pacing import PollPacer
 from napari_outpaint._runflow.retry import (
     DEFAULT_POLL_SCHEDULE,
@@ -62,9 +63,13 @@ from napari_outpaint._runflow.transfers import RunflowTransfers
 __all__ = [
     'CREATE_RETRY',
     'DEFAULT_HTTP_TIMEOUT',
+    'MAX_BATCH_ITEMS',
     'POLL_RETRY',
     'RunflowClient',
 ]
+
+#: Items one batch create may carry (the API reference: 1-100).
+MAX_BATCH_ITEMS = 100
 
 logger = logging.getLogger(__name__)
 
@@ -373,6 +378,198 @@ class RunflowClient(RunflowTransfers):
             pass
         assert run is not None  # iter_run yields at least once
         return run
+
+    # -- batches ---------------------------------------------------------
+
+    def create_batch(
+        self,
+        model: str,
+        inputs: Sequence[Mapping[str, Any]],
+        *,
+        client_refs: Sequence[str],
+        metadata: Mapping[str, Any] | None = None,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+    ) -> Batch:
+        """Create one batch of runs, one item per input, never two.
+
+        The body is the API reference's ``{"input": [{<input>,
+        "client_ref"}, ...], "metadata"}``. One ``Idempotency-Key`` is
+        sent with every retry of it: on this route the same key and body
+        replay the first answer ("same batch_id, no second batch"), so a
+        request whose answer was lost is simply sent again.
+
+        Parameters
+        ----------
+        inputs : sequence of mapping
+            Each item's model input (1-100 items).
+        client_refs : sequence of str
+            One per item, stored on the item's run (``collect
+            client_ref:<ref>`` finds it).
+
+        Raises
+        ------
+        ValidationError
+            A 422: the items are invalid, or the model takes no batches
+            ("per-provider-only models return 422").
+        SubmissionUnknownError
+            When the request went out and its outcome stayed unknown; it
+            names the first item's ``client_ref``.
+        APIStatusError, APIConnectionError
+            As for :meth:`create_run`.
+        """
+        if not 1 <= len(inputs) <= MAX_BATCH_ITEMS:
+            raise InvalidInputError(
+                'inputs', f'a batch takes 1-{MAX_BATCH_ITEMS} items.'
+            )
+        if len(client_refs) != len(inputs):
+            raise InvalidInputError(
+                'client_refs', 'give exactly one per input.'
+            )
+        cancel = cancel or CancelToken()
+        headers = {'Idempotency-Key': str(uuid.uuid4())}
+        body = {
+            'input': [
+                {**dict(item), 'client_ref': ref}
+                for item, ref in zip(inputs, client_refs, strict=True)
+            ],
+            'metadata': dict(metadata or {}),
+        }
+        path = f'/v1/models/{_model_path(model)}/batches'
+        policy = self.create_retry
+        unknown = False  # some attempt may have made the batch
+        failure: OutpaintError | None = None
+        for attempt in range(1, policy.max_attempts + 1):
+            cancel.raise_if_cancelled()
+            retry_after = None
+            try:
+                response = self._api('POST', path, json=body, headers=headers)
+            except NOT_SENT as exc:  # nothing reached the server
+                failure = self._connection_error(exc)
+                fail_fast_on_tls(exc, failure)
+            except httpx.TransportError as exc:  # sent; outcome unknown
+                failure = self._connection_error(exc)
+                unknown = True
+            else:
+                if response.is_success:
+                    try:
+                        batch = Batch.from_json(response.json())
+                    except ValueError:
+                        failure = self._invalid_body(response)
+                        unknown = True
+                    else:
+                        logger.info(
+                            'Batch %s exists (%d items).',
+                            batch.id,
+                            len(inputs),
+                        )
+                        return batch
+                else:
+                    failure = self._status_error(response)
+                    if response.status_code in (429, 503):
+                        retry_after = parse_retry_after(response.headers)
+                    elif response.status_code >= 500:
+                        unknown = True
+                    else:
+                        raise failure
+            if attempt == policy.max_attempts:
+                break
+            if not unknown:
+                _give_up_if_told_to_wait_past(deadline, failure, retry_after)
+            delay = backoff_delay(attempt, policy, retry_after=retry_after)
+            logger.info(
+                'Batch creation attempt %d failed (%s); retrying in %.2f s '
+                'with the same Idempotency-Key.',
+                attempt,
+                failure_kind(failure),
+                delay,
+            )
+            try:
+                self._pause(delay, cancel, None, deadline)
+            except RunTimeoutError:
+                if unknown:
+                    raise SubmissionUnknownError(
+                        client_refs[0], 'the deadline passed'
+                    ) from None
+                raise
+        assert failure is not None  # the loop returns on success
+        if unknown:
+            raise SubmissionUnknownError(
+                client_refs[0], failure_kind(failure)
+            ) from failure
+        raise failure
+
+    def get_batch(
+        self,
+        batch_id: str,
+        *,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+    ) -> Batch:
+        """Fetch a batch and its items' statuses (transient errors retried)."""
+        return self._get_json(
+            f'/v1/batches/{quote(batch_id, safe="")}',
+            Batch.from_json,
+            cancel=cancel,
+            deadline=deadline,
+        )
+
+    def get_batch_items(
+        self,
+        batch_id: str,
+        *,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+    ) -> list[BatchItem]:
+        """The items of a batch, with their outputs once they have them."""
+
+        def parse(data: object) -> list[BatchItem]:
+            items = data.get('items') if isinstance(data, Mapping) else data
+            if not isinstance(items, list):
+                raise ValueError('batch items must be {"items": [...]}')
+            return [BatchItem.from_json(item) for item in items]
+
+        return self._get_json(
+            f'/v1/batches/{quote(batch_id, safe="")}/items',
+            parse,
+            cancel=cancel,
+            deadline=deadline,
+        )
+
+    def iter_batch(
+        self,
+        batch_id: str,
+        *,
+        schedule: PollSchedule = DEFAULT_POLL_SCHEDULE,
+        cancel: CancelToken | None = None,
+        deadline: Deadline | None = None,
+        window: tuple[float, float] | None = None,
+        since: float | None = None,
+        pacer: PollPacer | None = None,
+        read_first: bool = True,
+    ) -> Iterator[Batch]:
+        """Poll a batch, yielding it each time, until it is terminal.
+
+        The parameters are those of :meth:`iter_run`: one id read on the
+        same schedule, window and pacer as a single run.
+        """
+        cancel = cancel or CancelToken()
+        since = time.monotonic() if since is None else since
+        delay = None
+        if not read_first:
+            delay = self._wait_to_poll(
+                schedule, since, delay, window, pacer, cancel, deadline, None
+            )
+        while True:
+            cancel.raise_if_cancelled()
+            check_deadline(deadline, None)
+            batch = self.get_batch(batch_id, cancel=cancel, deadline=deadline)
+            yield batch
+            if batch.is_terminal:
+                return
+            delay = self._wait_to_poll(
+                schedule, since, delay, window, pacer, cancel, deadline, None
+            )
 
     def _adopt(self, client_ref: str, cancel: CancelToken) -> Run | None:
         """The run a lost create made, if any (its client_ref is ours)."""

@@ -14,7 +14,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-__all__ = ['TERMINAL_STATUSES', 'AssetUpload', 'Run', 'RunStatus']
+__all__ = [
+    'TERMINAL_STATUSES',
+    'AssetUpload',
+    'Batch',
+    'BatchItem',
+    'Run',
+    'RunStatus',
+]
 
 
 class RunStatus(StrEnum):
@@ -181,6 +188,111 @@ class Run:
             or _text(fallback)
             or _text(self.body.get('failure_reason'))
         )
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One item of a Runflow batch: a normal run, as the batch reports it.
+
+    Attributes
+    ----------
+    run_id : str or None
+        The item's run (``GET /v1/runs/{run_id}`` reads it in full).
+    status : str
+        The item's ``status_code``, lower case.
+    sequence_index : int or None
+        Its place in the create's ``input`` array.
+    client_ref : str or None
+    body : Mapping
+        The whole JSON object (``/items`` adds the outputs).
+    """
+
+    run_id: str | None
+    status: str
+    sequence_index: int | None = None
+    client_ref: str | None = None
+    body: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> BatchItem:
+        """Read an item; ``ValueError`` if it is not an object."""
+        if not isinstance(data, Mapping):
+            raise ValueError('a batch item must be a JSON object')
+        run_id = data.get('run_id')
+        index = data.get('sequence_index')
+        ref = data.get('client_ref')
+        status = data.get('status_code') or data.get('status') or ''
+        return cls(
+            run_id=run_id if isinstance(run_id, str) and run_id else None,
+            status=str(status).strip().lower(),
+            sequence_index=(
+                index
+                if isinstance(index, int) and not isinstance(index, bool)
+                else None
+            ),
+            client_ref=ref if isinstance(ref, str) else None,
+            body=data,
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the item's run will not change any more."""
+        return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One Runflow batch (``POST /v1/models/{model}/batches``), as last seen.
+
+    Attributes
+    ----------
+    id : str
+    status : str
+        The batch's ``status_code`` (``partial_succeeded`` when some
+        items failed).
+    items : tuple of BatchItem
+        As listed (the batch guide's create answer lists none).
+    items_total : int or None
+    body : Mapping
+        The whole JSON object.
+    """
+
+    id: str
+    status: str
+    items: tuple[BatchItem, ...] = ()
+    items_total: int | None = None
+    body: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> Batch:
+        """Read a batch object; ``ValueError`` if it is not one."""
+        if not isinstance(data, Mapping):
+            raise ValueError('a batch must be a JSON object')
+        batch_id = data.get('id') or data.get('batch_id')
+        if not isinstance(batch_id, str) or not batch_id:
+            raise ValueError('the batch object has no id')
+        items = data.get('items')
+        total = data.get('items_total')
+        status = data.get('status_code') or data.get('status') or ''
+        return cls(
+            id=batch_id,
+            status=str(status).strip().lower(),
+            items=tuple(
+                BatchItem.from_json(item)
+                for item in (items if isinstance(items, list) else ())
+            ),
+            items_total=(
+                total
+                if isinstance(total, int) and not isinstance(total, bool)
+                else None
+            ),
+            body=data,
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether every item is over (the batch will not change)."""
+        return self.status in TERMINAL_STATUSES
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ orchestrates, reports progress and honours the cancel token between every
 step. When the client stops following a run that is not over (timeout,
 cancel, Ctrl-C), the hosted input is kept for it and named on the error
 (:data:`HOSTED_INPUT_ATTRIBUTE`); :meth:`RunflowEngine.release_input`
-deletes it once the run is over.
+deletes it once the run is over. With ``batch_route='auto'`` the create
+and the polls of a batch's runs in flight together go through one Runflow
+batch request instead (:mod:`.runflow_batch`); the rest is the same.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -55,6 +57,11 @@ from napari_outpaint._runflow import (
     ssl_verify,
 )
 from napari_outpaint.engines import INPUT_LEFT, INPUT_RESIZED, EngineResult
+from napari_outpaint.engines.runflow_batch import (
+    BatchRoute,
+    BatchTicket,
+    batch_route_mode,
+)
 from napari_outpaint.hosting import HostedImage, ImageHost
 from napari_outpaint.hosting.runflow_assets import (
     FORBIDDEN,
@@ -127,6 +134,14 @@ class RunflowEngine:
     client_options : dict, optional
         Extra keyword arguments for the low-level client (retry policies,
         ``sleep`` and ``clock`` hooks for tests).
+    batch_route : {'auto', 'off'}, optional
+        ``'auto'``: the runs of a batch of planes that are in flight
+        together go out as one Runflow batch request (``POST
+        /v1/models/runflow/outpaint/batches``, one id polled for all;
+        see :mod:`~napari_outpaint.engines.runflow_batch`), and after a
+        422 (the model takes no batches) as single runs for the rest of
+        this engine's life. ``'off'``: single runs only. Default
+        ``NAPARI_OUTPAINT_BATCH_ROUTE``, else ``'off'``.
 
     Attributes
     ----------
@@ -160,7 +175,9 @@ class RunflowEngine:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         max_input_side: int = DEFAULT_MAX_INPUT_SIDE,
         client_options: dict | None = None,
+        batch_route: str | None = None,
     ) -> None:
+        mode = batch_route_mode(batch_route)
         self._api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url)
         ssl_verify(verify)  # fail now on verify=False or a missing path
@@ -186,6 +203,31 @@ class RunflowEngine:
             )
         self.max_input_side = int(max_input_side)
         self._client_options = dict(client_options or {})
+        self._batch_route = BatchRoute(
+            mode,
+            model=MODEL,
+            open_client=self._client,
+            schedule=self.poll_schedule,
+            pacer=self._pacer,
+            durations=self.run_durations,
+            timeout=self.timeout,
+        )
+
+    @property
+    def batch_route(self) -> BatchRoute:
+        """The batch route: its ``mode``, whether ``supported``, ..."""
+        return self._batch_route
+
+    def group_requests(
+        self, expected: int, in_flight: int
+    ) -> AbstractContextManager[None]:
+        """Send the runs made inside the block as Runflow batches.
+
+        A batch of planes enters it around its planes (see
+        :meth:`BatchRoute.grouping`); with ``batch_route='off'`` it
+        changes nothing.
+        """
+        return self._batch_route.grouping(expected, in_flight)
 
     def __repr__(self) -> str:
         return f'RunflowEngine(base_url={self.base_url!r})'
@@ -256,28 +298,54 @@ class RunflowEngine:
                     timings['publish'] = time.monotonic() - mark
                     cancel.raise_if_cancelled()
                     mark = time.monotonic()
-                    run = client.create_run(
-                        MODEL,
-                        {'image_url': hosted.url, **expand.to_runflow_input()},
-                        metadata={'source': 'napari-outpaint'},
-                        cancel=cancel,
-                        deadline=deadline,
+                    model_input = {
+                        'image_url': hosted.url,
+                        **expand.to_runflow_input(),
+                    }
+                    ticket = self._batch_route.submit(
+                        model_input, cancel=cancel, deadline=deadline
                     )
+                    if ticket is None:
+                        run = client.create_run(
+                            MODEL,
+                            model_input,
+                            metadata={'source': 'napari-outpaint'},
+                            cancel=cancel,
+                            deadline=deadline,
+                        )
+                    else:  # an item of a batch: a normal run
+                        run = Run(
+                            id=str(ticket.run_id),
+                            status=ticket.status,
+                            client_ref=ticket.client_ref,
+                        )
                     timings['create'] = time.monotonic() - mark
                     try:  # from here on the run may read the input
                         report(
                             Stage.QUEUED, f'Run {run.id} queued.', 0.1, run.id
                         )
-                        run = self._follow(
-                            client,
-                            run,
-                            report,
-                            cancel,
-                            deadline,
-                            timings,
-                            learn=True,
-                        )
+                        if ticket is None:
+                            run = self._follow(
+                                client,
+                                run,
+                                report,
+                                cancel,
+                                deadline,
+                                timings,
+                                learn=True,
+                            )
+                        else:
+                            run = self._follow_item(
+                                client,
+                                ticket,
+                                report,
+                                cancel,
+                                deadline,
+                                timings,
+                            )
                     except BaseException:  # the run may still read it
+                        if ticket is not None:
+                            self._batch_route.leave(ticket)
                         kept = _retain(host, hosted, run.id)
                         raise
                 # The hosted image is revoked here: the run no longer needs it.
@@ -449,6 +517,55 @@ class RunflowEngine:
         logger.info('Run %s ended %s.', latest.id, latest.status)
         return latest
 
+    def _follow_item(
+        self,
+        client: RunflowClient,
+        ticket: BatchTicket,
+        report: Callable[..., None],
+        cancel: CancelToken,
+        deadline: Deadline,
+        timings: dict[str, float],
+    ) -> Run:
+        """Wait for a batch item's run (the batch's polls), then read it.
+
+        The caller has reported the run id (the journal has it): only now
+        may the batch be polled. The run is read once, when the batch
+        says it is over, for its output, cost and failure.
+        """
+        route = self._batch_route
+        route.acknowledge(ticket)
+        mark = time.monotonic()
+        running: list[float] = []
+
+        def on_status(status: str) -> None:
+            if status == RunStatus.RUNNING and not running:
+                running.append(time.monotonic())
+                report(
+                    Stage.RUNNING,
+                    f'Run {ticket.run_id} is running.',
+                    0.3,
+                    ticket.run_id,
+                )
+
+        route.wait_over(
+            ticket, cancel=cancel, deadline=deadline, on_status=on_status
+        )
+        run_id = str(ticket.run_id)
+        run = _run_of_item(ticket)
+        if run is None:  # no output listed: read the run itself
+            run = client.get_run(run_id, cancel=cancel, deadline=deadline)
+        if not run.is_terminal:  # the batch said over, the run says not
+            return self._follow(client, run, report, cancel, deadline, timings)
+        now = time.monotonic()
+        running_since = running[0] if running else now
+        timings['queue'] = running_since - mark
+        timings['run'] = now - running_since
+        if run.succeeded:
+            timings['service'] = run.service_seconds or (now - mark)
+            self.run_durations.observe(timings['service'])
+        logger.info('Run %s (a batch item) ended %s.', run.id, run.status)
+        return run
+
     def _fetch_result(
         self,
         client: RunflowClient,
@@ -554,6 +671,24 @@ def _fit_within(
         'to': list(fitted),
         'max_input_side': max_side,
     }
+
+
+def _run_of_item(ticket: BatchTicket) -> Run | None:
+    """The run of a succeeded batch item, as the batch's items list it.
+
+    None unless the listing gave everything a result needs (a success
+    with an output URL); a failure is read from the run itself, whose
+    failure fields are documented.
+    """
+    if ticket.item is None or ticket.run_id is None:
+        return None
+    try:
+        run = Run.from_json({**ticket.item.body, 'id': ticket.run_id})
+    except ValueError:
+        return None
+    if not run.succeeded or run.output_url is None:
+        return None
+    return run
 
 
 def _run_of_client_ref(

@@ -15,9 +15,16 @@ provides the ``runflow_standin`` fixture.
 
 from napari_outpaint.testing._records import (
     RecordedAsset,
+    RecordedBatch,
     RecordedRequest,
     RecordedRun,
 )
 from napari_outpaint.testing._standin import RunflowStandIn
 
-__all__ = ['RecordedAsset', 'RecordedRequest', 'RecordedRun', 'RunflowStandIn']
+__all__ = [
+    'RecordedAsset',
+    'RecordedBatch',
+    'RecordedRequest',
+    'RecordedRun',
+    'RunflowStandIn',
+]

@@ -9,6 +9,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from napari_outpaint.testing._batches import BATCH_ROUTES
 from napari_outpaint.testing._faults import DROP_CONNECTION, Rejection
 from napari_outpaint.testing._replies import (
     DROP,
@@ -300,6 +301,7 @@ API_ROUTES: list[tuple[str, re.Pattern, Route]] = [
     ('POST', re.compile(r'/v1/models/runflow/outpaint/runs'), create_run),
     ('GET', re.compile(r'/v1/runs'), list_runs),
     ('GET', re.compile(r'/v1/runs/(?P<id>[^/]+)'), get_run),
+    *BATCH_ROUTES,
 ]
 STORAGE_ROUTES: list[tuple[str, re.Pattern, Route]] = [
     ('PUT', re.compile(rf'/storage/uploads/(?P<id>{_UUID})'), put_upload),

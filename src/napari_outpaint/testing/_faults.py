@@ -85,6 +85,7 @@ class Faults:
         self._lock = threading.Lock()
         self._polls: deque[Rejection | str] = deque()
         self._creates: deque[Rejection] = deque()
+        self._batch_creates: deque[Rejection] = deque()
         self._drops = 0
         self._asset_deletes: deque[Rejection] = deque()
         self._run_failures: deque[RunFailure] = deque()
@@ -137,6 +138,15 @@ class Faults:
     def take_create_rejection(self) -> Rejection | None:
         with self._lock:
             return self._creates.popleft() if self._creates else None
+
+    def add_batch_rejections(self, rejection: Rejection, times: int) -> None:
+        with self._lock:
+            self._batch_creates.extend([rejection] * times)
+
+    def take_batch_rejection(self) -> Rejection | None:
+        with self._lock:
+            queue = self._batch_creates
+            return queue.popleft() if queue else None
 
     def add_dropped_creates(self, times: int) -> None:
         with self._lock:

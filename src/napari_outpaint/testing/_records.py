@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ['RecordedAsset', 'RecordedRequest', 'RecordedRun']
+__all__ = ['RecordedAsset', 'RecordedBatch', 'RecordedRequest', 'RecordedRun']
 
 TERMINAL_STATUSES = frozenset(
     {'succeeded', 'partial_succeeded', 'failed', 'canceled', 'cancelled'}
@@ -117,6 +117,8 @@ class RecordedRun:
     #: The output URLs' signing epoch a plain read gives (see
     #: ``RunflowStandIn.expire_output_urls``).
     signed_epoch: int = 0
+    #: The batch this run is an item of (None for a single run).
+    batch_id: str | None = None
     end_status: str | None = None
     fetched_image: bytes | None = None
     fetched_content_type: str | None = None
@@ -209,3 +211,35 @@ class RecordedRun:
         return self.created_at + timedelta(
             seconds=monotonic - self.created_monotonic
         )
+
+
+@dataclass
+class RecordedBatch:
+    """A batch created through ``POST /v1/models/runflow/outpaint/batches``.
+
+    Each item is a normal :class:`RecordedRun` (in ``runs`` too, polled
+    with ``GET /v1/runs/{id}`` and billed like a run); the batch's status
+    is read from its items' at poll time.
+
+    Attributes
+    ----------
+    id : str
+        The batch id (a UUID).
+    run_ids : list of str
+        The run of each item, in ``sequence_index`` order.
+    body_shape : str
+        ``'input'`` (the API reference's ``{"input": [...]}``) or
+        ``'items'`` (the guide's ``{"items": [{"input": ...}]}``).
+    metadata : dict or None
+    callback_url, idempotency_key : str or None
+        As sent by the client.
+    """
+
+    id: str
+    run_ids: list[str]
+    body_shape: str
+    metadata: dict[str, Any] | None
+    callback_url: str | None
+    idempotency_key: str | None
+    created_at: datetime
+    created_monotonic: float

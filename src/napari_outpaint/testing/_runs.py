@@ -77,6 +77,7 @@ def run_json(
         'duration_ms': duration_ms,
         'cost': PRICE if succeeded else None,
         'client_ref': run.client_ref,
+        'batch_id': run.batch_id,
         'callback_url': run.callback_url,
         'metadata': run.metadata,
         'created_at': iso(run.created_at),

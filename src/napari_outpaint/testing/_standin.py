@@ -33,6 +33,7 @@ from napari_outpaint.testing._handler import StandInHandler
 from napari_outpaint.testing._images import MAX_LONG_SIDE
 from napari_outpaint.testing._records import (
     RecordedAsset,
+    RecordedBatch,
     RecordedRequest,
     RecordedRun,
 )
@@ -64,12 +65,24 @@ class RunflowStandIn:
     (:meth:`fail_polls`, :meth:`invalid_json_polls`), refused asset
     deletion (:meth:`fail_asset_delete`), failing or dropped transfer
     steps (:meth:`fail_step`), stalled downloads (:meth:`stall_downloads`),
-    and runs that end otherwise
-    than ``succeeded``: :meth:`fail_next_run`, :meth:`cancel_next_run`
+    refused batch creates (:meth:`reject_batch_creates`), and runs that
+    end otherwise than ``succeeded``: :meth:`fail_next_run`,
+    :meth:`cancel_next_run`
     (``canceled``/``cancelled``), :meth:`partially_succeed_next_run`
     (``partial_succeeded`` with or without an output) and
     :meth:`corrupt_next_output`. ``dispatch_delay`` makes runs pass
     through ``dispatching``.
+
+    Batches (``POST /v1/models/runflow/outpaint/batches``, ``GET
+    /v1/batches/{id}`` and ``GET /v1/batches/{id}/items``) take the API
+    reference's body ``{"input": [{<item input>, "client_ref"?}, ...]}``
+    and the batch guide's ``{"items": [{"input": {...}}]}`` (the sources
+    disagree), 1-100 items each validated as a single run's input; each
+    item is a normal run, in :attr:`runs` and billed like one. Runflow's
+    docs say only template-backed models support batches ("per-provider-
+    only models return 422") and not whether ``runflow/outpaint`` is one:
+    the stand-in supports them by default, and ``supports_batches=False``
+    (or :meth:`set_batch_support`) gives the documented 422 instead.
 
     Parameters
     ----------
@@ -95,11 +108,16 @@ class RunflowStandIn:
         An input with a longer side fails like the service's
         (``INPUT_VALIDATION_FAILED`` at ``preprocess``: "image dimensions
         exceed 4096x4096"); default 4096.
+    supports_batches : bool
+        Whether the model accepts batch creates (default True); False
+        answers every one with 422, as for a per-provider-only model.
 
     Attributes
     ----------
     runs : list of RecordedRun
-        Every run created, in order.
+        Every run created, in order (batch items included).
+    batches : list of RecordedBatch
+        Every batch created, in order.
     assets : dict of str to RecordedAsset
         Every upload session and asset, by id.
     requests : list of RecordedRequest
@@ -130,6 +148,7 @@ class RunflowStandIn:
         output_format: str = 'png',
         extra_trusted_ca: str | PathLike[str] | None = None,
         max_input_side: int = MAX_LONG_SIDE,
+        supports_batches: bool = True,
     ) -> None:
         if not isinstance(api_key, str) or not api_key:
             raise ValueError('api_key must be a non-empty string')
@@ -152,6 +171,8 @@ class RunflowStandIn:
         self.extra_trusted_ca = extra_trusted_ca
         self.max_input_side = int(max_input_side)
         self.runs: list[RecordedRun] = []
+        self.batches: list[RecordedBatch] = []
+        self.supports_batches = bool(supports_batches)
         self.assets: dict[str, RecordedAsset] = {}
         self.requests: list[RecordedRequest] = []
         self._faults = Faults()
@@ -268,7 +289,34 @@ class RunflowStandIn:
                     return run
         raise KeyError(run_id)
 
+    def get_batch(self, batch_id: str) -> RecordedBatch:
+        """The recorded batch with this id (KeyError if unknown)."""
+        with self._lock:
+            for batch in self.batches:
+                if batch.id == batch_id:
+                    return batch
+        raise KeyError(batch_id)
+
     # -- fault injection -------------------------------------------------
+
+    def set_batch_support(self, supported: bool) -> None:
+        """Accept batch creates, or refuse each with the documented 422."""
+        self.supports_batches = bool(supported)
+
+    def reject_batch_creates(
+        self,
+        status: int = 503,
+        times: int = 1,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Refuse the next *times* batch creations (no batch, no run).
+
+        Parameters are those of :meth:`reject_creates`.
+        """
+        code = code or ERROR_CODES.get(status, 'ERROR')
+        rejection = Rejection(status, code, retry_after)
+        self._faults.add_batch_rejections(rejection, check_times(times))
 
     def fail_polls(self, status: int = 503, times: int = 1) -> None:
         """Answer the next *times* ``GET /v1/runs/{id}`` with *status*."""
@@ -540,8 +588,45 @@ class RunflowStandIn:
             self.assets[asset.id] = asset
         return asset
 
+    def _create_batch(
+        self,
+        body: dict[str, Any],
+        shape: str,
+        items: list[tuple[dict[str, Any], str | None]],
+        idempotency_key: str | None,
+    ) -> RecordedBatch:
+        """Record a validated batch and create a run for each item."""
+        with self._lock:
+            batch = RecordedBatch(
+                id=str(uuid.uuid4()),
+                run_ids=[],
+                body_shape=shape,
+                metadata=body.get('metadata'),
+                callback_url=body.get('callback_url'),
+                idempotency_key=idempotency_key,
+                created_at=datetime.now(UTC),
+                created_monotonic=time.monotonic(),
+            )
+            for model_input, client_ref in items:
+                run = self._create_run(
+                    {
+                        'input': model_input,
+                        'metadata': body.get('metadata'),
+                        'client_ref': client_ref,
+                    },
+                    None,
+                    batch_id=batch.id,
+                )
+                batch.run_ids.append(run.id)
+            self.batches.append(batch)
+        return batch
+
     def _create_run(
-        self, body: dict[str, Any], idempotency_key: str | None
+        self,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+        *,
+        batch_id: str | None = None,
     ) -> RecordedRun:
         """Record a validated run and start processing it."""
         with self._lock:
@@ -560,6 +645,7 @@ class RunflowStandIn:
                 + self._processing_spread * self._spread_rng.random(),
                 seed=random.randrange(2**31),
                 signed_epoch=self._output_epoch,
+                batch_id=batch_id,
             )
             self.runs.append(run)
             worker = threading.Thread(

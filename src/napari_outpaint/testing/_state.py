@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from napari_outpaint.testing._faults import Faults
 from napari_outpaint.testing._records import (
     RecordedAsset,
+    RecordedBatch,
     RecordedRequest,
     RecordedRun,
 )
@@ -38,6 +39,9 @@ class StandInState(Protocol):
     output_format: str
     runs: list[RecordedRun]
     assets: dict[str, RecordedAsset]
+    batches: list[RecordedBatch]
+    #: Whether batch creates are accepted (else the documented 422).
+    supports_batches: bool
     #: Guards ``runs``, ``assets`` and ``_idempotency``; reentrant.
     _lock: threading.RLock
     #: Injected faults, consumed by the routes.
@@ -88,7 +92,21 @@ class StandInState(Protocol):
         ...
 
     def _create_run(
-        self, body: dict[str, Any], idempotency_key: str | None
+        self,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+        *,
+        batch_id: str | None = None,
     ) -> RecordedRun:
         """Record a validated run and start processing it."""
+        ...
+
+    def _create_batch(
+        self,
+        body: dict[str, Any],
+        shape: str,
+        items: list[tuple[dict[str, Any], str | None]],
+        idempotency_key: str | None,
+    ) -> RecordedBatch:
+        """Record a validated batch and create a run for each item."""
         ...
