@@ -15,8 +15,11 @@ from napari_outpaint import _sample_data
 from napari_outpaint._canvas import Canvas, CanvasPlan, plan_canvas
 from napari_outpaint._cli.channels import channel_groups, channel_selection
 from napari_outpaint._cli.console import Console
-from napari_outpaint._cli.overwrite import check_outputs
-from napari_outpaint._cli.zarr_output import check_zarr_output, is_zarr_path
+from napari_outpaint._cli.overwrite import (
+    check_outputs,
+    check_zarr_output,
+    is_zarr_path,
+)
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import stack_contrast_limits

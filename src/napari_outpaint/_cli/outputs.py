@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from napari_outpaint._cli.inputs import Job
-from napari_outpaint._cli.zarr_output import is_zarr_path
+from napari_outpaint._cli.overwrite import is_zarr_path
 from napari_outpaint._expand import Expand
 from napari_outpaint._io import check_writable, write_atomic, write_image
 from napari_outpaint._pipeline import jsonable

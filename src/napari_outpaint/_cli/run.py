@@ -32,9 +32,9 @@ from napari_outpaint._cli.exit_codes import (
 )
 from napari_outpaint._cli.inputs import Job, prepare_jobs
 from napari_outpaint._cli.outputs import write_outputs
+from napari_outpaint._cli.overwrite import is_zarr_path, store_output_for
 from napari_outpaint._cli.submitted import SubmittedRuns
 from napari_outpaint._cli.worker import Interrupted, run_cancellable
-from napari_outpaint._cli.zarr_output import is_zarr_path, store_output_for
 from napari_outpaint._errors import (
     STOP_ALL_RUNS,
     OutpaintError,
