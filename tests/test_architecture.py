@@ -26,6 +26,7 @@ LAZY = {
     'trustme': 'optional: only the stand-in needs it',
     'distributed': 'optional: only for a Dask cluster, and on its workers',
     'napari.utils.transforms.transform_utils': 'napari, below _layers',
+    'dask': 'heavy: only a result read back from a zarr store needs it',
 }
 
 

@@ -3,7 +3,8 @@
 Which planes (:mod:`.selection`), the batch itself (:mod:`.outpaint`), its
 shared state (:mod:`.state`: rate-limit gate, stop reason, heavy-work
 slots), its price (:mod:`.price`), the assembled nD result and what it
-reports (:mod:`.assembly`, :mod:`.result`), the batch's runs handed to
+reports (:mod:`.assembly`, :mod:`.result`), the result written into a
+zarr store as planes arrive (:mod:`.store`), the batch's runs handed to
 an engine that sends them together (:mod:`.grouping`: Runflow's batch
 route), and the one dispatcher of "one plane or a batch"
 (:mod:`.dispatch`) that ``outpaint_layer`` and the command line call.
@@ -24,6 +25,7 @@ from napari_outpaint._batch.selection import (
     planes_along,
     select_planes,
 )
+from napari_outpaint._batch.store import StoreOutput
 
 __all__ = [
     'Assembly',
@@ -33,6 +35,7 @@ __all__ = [
     'DEFAULT_CONCURRENCY',
     'MAX_CONCURRENCY',
     'Plane',
+    'StoreOutput',
     'confirm_batch_price',
     'outpaint_source',
     'plane_text',

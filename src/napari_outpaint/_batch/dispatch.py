@@ -24,6 +24,7 @@ from napari_outpaint._cache import (
     SpendCap,
 )
 from napari_outpaint._canvas import Canvas
+from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._pipeline import (
     OutpaintResult,
@@ -55,6 +56,7 @@ def outpaint_source(
     concurrency: int | None = None,
     spend_cap: SpendCap | None = None,
     cache: ResultCache | None = None,
+    output: Any = None,
 ) -> OutpaintResult | BatchResult:
     """Outpaint one plane, or a batch of planes, of *source*.
 
@@ -84,6 +86,9 @@ def outpaint_source(
         passes) and, for a batch, the runs in flight.
     spend_cap, cache
         Default: the session's cap, ``ResultCache()``.
+    output : path or StoreOutput, optional
+        For a batch: the ``result.zarr`` store its planes are written to
+        as they arrive (see :mod:`napari_outpaint._batch.store`).
 
     Returns
     -------
@@ -108,6 +113,13 @@ def outpaint_source(
             spend_cap=spend_cap,
             progress=report,
             cancel=cancel,
+            output=output,
+        )
+    if output is not None:
+        raise InvalidInputError(
+            'output',
+            'a zarr output holds a batch: pass planes= (e.g. '
+            "planes='all'), or drop output= for one plane.",
         )
     index = normalize_plane(plane, source.lead_shape)
     plan = check_plan(source, expand)

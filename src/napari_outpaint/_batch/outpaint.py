@@ -28,6 +28,7 @@ placement as a single plane.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -48,6 +49,11 @@ from napari_outpaint._batch.state import (
     BatchState,
     HeavyPhase,
     NewRunsStopped,
+)
+from napari_outpaint._batch.store import (
+    StoreOutput,
+    as_store_output,
+    open_store_assembly,
 )
 from napari_outpaint._cache import (
     ConfirmCallback,
@@ -125,6 +131,7 @@ def outpaint_planes(
     spend_cap: SpendCap | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: CancelToken | None = None,
+    output: str | os.PathLike[str] | StoreOutput | None = None,
 ) -> BatchResult:
     """Outpaint several planes of *data* into one aligned nD result.
 
@@ -161,6 +168,12 @@ def outpaint_planes(
         time.
     cancel : CancelToken, optional
         Stops every plane; finished planes are kept.
+    output : path or StoreOutput, optional
+        ``'result.zarr'``: each finished plane is written to this OME-Zarr
+        store as it arrives (not kept in memory) and the result's
+        ``data``/``mask`` are dask arrays over it; a re-run with the same
+        output sends no run for the planes the store holds (see
+        :mod:`napari_outpaint._batch.store`).
 
     Returns
     -------
@@ -193,6 +206,7 @@ def outpaint_planes(
         spend_cap=spend_cap,
         progress=progress,
         cancel=cancel,
+        output=output,
     )
 
 
@@ -209,6 +223,7 @@ def outpaint_source_planes(
     spend_cap: SpendCap | None = None,
     progress: Callable[[BatchProgress], None] | None = None,
     cancel: CancelToken | None = None,
+    output: str | os.PathLike[str] | StoreOutput | None = None,
 ) -> BatchResult:
     """:func:`outpaint_planes` for a validated source (see there).
 
@@ -242,9 +257,30 @@ def outpaint_source_planes(
     cache = cache if cache is not None else ResultCache()
     cap = spend_cap if spend_cap is not None else session_spend_cap()
     cancel = cancel if cancel is not None else CancelToken()
+    n_lead = source.n_lead
+    origin = tuple(min(p[a] for p in selected) for a in range(n_lead))
+    lead_shape = tuple(
+        max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
+    )
+    store_output = as_store_output(output)
+    if store_output is None:
+        assembly = Assembly(origin, lead_shape)
+        stored: set[Plane] = set()
+    else:  # checked before any run; its complete planes are not sent
+        assembly = open_store_assembly(
+            store_output,
+            source,
+            expand,
+            engine=inner,
+            keep_native_resolution=keep_native_resolution,
+            origin=origin,
+            lead_shape=lead_shape,
+        )
+        stored = set(assembly.done)
+    todo = [p for p in selected if p not in stored]
     estimate = confirm_batch_price(
         source,
-        selected,
+        todo,
         plan=plan,
         engine=inner,
         cache=cache,
@@ -252,15 +288,11 @@ def outpaint_source_planes(
     )
     price = estimate.price_usd
 
-    n_lead = source.n_lead
-    origin = tuple(min(p[a] for p in selected) for a in range(n_lead))
-    lead_shape = tuple(
-        max(p[a] for p in selected) - origin[a] + 1 for a in range(n_lead)
-    )
     batch = BatchState(len(selected), progress, cancel)
+    for plane in stored:
+        batch.count(plane, True)
     batch_id = new_batch_id()
     heavy_slots = threading.Semaphore(HEAVY_SLOTS)
-    assembly = Assembly(origin, lead_shape)
     outcomes: dict[Plane, PlaneOutcome] = {}
     provenances: dict[Plane, Any] = {}
 
@@ -360,11 +392,11 @@ def outpaint_source_planes(
             cost_usd=price if status == 'done' else 0.0,
         )
 
-    batch.report(None, None, f'Starting {len(selected)} planes: {estimate}')
+    batch.report(None, None, f'Starting {len(todo)} planes: {estimate}')
     pool = ThreadPoolExecutor(workers, thread_name_prefix='outpaint-batch')
     try:
         with grouped_requests(inner, estimate, workers):
-            futures = [pool.submit(run_plane, p) for p in selected]
+            futures = [pool.submit(run_plane, p) for p in todo]
             wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
                 if future.done():
@@ -376,6 +408,7 @@ def outpaint_source_planes(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
+    outcomes.update((p, PlaneOutcome(p, 'stored')) for p in stored)
     ordered = tuple(
         outcomes.get(p, PlaneOutcome(p, 'not run')) for p in selected
     )
@@ -401,6 +434,8 @@ def outpaint_source_planes(
         stopped_by=stop,
         plane_provenances=provenances,
     )
+    if store_output is not None:
+        assembly.keep_provenance(provenance)
     result = BatchResult(
         data=assembly.data,
         mask=assembly.mask(),

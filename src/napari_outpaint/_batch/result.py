@@ -31,7 +31,8 @@ class PlaneOutcome:
         Its indices along the non-spatial axes.
     status : str
         ``'done'`` (a new paid run), ``'cached'`` (free, from the cache),
-        ``'collected'`` (a run submitted earlier), ``'failed'``,
+        ``'collected'`` (a run submitted earlier), ``'stored'`` (already
+        complete in the batch's output store: not sent), ``'failed'``,
         ``'cancelled'`` or ``'not run'`` (the batch stopped first).
     run_id : str or None
     cost_usd : float
@@ -48,7 +49,7 @@ class PlaneOutcome:
     @property
     def finished(self) -> bool:
         """Whether the plane's result is in the batch result."""
-        return self.status in ('done', 'cached', 'collected')
+        return self.status in ('done', 'cached', 'collected', 'stored')
 
     @property
     def message(self) -> str:

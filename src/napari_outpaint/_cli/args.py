@@ -380,8 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
         '--output',
         required=True,
         metavar='OUTPUT',
-        help='output file (.tif/.tiff or .png), or a folder for several '
-        'inputs',
+        help='output file (.tif/.tiff or .png), a .zarr store for '
+        '--plane all (OME-Zarr, written as planes finish; run again to '
+        'resume), or a folder for several inputs',
     )
     sizing = parser.add_argument_group(
         'canvas (one kind: percent, pixels, world units, --canvas or --aspect)'

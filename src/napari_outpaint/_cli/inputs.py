@@ -15,7 +15,11 @@ from napari_outpaint import _sample_data
 from napari_outpaint._canvas import Canvas, CanvasPlan, plan_canvas
 from napari_outpaint._cli.channels import channel_groups, channel_selection
 from napari_outpaint._cli.console import Console
-from napari_outpaint._cli.overwrite import check_outputs
+from napari_outpaint._cli.overwrite import (
+    check_outputs,
+    check_zarr_output,
+    is_zarr_path,
+)
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
 from napari_outpaint._imaging import stack_contrast_limits
@@ -203,8 +207,8 @@ def written_by_us(folder: Path) -> set[str]:
 
 def _output_for(image: ImageFile, output: Path, batch: bool) -> Path:
     """Where the result of *image* goes."""
-    if not batch and not output.is_dir():
-        return output
+    if not batch and (not output.is_dir() or is_zarr_path(output)):
+        return output  # a .zarr folder is a store, not a folder of files
     if batch and output.exists() and not output.is_dir():
         raise InvalidInputError(
             '--output',
@@ -349,6 +353,12 @@ def prepare_jobs(
         )
     batch = len(specs) > 1
     output = Path(args.output)
+    if batch and is_zarr_path(output):
+        raise InvalidInputError(
+            '--output',
+            f'{output} is a zarr store, which holds the result of one '
+            'input; give a folder for several inputs.',
+        )
     if batch:
         output.mkdir(parents=True, exist_ok=True)
     jobs = []
@@ -385,9 +395,18 @@ def prepare_jobs(
         )
         if chosen is not None and planes is None:
             spatial += 1  # the channel axis is kept
-        check_writable(
-            target, dtype=image.data.dtype, rgb=image.rgb, ndim=spatial
-        )
+        if is_zarr_path(target):
+            check_zarr_output(
+                target,
+                image,
+                planes,
+                n_inputs=len(specs),
+                channels=chosen is not None,
+            )
+        else:
+            check_writable(
+                target, dtype=image.data.dtype, rgb=image.rgb, ndim=spatial
+            )
         plan = _plan(image, expand)
         for step in plan.passes:
             check_plane_fits(
@@ -421,8 +440,13 @@ def prepare_jobs(
                 channel_axis=channel_axis,
             )
         )
-    check_outputs(
-        [p for job in jobs for p in job.written_paths(mask=not args.no_mask)],
+    check_outputs(  # a zarr store is resumed, not replaced
+        [
+            p
+            for job in jobs
+            if not is_zarr_path(job.output)
+            for p in job.written_paths(mask=not args.no_mask)
+        ],
         [job.spec for job in jobs if not job.spec.startswith(SAMPLE_PREFIX)],
         overwrite=args.overwrite,
         console=console,

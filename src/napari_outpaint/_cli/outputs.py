@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from napari_outpaint._cli.inputs import Job
+from napari_outpaint._cli.overwrite import is_zarr_path
 from napari_outpaint._expand import Expand
 from napari_outpaint._io import check_writable, write_atomic, write_image
 from napari_outpaint._pipeline import jsonable
@@ -55,9 +56,15 @@ def write_outputs(
     expand: Expand,
     args: argparse.Namespace,
 ) -> list[Path]:
-    """Write the result, its mask and the sidecar; return the paths."""
+    """Write the result, its mask and the sidecar; return the paths.
+
+    A ``*.zarr`` output was written plane by plane during the batch (with
+    its mask and provenance): nothing is left to write.
+    """
     image = job.image
     output = job.output
+    if is_zarr_path(output):
+        return [output]
     layer_scale = [float(s) for s in result.scale]
     written = [
         write_atomic(

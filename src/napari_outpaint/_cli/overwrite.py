@@ -8,7 +8,13 @@ The rule of every command that writes files (the main command and
   links: files are compared by identity, not by name);
 - an output that already exists is replaced only with ``--overwrite``, or
   when the user answers yes on a terminal; elsewhere (a script, CI) the
-  command refuses before any work, naming the file and the flag.
+  command refuses before any work, naming the file and the flag;
+- a ``-o result.zarr`` store is never replaced but resumed: the batch is
+  written into it plane by plane (with its mask and provenance, so no
+  TIFF, mask file or sidecar beside it), and the same command run again
+  after an interruption sends no run for the planes it holds; a path that
+  is not our store, or a store of another input or expansion, is refused
+  (:func:`check_zarr_output`, :func:`store_output_for`).
 """
 
 from __future__ import annotations
@@ -18,10 +24,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from napari_outpaint._batch import StoreOutput
 from napari_outpaint._cli.console import Console
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io import ImageFile, check_store_path, is_zarr_path
 
-__all__ = ['FileIdentity', 'check_outputs', 'file_identity']
+__all__ = [
+    'FileIdentity',
+    'check_outputs',
+    'check_zarr_output',
+    'file_identity',
+    'is_zarr_path',
+    'store_output_for',
+]
 
 FileIdentity = tuple[int, int] | str
 
@@ -101,3 +116,49 @@ def check_outputs(
         f'{named}{more} already exist(s); nothing was run. Pass --overwrite '
         'to replace, or choose another output name or folder.',
     )
+
+
+_FIELD = '--output'
+
+
+def check_zarr_output(
+    target: Path,
+    image: ImageFile,
+    planes: tuple[tuple[int, ...], ...] | None,
+    *,
+    n_inputs: int,
+    channels: bool = False,
+) -> None:
+    """Refuse a zarr output that cannot hold this job, before any run."""
+    if channels:
+        raise InvalidInputError(
+            _FIELD,
+            f'{image.source} has channels, outpainted together; a zarr '
+            'store does not hold channel results yet: write a .tif.',
+        )
+    if n_inputs > 1:
+        raise InvalidInputError(
+            _FIELD,
+            f'{target} is a zarr store, which holds the result of one '
+            'input; give a folder for several inputs, or one input.',
+        )
+    if planes is None:
+        raise InvalidInputError(
+            _FIELD,
+            f'{target} is a zarr store, which holds a batch of planes; '
+            f'add --plane all for the stack {image.source}, or write a '
+            '.tif.',
+        )
+    check_store_path(target, field=_FIELD)
+
+
+def store_output_for(image: ImageFile, target: Path) -> StoreOutput | None:
+    """The batch's store output for *target* (None unless ``*.zarr``):
+    the file's axes (``t``, ``z``, ``y``, ``x``...) and its unit on the
+    spatial axes."""
+    if not is_zarr_path(target):
+        return None
+    letters = image.axes.replace('S', '') if image.rgb else image.axes
+    names = [a.lower() for a in letters]
+    units = [image.unit if a in 'XYZ' else None for a in letters]
+    return StoreOutput(target, axis_names=names, units=units, field=_FIELD)

@@ -36,6 +36,7 @@ from napari_outpaint._cli.exit_codes import (
 )
 from napari_outpaint._cli.inputs import Job, prepare_jobs
 from napari_outpaint._cli.outputs import write_outputs
+from napari_outpaint._cli.overwrite import is_zarr_path, store_output_for
 from napari_outpaint._cli.submitted import SubmittedRuns
 from napari_outpaint._cli.worker import Interrupted, run_cancellable
 from napari_outpaint._errors import (
@@ -134,6 +135,7 @@ def _outpaint_job(
         confirm=True,  # the price was shown and confirmed up front
         concurrency=args.concurrency,
         spend_cap=cap,
+        output=store_output_for(image, job.output),
     )
 
 
@@ -176,11 +178,17 @@ def _finish_job(
     if outcomes is not None:
         console.say(f'{label}: {result.summary()}')
         if not result.complete:
+            again = (
+                'Run the same command again to finish: the planes in '
+                f'{job.output} are not sent again'
+                if is_zarr_path(job.output)
+                else 'Run the same command again with --overwrite to '
+                'finish: finished planes come from the cache at no cost'
+            )
             console.error(
                 f'{label}: partial result written ({len(result.finished)} '
                 f'of {len(outcomes)} planes; unfinished planes are 0). '
-                'Run the same command again with --overwrite to finish: '
-                'finished planes come from the cache at no cost.'
+                f'{again}.'
             )
             return batch_exit_code(result)
     for message in getattr(result, 'warnings', ()) or ():

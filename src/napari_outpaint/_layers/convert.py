@@ -113,8 +113,9 @@ def mask_layer(
             'outpaint_layer.',
         )
     base = image_layer.name.removesuffix(RESULT_SUFFIX)
+    lazy = hasattr(mask, 'compute')  # a dask mask over a zarr store
     labels = Labels(
-        np.asarray(mask).astype(np.uint8),
+        mask.astype(np.uint8) if lazy else np.asarray(mask).astype(np.uint8),
         name=f'{base}{MASK_SUFFIX}',
         scale=image_layer.scale,
         translate=image_layer.translate,

@@ -10,13 +10,19 @@ viewer) comes out, styled like the original.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import napari.layers
 
-from napari_outpaint._batch import BatchProgress, BatchResult, outpaint_source
+from napari_outpaint._batch import (
+    BatchProgress,
+    BatchResult,
+    StoreOutput,
+    outpaint_source,
+)
 from napari_outpaint._canvas import Canvas
 from napari_outpaint._errors import InvalidInputError
 from napari_outpaint._expand import Expand
@@ -48,6 +54,7 @@ def outpaint_layer(
     concurrency: int | None = None,
     batch_progress: Callable[[BatchProgress], None] | None = None,
     client: Any = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> napari.layers.Image:
     """Outpaint an Image layer; return a new, aligned layer (not added).
 
@@ -95,6 +102,14 @@ def outpaint_layer(
         without it, the client active in this process is used, if any.
         A batch then keeps as many planes in flight as the cluster has
         worker threads (up to 32) unless *concurrency* says otherwise.
+    output : path, optional
+        For *planes*: ``'result.zarr'``, an OME-Zarr store each finished
+        plane is written to as it arrives (with the layer's axis labels,
+        units and placement; the mask as ``labels/generated``). The
+        result layer is then a lazy dask array over the store, and a
+        re-run with the same *output* sends no run for the planes it
+        holds. A path that exists and is not such a store, or a store of
+        another source or expansion, is refused before any run.
 
     Returns
     -------
@@ -113,6 +128,13 @@ def outpaint_layer(
     require_image_layer(layer)
     if client is not None:
         engine = resolve_engine(engine, client=client)
+    if channel_axis is not None and output is not None:
+        raise InvalidInputError(
+            'output',
+            'channels outpainted together are not written to a zarr store '
+            'yet; drop output= (the result is then in memory), or outpaint '
+            'without channel_axis=.',
+        )
     if channel_axis is not None:
         if keep_native_resolution:
             raise InvalidInputError(
@@ -155,9 +177,22 @@ def outpaint_layer(
         confirm=confirm,
         concurrency=concurrency,
         batch_progress=batch_progress,
+        output=None if output is None else store_output(layer, output),
     )
     if isinstance(result, BatchResult):
         result.raise_if_nothing_finished()
         if not result.complete:
             warnings.warn(result.summary(), UserWarning, stacklevel=2)
     return result_layer(layer, result)
+
+
+def store_output(layer: napari.layers.Image, path: Any) -> StoreOutput:
+    """*path* as a batch's zarr output, with *layer*'s axis labels and
+    units (written as the store's OME axes)."""
+    labels = getattr(layer, 'axis_labels', None)
+    units = getattr(layer, 'units', None)
+    return StoreOutput(
+        path,
+        axis_names=None if labels is None else [str(a) for a in labels],
+        units=None if units is None else [str(u) for u in units],
+    )

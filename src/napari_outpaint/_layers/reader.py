@@ -11,6 +11,13 @@ with it. Files without our sidecar are declined, for napari's own reader.
 without napari asking which reader to use: no other reader claims a
 ``.tif.json``.
 
+``napari result.zarr/zarr.json`` opens a batch result that was written
+to a zarr store (``output='result.zarr'``, ``-o result.zarr``) as lazy
+dask layers, placed by the store's OME metadata
+(:mod:`.zarr_result`): no other reader claims a ``zarr.json``, and a
+``.zarr`` folder itself is napari's or napari-ome-zarr's to open (a
+reader that accepts folders would be offered for every folder).
+
 It returns layer data tuples, so napari makes the layers.
 """
 
@@ -35,6 +42,7 @@ from napari_outpaint._io import (
     sidecar_path_for,
 )
 from napari_outpaint._layers.convert import MASK_SUFFIX, RESULT_SUFFIX
+from napari_outpaint._layers.zarr_result import store_layer_data, store_root
 
 __all__ = [
     'get_reader',
@@ -61,7 +69,8 @@ def get_reader(
     -------
     callable or None
         None unless every path is a ``.tif``/``.tiff``/``.png`` file with
-        a napari-outpaint sidecar beside it, or such a sidecar.
+        a napari-outpaint sidecar beside it, such a sidecar, or a result
+        store (``result.zarr`` or its ``zarr.json``).
     """
     paths = _paths(path)
     if not paths or not all(_is_ours(p) for p in paths):
@@ -82,6 +91,8 @@ def _paths(path: Any) -> list[Any]:
 
 def _image_of(path: Any) -> Any:
     """``out.tif`` for ``out.tif.json``; any other path as it is."""
+    if store_root(path) is not None:
+        return path
     if isinstance(path, str | os.PathLike) and str(path).lower().endswith(
         '.json'
     ):
@@ -93,6 +104,8 @@ def _is_ours(path: Any) -> bool:
 
     if not isinstance(path, str | os.PathLike):
         return False
+    if store_root(path) is not None:
+        return True
     path = Path(path)
     suffixes = (*TIFF_SUFFIXES, *PNG_SUFFIXES)
     return (
@@ -105,7 +118,15 @@ def _is_ours(path: Any) -> bool:
 def read_results(path: str | Sequence[str]) -> list[LayerData]:
     """The layer data of one or several written results (see
     :func:`result_layer_data`), in order."""
-    return [layer for p in _paths(path) for layer in result_layer_data(p)]
+    return [
+        layer
+        for p in _paths(path)
+        for layer in (
+            store_layer_data(p)
+            if store_root(p) is not None
+            else result_layer_data(p)
+        )
+    ]
 
 
 def result_layer_data(path: str | Path) -> list[LayerData]:
