@@ -1,7 +1,7 @@
 """Load what the first run needs on a background thread, not during Run.
 
 A run imports a few modules on first use (the HTTP transport behind
-httpx, Pillow's codec plugins, PatchMatch) and tqdm creates its write
+httpx, Pillow's common codecs, PatchMatch) and tqdm creates its write
 lock on the first progress bar. Done at the first Run, that work competes
 with the GUI thread (the GIL, the lock on the GUI thread itself) while
 the user watches the viewer. :func:`warm_up` does it once per process, on
@@ -62,7 +62,9 @@ def _warm() -> None:
         except Exception as exc:  # noqa: BLE001 - optional, reported later
             logger.debug('warm-up skipped %s: %s', name, exc)
     try:
-        Image.init()  # Pillow's codec plugins, else loaded at first use
+        # Pillow's common codecs (PNG, JPEG...), else loaded at first use;
+        # the rest (Image.init, ~30 ms) only if a run meets another format
+        Image.preinit()
         # tqdm's class-wide write lock (a multiprocessing RLock) is
         # otherwise made by the first progress bar, on the GUI thread
         tqdm.tqdm.get_lock()
