@@ -23,6 +23,7 @@ LAZY = {
     'scipy': 'heavy; napari bans it at module level too',
     'skimage': 'heavy: only the sample data need it',
     'patchmatch': 'loads OpenCV; may be missing on a platform',
+    'ome_types': 'about a second to import: only OME-TIFFs need it',
     'trustme': 'optional: only the stand-in needs it',
     'distributed': 'optional: only for a Dask cluster, and on its workers',
     'napari.utils.transforms.transform_utils': 'napari, below _layers',

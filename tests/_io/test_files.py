@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image
 
 from napari_outpaint._errors import InvalidInputError
-from napari_outpaint._io import files
 from napari_outpaint._io.files import (
     check_writable,
     format_family,
@@ -276,18 +278,168 @@ def test_a_tiff_above_the_limit_is_refused_before_reading(tmp_path):
     assert read_image(path, max_pixels=120_000).data.shape == (2, 300, 400)
 
 
-def test_ome_pixel_sizes_come_from_the_first_image_and_survive_bad_xml():
-    """Several images: the first one's sizes; malformed XML: none."""
-    xml = (
-        '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">'
-        '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" '
-        'Type="uint8" SizeX="2" SizeY="2" SizeZ="1" SizeC="1" SizeT="1" '
-        'PhysicalSizeX="250" PhysicalSizeXUnit="nm" PhysicalSizeY="0.25"/>'
-        '</Image><Image ID="Image:1"><Pixels ID="Pixels:1" '
-        'DimensionOrder="XYZCT" Type="uint8" SizeX="2" SizeY="2" SizeZ="1" '
-        'SizeC="1" SizeT="1" PhysicalSizeX="9" PhysicalSizeY="9"/></Image>'
-        '</OME>'
+_OME_NS = 'http://www.openmicroscopy.org/Schemas/OME/2016-06'
+
+
+def _ome_tiff(path, *pixels_attributes, cm_per_pixel=None):
+    """A 20 x 30 uint8 TIFF whose description is this OME-XML: one
+    ``Image`` per string of ``Pixels`` attributes."""
+    image = (
+        '<Image ID="Image:{i}"><Pixels ID="Pixels:{i}" DimensionOrder="XYCZT" '
+        'Type="uint8" SizeX="30" SizeY="20" SizeZ="1" SizeC="1" SizeT="1" '
+        '{attributes}><Channel ID="Channel:{i}:0" '
+        'SamplesPerPixel="1"/><TiffData IFD="0" PlaneCount="1"/></Pixels>'
+        '</Image>'
     )
-    assert files._ome_pixel_sizes(xml) == pytest.approx({'X': 0.25, 'Y': 0.25})
-    assert files._ome_pixel_sizes('<OME><Image') == {}
-    assert files._ome_pixel_sizes('<OME/>') == {}
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?><OME xmlns="{_OME_NS}">'
+        + ''.join(
+            image.format(i=i, attributes=attributes)
+            for i, attributes in enumerate(pixels_attributes)
+        )
+        + '</OME>'
+    )
+    tags = {}
+    if cm_per_pixel is not None:
+        tags = {
+            'resolution': (1 / cm_per_pixel, 1 / cm_per_pixel),
+            'resolutionunit': 'CENTIMETER',
+        }
+    tifffile.imwrite(
+        path, _ramp((20, 30), np.uint8), description=xml, metadata=None,
+        **tags,
+    )  # fmt: skip
+    return path
+
+
+def test_ome_z_y_x_sizes_in_nanometres_micrometres_and_millimetres(tmp_path):
+    """Each axis keeps its own OME unit, converted to µm."""
+    path = tmp_path / 'zyx.ome.tif'
+    tifffile.imwrite(
+        path,
+        _ramp((3, 20, 30), np.uint16),
+        ome=True,
+        metadata={
+            'axes': 'ZYX',
+            'PhysicalSizeX': 250.0,
+            'PhysicalSizeXUnit': 'nm',
+            'PhysicalSizeY': 0.5,
+            'PhysicalSizeYUnit': 'µm',
+            'PhysicalSizeZ': 0.002,
+            'PhysicalSizeZUnit': 'mm',
+        },
+    )
+    image = read_image(path)
+    assert image.axes == 'ZYX'
+    assert image.unit == 'µm'
+    assert image.scale == pytest.approx((2.0, 0.5, 0.25))
+
+
+def test_ome_sizes_without_a_unit_are_micrometres(tmp_path):
+    """OME's default unit is µm; Z without a size keeps a scale of 1."""
+    path = tmp_path / 'plain-units.ome.tif'
+    tifffile.imwrite(
+        path,
+        _ramp((2, 20, 30), np.uint8),
+        ome=True,
+        metadata={'axes': 'ZYX', 'PhysicalSizeX': 0.3, 'PhysicalSizeY': 0.6},
+    )
+    assert read_image(path).scale == pytest.approx((1.0, 0.6, 0.3))
+
+
+def test_non_square_ome_pixels_keep_each_axis(tmp_path):
+    """A pixel twice as tall as wide is read as (Y, X) = (2a, a)."""
+    path = _ome_tiff(
+        tmp_path / 'tall.ome.tif',
+        'PhysicalSizeX="0.1" PhysicalSizeY="200" PhysicalSizeYUnit="nm"',
+    )
+    image = read_image(path)
+    assert image.scale == pytest.approx((0.2, 0.1))
+    assert image.unit == 'µm'
+
+
+def test_ome_pixel_sizes_come_from_the_first_image(tmp_path):
+    """Several OME images: the first one's sizes (tifffile's series 0)."""
+    path = _ome_tiff(
+        tmp_path / 'two.ome.tif',
+        'PhysicalSizeX="0.4" PhysicalSizeY="0.4"',
+        'PhysicalSizeX="9" PhysicalSizeY="9"',
+    )
+    assert read_image(path).scale == pytest.approx((0.4, 0.4))
+
+
+def test_ome_sizes_in_pixels_are_no_physical_size(tmp_path):
+    """A size in 'pixel' units is not physical: no pixel size."""
+    path = _ome_tiff(
+        tmp_path / 'px.ome.tif',
+        'PhysicalSizeX="1" PhysicalSizeXUnit="pixel" PhysicalSizeY="1" '
+        'PhysicalSizeYUnit="pixel"',
+    )
+    image = read_image(path)
+    assert image.scale == (1.0, 1.0)
+    assert image.unit is None
+
+
+@pytest.mark.parametrize(
+    'attributes',
+    [
+        'PhysicalSizeX="abc" PhysicalSizeY="0.5"',  # not a number
+        'PhysicalSizeX="-2" PhysicalSizeY="0.5"',  # not positive
+        'PhysicalSizeX="0.5" PhysicalSizeXUnit="furlong"',  # no OME unit
+    ],
+)
+def test_invalid_ome_metadata_warns_and_falls_back_to_resolution_tags(
+    tmp_path, attributes
+):
+    """OME-XML outside the schema: a warning naming the file, and the
+    pixel size of the resolution tags (as for a plain TIFF)."""
+    path = _ome_tiff(tmp_path / 'bad.ome.tif', attributes, cm_per_pixel=7e-5)
+    with pytest.warns(UserWarning, match='OME-XML metadata of .*bad.ome.tif'):
+        image = read_image(path)
+    assert image.scale == pytest.approx((0.7, 0.7))
+    assert image.unit == 'µm'
+    np.testing.assert_array_equal(image.data, _ramp((20, 30), np.uint8))
+
+
+def test_malformed_ome_xml_warns_and_gives_no_pixel_size(tmp_path):
+    """XML that does not parse: the pixels are read, with a warning and
+    no pixel size (the file has no resolution tags)."""
+    path = tmp_path / 'broken.ome.tif'
+    tifffile.imwrite(
+        path,
+        _ramp((20, 30), np.uint8),
+        description=f'<?xml version="1.0"?><OME xmlns="{_OME_NS}"><Image '
+        'ID="Image:0"><Pixels PhysicalSizeX="0.5" </OME>',
+        metadata=None,
+    )
+    with pytest.warns(UserWarning, match='cannot be read'):
+        image = read_image(path)
+    assert image.scale == (1.0, 1.0)
+    assert image.unit is None
+    np.testing.assert_array_equal(image.data, _ramp((20, 30), np.uint8))
+
+
+def test_an_imagej_or_plain_tiff_does_not_import_ome_types(tmp_path):
+    """ome-types (about a second to import) is loaded for OME-TIFFs only."""
+    tifffile.imwrite(
+        tmp_path / 'ij.tif',
+        _ramp((20, 30), np.uint8),
+        imagej=True,
+        resolution=(2, 2),
+        metadata={'unit': 'um'},
+    )
+    tifffile.imwrite(tmp_path / 'plain.tif', _ramp((20, 30), np.uint8))
+    code = (
+        'import sys\n'
+        'from napari_outpaint._io import read_image\n'
+        f'print(read_image({str(tmp_path / "ij.tif")!r}).scale)\n'
+        f'print(read_image({str(tmp_path / "plain.tif")!r}).scale)\n'
+        "print('ome_types' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split('\n')
+    assert out[:3] == ['(0.5, 0.5)', '(1.0, 1.0)', 'False']

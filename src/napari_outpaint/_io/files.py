@@ -8,10 +8,10 @@ Reading:
   so the scale is 1.
 - TIFF through tifffile: any dtype (8/16/32-bit, signed, float), stacks
   of any dimension, RGB(A). The physical pixel size, in micrometres, is
-  taken from OME metadata (``PhysicalSizeX/Y/Z``, parsed by tifffile's
-  ``xml2dict``), else from ImageJ
-  metadata (``unit`` + resolution tags + ``spacing``), else from the
-  resolution tags when their unit is centimetre (or mm/µm). Inch-based
+  taken from OME metadata (``PhysicalSizeX/Y/Z`` and their units, read
+  by ome-types in :mod:`.ome`; unreadable OME-XML is a warning), else
+  from ImageJ metadata (``unit`` + resolution tags + ``spacing``), else
+  from the resolution tags when their unit is centimetre (or mm/µm). Inch-based
   resolution tags are a print DPI and are ignored.
 
 Writing (:func:`write_image`) keeps the input's format family:
@@ -40,6 +40,7 @@ import tifffile
 from PIL import Image
 
 from napari_outpaint._errors import InvalidInputError
+from napari_outpaint._io.ome import ome_pixel_sizes
 
 __all__ = [
     'ImageFile',
@@ -306,7 +307,7 @@ def _read_tiff(path: Path, max_pixels: int | None) -> ImageFile:
             axes = 'Q' * (data.ndim - 2) + 'YX'
         data, axes = _samples_last(path, data, axes)
         rgb = axes.endswith('S')
-        sizes = _tiff_pixel_sizes(tif, series)
+        sizes = _tiff_pixel_sizes(path, tif, series)
     layer_axes = axes[:-1] if rgb else axes
     unit = 'µm' if sizes else None
     scale = tuple(float(sizes.get(a, 1.0)) for a in layer_axes)
@@ -351,10 +352,10 @@ def _samples_last(
     return data, axes
 
 
-def _tiff_pixel_sizes(tif: Any, series: Any) -> dict[str, float]:
+def _tiff_pixel_sizes(path: Path, tif: Any, series: Any) -> dict[str, float]:
     """Physical pixel sizes in µm by axis letter (``X``, ``Y``, ``Z``)."""
     if tif.is_ome and tif.ome_metadata:
-        sizes = _ome_pixel_sizes(tif.ome_metadata)
+        sizes = ome_pixel_sizes(tif.ome_metadata, source=str(path))
         if sizes:
             return sizes
     page = series.pages[0] if series.pages else tif.pages[0]
@@ -385,32 +386,6 @@ def _tiff_pixel_sizes(tif: Any, series: Any) -> dict[str, float]:
 def _clean_unit(unit: str) -> str:
     unit = unit.strip()
     return unit.replace('\\u00B5', 'µ').replace('\\u00b5', 'µ').lower()
-
-
-def _ome_pixel_sizes(xml: str) -> dict[str, float]:
-    """Pixel sizes of the first OME image, parsed by tifffile's reader."""
-    try:
-        ome = tifffile.xml2dict(xml).get('OME', {})
-    except Exception:  # noqa: BLE001 - malformed OME-XML: no pixel size
-        return {}
-    image = ome.get('Image') if isinstance(ome, dict) else None
-    if isinstance(image, list):
-        image = image[0] if image else None
-    pixels = image.get('Pixels') if isinstance(image, dict) else None
-    if not isinstance(pixels, dict):
-        return {}
-    sizes = {}
-    for axis in 'XYZ':
-        value = pixels.get(f'PhysicalSize{axis}')
-        unit = _clean_unit(str(pixels.get(f'PhysicalSize{axis}Unit', 'µm')))
-        factor = _UM_PER_UNIT.get(unit)
-        try:
-            size = float(value) * factor if factor else math.nan
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(size) and size > 0:
-            sizes[axis] = size
-    return sizes if 'X' in sizes and 'Y' in sizes else {}
 
 
 def check_writable(

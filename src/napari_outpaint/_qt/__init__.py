@@ -4,8 +4,9 @@ The widget (:mod:`.widget`), the run in a napari worker thread
 (:mod:`.worker`), the outline of the canvas in the viewer
 (:mod:`.preview`), the History list (:mod:`.history_panel`), what a
 failure tells the user (:mod:`.failures`), the words of progress
-(:mod:`.progress_text`), keeping things in view (:mod:`.view`), and
-``outpaint_layer`` off the GUI thread for scripts and notebooks
+(:mod:`.progress_text`), keeping things in view (:mod:`.view`), the
+first run's imports loaded ahead on a background thread (:mod:`.warm_up`),
+and ``outpaint_layer`` off the GUI thread for scripts and notebooks
 (:mod:`.scripting`). Nothing below this room imports it.
 """
 

@@ -80,6 +80,7 @@ from napari_outpaint._qt.progress_text import (
     run_status,
 )
 from napari_outpaint._qt.view import fit_view, layer_bounds
+from napari_outpaint._qt.warm_up import warm_up
 from napari_outpaint._qt.worker import (
     ProgressRelay,
     RunOutcome,
@@ -282,6 +283,7 @@ class OutpaintWidget(Container):
         self._connect_signals()
         self._on_active_layer()
         self._refresh()
+        warm_up()  # the first run's imports, off the GUI thread
 
     # -- public, for scripts and tests -----------------------------------
     @property
@@ -837,12 +839,6 @@ class OutpaintWidget(Container):
         layer = request.layer
         labels = tuple(getattr(layer, 'axis_labels', ()) or ())
         self._axis_names = axis_names(labels, max(0, layer.ndim - 2))
-        self._progress_bar = cancelable_progress(
-            total=_BAR_TOTAL,
-            desc='Outpaint',
-            cancel_callback=self._on_cancel,
-            bar_format=_BAR_FORMAT,
-        )
         # Connecting 'errored' here stops superqt from re-raising a bug in
         # the GUI thread; napari still shows it as a notification.
         worker = create_worker(
@@ -858,8 +854,16 @@ class OutpaintWidget(Container):
             },
         )
         self._worker = worker
+        # Before napari's Activity bar: its creation repaints the window
+        # at once (processEvents), and these changes join that repaint.
         self._set_inputs_enabled(False)
         self._status.value = f'starting ({request.engine_choice.summary})'
+        self._progress_bar = cancelable_progress(
+            total=_BAR_TOTAL,
+            desc='Outpaint',
+            cancel_callback=self._on_cancel,
+            bar_format=_BAR_FORMAT,
+        )
         worker.start()
 
     def _set_inputs_enabled(self, enabled: bool) -> None:
