@@ -12,6 +12,7 @@ What this file checks
 
 from __future__ import annotations
 
+import platform
 import tracemalloc
 
 import numpy as np
@@ -85,3 +86,18 @@ def test_an_invalid_limit_setting_is_a_configuration_error(monkeypatch, text):
     with pytest.raises(ConfigurationError, match=MAX_PIXELS_ENV):
         max_pixels_setting()
     assert max_pixels_setting(5) == 5
+
+
+def test_freed_memory_is_handed_back_on_glibc(monkeypatch):
+    """On glibc (this machine) ``malloc_trim`` is found and called once per
+    call; elsewhere the call is a no-op."""
+    calls = []
+    monkeypatch.setattr(
+        memory, '_malloc_trim', lambda: lambda pad: calls.append(pad)
+    )
+    memory.return_freed_memory()
+    assert calls == [0]
+    monkeypatch.undo()
+    if platform.libc_ver()[0] == 'glibc':
+        assert memory._malloc_trim() is not None
+    memory.return_freed_memory()  # the real one: never raises

@@ -46,15 +46,26 @@ def test_nonsense_durations_are_ignored_and_only_the_last_kept():
 
 
 def test_the_pacer_grants_at_most_its_rate_in_all():
-    """Eight loops asking for reads at once get them one gap apart."""
-    pacer = PollPacer(max_rate=20.0)
+    """Eight loops asking for reads at once get them one gap apart.
+
+    The time of each grant is the pacer's own clock reading at the grant
+    (the last one the granted thread took), not a reading after the call
+    returns, which a busy machine delays by any amount.
+    """
+    last_reading = threading.local()
+
+    def clock() -> float:
+        last_reading.value = time.monotonic()
+        return last_reading.value
+
+    pacer = PollPacer(max_rate=20.0, clock=clock)
     granted, lock = [], threading.Lock()
 
     def loop():
         for _ in range(5):
             pacer.wait_turn(time.monotonic(), cancel=CancelToken())
             with lock:
-                granted.append(time.monotonic())
+                granted.append(last_reading.value)
 
     threads = [threading.Thread(target=loop) for _ in range(8)]
     for thread in threads:
@@ -66,7 +77,7 @@ def test_the_pacer_grants_at_most_its_rate_in_all():
         b - a
         for a, b in zip(sorted(granted), sorted(granted)[1:], strict=False)
     ]
-    assert min(gaps) >= 0.05 * 0.9  # the clock may round a little
+    assert min(gaps) >= 0.05 * 0.999  # float rounding of the refill only
 
 
 def test_a_burst_goes_at_once_then_the_rate_holds():

@@ -79,6 +79,7 @@ from napari_outpaint._pipeline import (
     check_wish,
     outpaint_source_plane,
     prepare_source,
+    return_freed_memory,
 )
 from napari_outpaint._progress import CancelToken, ProgressEvent
 from napari_outpaint._settings import (
@@ -310,6 +311,8 @@ def outpaint_source_planes(
             heavy.acquire()
             return _attempts(plane, heavy)
         finally:
+            if heavy.held:  # the plane's arrays are gone: hand them back
+                return_freed_memory()
             heavy.release()
 
     def _attempts(plane: Plane, heavy: HeavyPhase) -> PlaneOutcome:
@@ -341,7 +344,7 @@ def outpaint_source_planes(
                     progress=on_event,
                     cancel=cancel,
                     paid=paid,
-                    around_engine=heavy.outside,
+                    around_engine=heavy.around_engine(inner),
                 )
                 break
             except RateLimitError as exc:
@@ -372,7 +375,8 @@ def outpaint_source_planes(
                     run_id=getattr(exc, 'run_id', None) or _last(run_ids),
                     error=exc,
                 )
-        heavy.release()
+        # the slot stays held until the plane is in the assembly (a store
+        # write compresses a whole plane), released by _run_plane
         details = result.engine_result.details
         status = (
             'cached'

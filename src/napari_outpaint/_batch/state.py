@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from napari_outpaint._batch.result import BatchProgress
 from napari_outpaint._batch.selection import Plane
@@ -117,9 +117,13 @@ class HeavyPhase:
 
     A worker holds a slot while the pipeline prepares its plane and while
     it maps the result back, and gives the slot up while the engine waits
-    on the network. So many runs are in flight, but only a few planes'
-    float64 intermediates exist at any moment: this keeps a big stack's
-    peak memory near its own size (see bench/bench_batch.py).
+    on the network (or a cluster). So many runs are in flight, but only a
+    few planes' intermediates exist at any moment: this keeps a big
+    stack's peak memory near its own size and flat in the number of
+    planes (bench/bench_batch.py, bench/bench_batch_memory.py). An engine
+    that computes here (``computes_here()``: the local engine without a
+    cluster) keeps the slot through its call, since its working memory
+    is held for all of it: :meth:`around_engine` says which.
     """
 
     def __init__(self, slots: threading.Semaphore) -> None:
@@ -135,6 +139,17 @@ class HeavyPhase:
         if self.held:
             self.held = False
             self.slots.release()
+
+    def around_engine(
+        self, engine: object
+    ) -> Callable[[], contextlib.AbstractContextManager[None]]:
+        """What to enter around *engine*'s call: :meth:`outside` (give
+        the slot up) for an engine that waits elsewhere, nothing for one
+        that computes here."""
+        computes_here = getattr(engine, 'computes_here', None)
+        if callable(computes_here) and computes_here():
+            return contextlib.nullcontext
+        return self.outside
 
     @contextlib.contextmanager
     def outside(self) -> Iterator[None]:

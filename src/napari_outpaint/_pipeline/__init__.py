@@ -21,6 +21,7 @@ from napari_outpaint._pipeline.memory import (
     MAX_PIXELS_ENV,
     check_plane_fits,
     max_pixels_setting,
+    return_freed_memory,
 )
 from napari_outpaint._pipeline.passes import (
     MAX_PASSES_ENV,
@@ -45,7 +46,6 @@ __all__ = [
     'OutpaintResult',
     'RESULT_SUFFIX',
     'Source',
-    'native_mask',
     'affine_matrix',
     'check_adds_pixels',
     'check_plan',
@@ -56,9 +56,11 @@ __all__ = [
     'linear_matrix',
     'max_passes_setting',
     'max_pixels_setting',
+    'native_mask',
     'normalize_plane',
     'outpaint_array',
     'outpaint_source_plane',
     'plan_for',
     'prepare_source',
+    'return_freed_memory',
 ]

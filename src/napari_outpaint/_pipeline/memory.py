@@ -12,10 +12,17 @@ at about 11x its size at +10 % per side, RGB at about 8x.
 above the pixel limit (``NAPARI_OUTPAINT_MAX_PIXELS``, the CLI's
 ``--max-pixels``) or one whose estimated peak exceeds the memory
 available, instead of letting the operating system kill the process.
+
+:func:`return_freed_memory` hands the memory a finished plane freed back
+to the operating system (glibc keeps it in per-thread arenas otherwise,
+so a batch's peak grew with its threads, not with its live arrays).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import os
 
 import numpy as np
@@ -32,6 +39,7 @@ __all__ = [
     'check_plane_fits',
     'max_pixels_setting',
     'plane_peak_bytes',
+    'return_freed_memory',
 ]
 
 MAX_PIXELS_ENV = 'NAPARI_OUTPAINT_MAX_PIXELS'
@@ -179,3 +187,29 @@ def _gb(n: int) -> str:
     if n < 1024**3:
         return f'{n / 1024**2:.0f} MB'
     return f'{n / 1024**3:.1f} GB'
+
+
+def return_freed_memory() -> None:
+    """Give memory freed by this process back to the operating system.
+
+    glibc's ``malloc_trim(0)``: a batch's threads each allocate from their
+    own arena, and glibc keeps what they free there for reuse, so without
+    this the resident set of a batch grows with the planes in flight even
+    when only one plane's arrays are alive (``bench/bench_batch_memory.py``;
+    Dask's workers trim for the same reason). A no-op on other C
+    libraries (macOS, Windows, musl).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    name = ctypes.util.find_library('c')
+    if name is None:
+        return None
+    try:
+        return ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None

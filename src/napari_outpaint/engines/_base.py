@@ -87,6 +87,13 @@ class Engine(Protocol):
     e.g. ``'runflow/outpaint@127.0.0.1:8443'``). Without it the model is
     used; see :func:`napari_outpaint._cache.key.cache_model_id`. It is not
     part of the protocol, so ``isinstance(engine, Engine)`` ignores it.
+
+    An engine whose call does its work on this machine (memory, CPU)
+    rather than waiting on a service or a cluster says so with a
+    ``computes_here()`` method returning True; a batch then lets one such
+    call run at a time instead of keeping many in flight (see
+    :class:`napari_outpaint._batch.state.HeavyPhase`). Without it the
+    engine is taken to wait elsewhere.
     """
 
     name: str

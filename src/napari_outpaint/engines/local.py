@@ -204,6 +204,12 @@ class LocalEngine:
             return self.client
         return active_client()
 
+    def computes_here(self) -> bool:
+        """True unless the fills go to a Dask cluster: reflection padding
+        and PatchMatch on this machine's processes use its memory and
+        cores for the whole call."""
+        return self.cluster_client() is None
+
     def planes_in_flight(self) -> int | None:
         """Planes a batch should keep in flight: the cluster's threads.
 
