@@ -63,6 +63,7 @@ from napari_outpaint._layers import (
     tag_result,
 )
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
+from napari_outpaint._qt.activity_warm_up import prime_activity_indicator_soon
 from napari_outpaint._qt.canvas_fields import (
     CanvasFields,
     CanvasReading,
@@ -284,6 +285,8 @@ class OutpaintWidget(Container):
         self._on_active_layer()
         self._refresh()
         warm_up()  # the first run's imports, off the GUI thread
+        # the status bar's first-bar relayout now, with the dock's, not at Run
+        prime_activity_indicator_soon(viewer)
 
     # -- public, for scripts and tests -----------------------------------
     @property
