@@ -34,11 +34,12 @@ def test_widget_primes_the_indicator_and_shows_nothing(
     from napari_outpaint._qt.widget import OutpaintWidget
 
     viewer = make_napari_viewer(show=True)
-    indicator = activity_indicator(viewer)
+    widget = OutpaintWidget(viewer)
+    assert activity_indicator(widget.native) is None  # not docked yet
+    viewer.window.add_dock_widget(widget, name='outpaint under test')
+    indicator = activity_indicator(widget.native)
     assert indicator is not None
     assert indicator.movie().currentPixmap().isNull()  # not yet laid out
-    widget = OutpaintWidget(viewer)
-    viewer.window.add_dock_widget(widget, name='outpaint under test')
     qtbot.waitUntil(
         lambda: not indicator.movie().currentPixmap().isNull(), timeout=5000
     )
@@ -76,18 +77,20 @@ def test_without_priming_the_first_bar_grows_the_status_bar(
 @pytest.mark.gui
 def test_priming_twice_keeps_the_indicator_hidden(make_napari_viewer):
     viewer = make_napari_viewer(show=True)
-    assert prime_activity_indicator(viewer)
-    assert prime_activity_indicator(viewer)
-    indicator = activity_indicator(viewer)
+    canvas = viewer.window._qt_viewer.canvas.native  # in the window
+    assert prime_activity_indicator(canvas)
+    assert prime_activity_indicator(canvas)
+    indicator = activity_indicator(canvas)
     assert indicator.isHidden()
     assert not indicator.movie().currentPixmap().isNull()
 
 
-def test_a_viewer_without_the_indicator_is_left_alone():
-    """A napari whose private activity widgets moved: nothing primed."""
+@pytest.mark.gui
+def test_a_widget_outside_a_viewer_is_left_alone(qtbot):
+    """Not docked (a script's widget): no window, nothing primed."""
+    from qtpy.QtWidgets import QWidget
 
-    class NoWindow:
-        window = None
-
-    assert activity_indicator(NoWindow()) is None
-    assert prime_activity_indicator(NoWindow()) is False
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    assert activity_indicator(widget) is None
+    assert prime_activity_indicator(widget) is False

@@ -15,9 +15,8 @@ spinner.
 
 from __future__ import annotations
 
-import logging
-
 from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QLabel, QMainWindow, QWidget
 
 __all__ = [
     'activity_indicator',
@@ -25,45 +24,48 @@ __all__ = [
     'prime_activity_indicator_soon',
 ]
 
-logger = logging.getLogger(__name__)
 
+def activity_indicator(widget: QWidget) -> QLabel | None:
+    """napari's "in progress..." label in the status bar of the window
+    holding *widget*, or None (not docked yet, or a napari without it).
 
-def activity_indicator(viewer) -> object | None:
-    """napari's "in progress..." label in *viewer*'s status bar, or None.
-
-    napari keeps it private (``_activity_dialog._toggleButton``); a napari
-    without it gives None and the first run pays the layout, as before.
+    Found through Qt (the window's status bar, the one label showing a
+    movie), not napari's private attributes, which warn in a plugin.
     """
-    window = getattr(getattr(viewer, 'window', None), '_qt_window', None)
-    dialog = getattr(window, '_activity_dialog', None)
-    toggle = getattr(dialog, '_toggleButton', None)
-    return getattr(toggle, '_inProgressIndicator', None)
+    try:
+        window = widget.window()
+    except RuntimeError:  # the widget was deleted
+        return None
+    if not isinstance(window, QMainWindow):
+        return None
+    labels = [
+        label
+        for label in window.statusBar().findChildren(QLabel)
+        if label.movie() is not None
+    ]
+    return labels[0] if len(labels) == 1 else None
 
 
-def prime_activity_indicator(viewer) -> bool:
+def prime_activity_indicator(widget: QWidget) -> bool:
     """Give the indicator its final size now; True if it was primed.
 
     Loads the movie's first frame without starting it or showing the
     label. Idempotent: a label whose movie has a frame is left alone.
     """
-    label = activity_indicator(viewer)
-    movie = label.movie() if label is not None else None
-    if movie is None:
+    label = activity_indicator(widget)
+    if label is None:
         return False
-    try:
-        if movie.currentPixmap().isNull():
-            movie.jumpToFrame(0)
-            label.updateGeometry()
-    except RuntimeError as exc:  # the viewer's widgets were deleted
-        logger.debug('Activity indicator not primed: %s', exc)
-        return False
+    movie = label.movie()
+    if movie.currentPixmap().isNull():
+        movie.jumpToFrame(0)
+        label.updateGeometry()
     return True
 
 
-def prime_activity_indicator_soon(viewer) -> None:
+def prime_activity_indicator_soon(widget: QWidget) -> None:
     """:func:`prime_activity_indicator` on the next event-loop turn.
 
-    The widget is made before its dock is added; one turn later the
-    status bar's relayout joins the dock's.
+    The widget is made before napari docks it; one turn later it is in
+    the viewer's window and the status bar's relayout joins the dock's.
     """
-    QTimer.singleShot(0, lambda: prime_activity_indicator(viewer))
+    QTimer.singleShot(0, lambda: prime_activity_indicator(widget))
