@@ -62,8 +62,10 @@ from napari_outpaint._layers import (
     tag_result,
 )
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
-from napari_outpaint._qt.activity_bar import ActivityBar
-from napari_outpaint._qt.activity_warm_up import prime_activity_indicator_soon
+from napari_outpaint._qt.activity_bar import (
+    ActivityBar,
+    prime_activity_indicator_soon,
+)
 from napari_outpaint._qt.canvas_fields import (
     CanvasFields,
     CanvasReading,
