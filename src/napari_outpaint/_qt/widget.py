@@ -42,7 +42,6 @@ from magicgui.widgets import (
 )
 from napari.layers import Image
 from napari.qt.threading import create_worker
-from napari.utils import cancelable_progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import QApplication, QMessageBox, QSizePolicy
@@ -63,6 +62,10 @@ from napari_outpaint._layers import (
     tag_result,
 )
 from napari_outpaint._progress import CancelToken, ProgressEvent, Stage
+from napari_outpaint._qt.activity_bar import (
+    ActivityBar,
+    prime_activity_indicator_soon,
+)
 from napari_outpaint._qt.canvas_fields import (
     CanvasFields,
     CanvasReading,
@@ -106,9 +109,6 @@ _TRANSFORM_EVENTS = ('data', 'scale', 'translate', 'rotate', 'shear', 'affine')
 # plane, and each repaint of the status and the Activity bar costs the GUI
 # thread a few milliseconds (measured in bench/ui_stall.py).
 PROGRESS_INTERVAL_MS = 100
-# The Activity bar counts to this; its time read-out shows no 'it/s'.
-_BAR_TOTAL = 100
-_BAR_FORMAT = '{l_bar}{bar}| {elapsed} elapsed, {remaining} left'
 VIEWER_STATUS_IDLE = 'Ready'  # napari's own idle status
 
 
@@ -136,7 +136,7 @@ class OutpaintWidget(Container):
         self._watched_layer: napari.layers.Image | None = None
         self._worker = None
         self._cancel_token: CancelToken | None = None
-        self._progress_bar = None
+        self._activity = ActivityBar(on_cancel=self._on_cancel)
         self._run_id: str | None = None
         self._outcome: RunOutcome | None = None
         self._failure: Failure | None = None  # the last run's, for copying
@@ -284,6 +284,8 @@ class OutpaintWidget(Container):
         self._on_active_layer()
         self._refresh()
         warm_up()  # the first run's imports, off the GUI thread
+        # the status bar's first-bar relayout now, with the dock's, not at Run
+        prime_activity_indicator_soon(self.native)
 
     # -- public, for scripts and tests -----------------------------------
     @property
@@ -472,14 +474,14 @@ class OutpaintWidget(Container):
         if self._progress_timer.isActive():
             self._pending_progress = event
             return
+        self._progress_timer.start()  # first: napari's repaint delivers more
         self._show_progress(event)
-        self._progress_timer.start()
 
     def _show_pending_progress(self) -> None:
         event, self._pending_progress = self._pending_progress, None
         if event is not None and self._worker is not None:
-            self._show_progress(event)
             self._progress_timer.start()
+            self._show_progress(event)
 
     def _stop_progress(self) -> None:
         self._progress_timer.stop()
@@ -497,18 +499,7 @@ class OutpaintWidget(Container):
                 fraction = _STAGES.index(event.stage) / (len(_STAGES) - 1)
         self._status.value = text
         self._viewer.status = f'Outpaint: {text}'
-        bar = self._progress_bar
-        if bar is None:
-            return
-        description = f'Outpaint: {text}'
-        if bar.desc != description:
-            bar.set_description(description)
-        if fraction is not None:
-            # update() (not n=) emits the value the Activity bar shows;
-            # it never goes back, as planes of a batch report out of order.
-            target = round(_BAR_TOTAL * max(0.0, min(1.0, fraction)))
-            if target > bar.n:
-                bar.update(target - bar.n)
+        self._activity.show(f'Outpaint: {text}', fraction)
 
     def _on_returned(self, outcome: RunOutcome) -> None:
 
@@ -554,9 +545,7 @@ class OutpaintWidget(Container):
         and no layer is removed in a turn that shows a notification (Mesa).
         """
         self._stop_progress()
-        if self._progress_bar is not None:
-            self._progress_bar.close()
-        self._progress_bar = None
+        self._activity.close()
         outcome, self._outcome = self._outcome, None
         source, self._source = self._source, None
         steps = [self._end_run]
@@ -855,16 +844,13 @@ class OutpaintWidget(Container):
         )
         self._worker = worker
         # Before napari's Activity bar: its creation repaints the window
-        # at once (processEvents), and these changes join that repaint.
+        # at once (processEvents), which also delivers clicks; the bar is
+        # made a turn later, so the dock's repaint is not added to it.
         self._set_inputs_enabled(False)
         self._status.value = f'starting ({request.engine_choice.summary})'
-        self._progress_bar = cancelable_progress(
-            total=_BAR_TOTAL,
-            desc='Outpaint',
-            cancel_callback=self._on_cancel,
-            bar_format=_BAR_FORMAT,
-        )
-        worker.start()
+        # the worker starts once the bar is made: napari's repaints then
+        # do not wait for the GIL while the run prepares its request
+        self._activity.open('Outpaint', then=worker.start)
 
     def _set_inputs_enabled(self, enabled: bool) -> None:
         for widget in (
