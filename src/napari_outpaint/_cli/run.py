@@ -87,22 +87,24 @@ def _outpaint_job(
     to *printer*. Every paid run is reserved against *cap* before
     anything is sent."""
     image = job.image
+    progress = (
+        submitted.watch(printer)
+        if isinstance(printer, ProgressPrinter)
+        else None
+    )
+    batch_progress = (
+        submitted.watch_batch(printer)
+        if isinstance(printer, BatchPrinter)
+        else None
+    )
     if job.channel_axis is not None:
         return outpaint_channels_job(
             job,
             engine,
             expand,
             args,
-            progress=(
-                submitted.watch(printer)
-                if isinstance(printer, ProgressPrinter)
-                else None
-            ),
-            batch_progress=(
-                submitted.watch_batch(printer)
-                if isinstance(printer, BatchPrinter)
-                else None
-            ),
+            progress=progress,
+            batch_progress=batch_progress,
             cancel=cancel,
             cap=cap,
         )
@@ -121,16 +123,8 @@ def _outpaint_job(
         planes=job.planes,
         engine=engine,
         keep_native_resolution=args.native_resolution,
-        progress=(
-            submitted.watch(printer)
-            if isinstance(printer, ProgressPrinter)
-            else None
-        ),
-        batch_progress=(
-            submitted.watch_batch(printer)
-            if isinstance(printer, BatchPrinter)
-            else None
-        ),
+        progress=progress,
+        batch_progress=batch_progress,
         cancel=cancel,
         confirm=True,  # the price was shown and confirmed up front
         concurrency=args.concurrency,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -329,6 +329,35 @@ class RunflowClient(RunflowTransfers):
         OutpaintCancelled
             When *cancel* is cancelled (between polls or during a wait).
         """
+        yield from self._poll(
+            lambda cancel, deadline: self.get_run(
+                run_id, cancel=cancel, deadline=deadline
+            ),
+            run_id,
+            schedule=schedule,
+            cancel=cancel,
+            deadline=deadline,
+            window=window,
+            since=since,
+            pacer=pacer,
+            read_first=read_first,
+        )
+
+    def _poll(
+        self,
+        read: Callable[[CancelToken, Deadline | None], Any],
+        run_id: str | None,
+        *,
+        schedule: PollSchedule,
+        cancel: CancelToken | None,
+        deadline: Deadline | None,
+        window: tuple[float, float] | None,
+        since: float | None,
+        pacer: PollPacer | None,
+        read_first: bool,
+    ) -> Iterator[Any]:
+        """Yield ``read(cancel, deadline)`` on *schedule* until what it
+        reads ``is_terminal`` (a run or a batch); errors name *run_id*."""
         cancel = cancel or CancelToken()
         since = time.monotonic() if since is None else since
         delay = None
@@ -339,9 +368,9 @@ class RunflowClient(RunflowTransfers):
         while True:
             cancel.raise_if_cancelled(run_id)
             check_deadline(deadline, run_id)
-            run = self.get_run(run_id, cancel=cancel, deadline=deadline)
-            yield run
-            if run.is_terminal:
+            record = read(cancel, deadline)
+            yield record
+            if record.is_terminal:
                 return
             delay = self._wait_to_poll(
                 schedule, since, delay, window, pacer, cancel, deadline, run_id
@@ -553,23 +582,19 @@ class RunflowClient(RunflowTransfers):
         The parameters are those of :meth:`iter_run`: one id read on the
         same schedule, window and pacer as a single run.
         """
-        cancel = cancel or CancelToken()
-        since = time.monotonic() if since is None else since
-        delay = None
-        if not read_first:
-            delay = self._wait_to_poll(
-                schedule, since, delay, window, pacer, cancel, deadline, None
-            )
-        while True:
-            cancel.raise_if_cancelled()
-            check_deadline(deadline, None)
-            batch = self.get_batch(batch_id, cancel=cancel, deadline=deadline)
-            yield batch
-            if batch.is_terminal:
-                return
-            delay = self._wait_to_poll(
-                schedule, since, delay, window, pacer, cancel, deadline, None
-            )
+        yield from self._poll(
+            lambda cancel, deadline: self.get_batch(
+                batch_id, cancel=cancel, deadline=deadline
+            ),
+            None,  # a batch's errors name no run
+            schedule=schedule,
+            cancel=cancel,
+            deadline=deadline,
+            window=window,
+            since=since,
+            pacer=pacer,
+            read_first=read_first,
+        )
 
     def _adopt(self, client_ref: str, cancel: CancelToken) -> Run | None:
         """The run a lost create made, if any (its client_ref is ours)."""
