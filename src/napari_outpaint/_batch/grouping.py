@@ -3,9 +3,9 @@
 :func:`grouped_requests` is entered around a batch's planes: an engine with
 ``group_requests(expected, in_flight)`` (the Runflow engine with
 ``batch_route='auto'``) then sends the runs in flight together as one
-batch request; any other engine is unchanged. :func:`planes_in_flight`
-is how many planes such a batch keeps in flight when no concurrency was
-asked for, so that one request carries many of them.
+batch request; any other engine is unchanged. How many planes such a
+batch keeps in flight when no concurrency was asked for is the engine's
+``planes_in_flight()``, read by ``_batch.outpaint.default_concurrency``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from napari_outpaint._cache import CostEstimate
 from napari_outpaint.engines import Engine
 
-__all__ = ['grouped_requests', 'planes_in_flight']
+__all__ = ['grouped_requests']
 
 
 def grouped_requests(
@@ -37,13 +37,3 @@ def grouped_requests(
     if not callable(group):
         return contextlib.nullcontext()
     return group(estimate.n_paid * estimate.n_passes, in_flight)
-
-
-def planes_in_flight(engine: Engine, default: int) -> int:
-    """Planes in flight for a batch given no concurrency: *default*, or
-    more when the engine's batch route is on (its ``in_flight``)."""
-    route = getattr(engine, 'batch_route', None)
-    wanted = getattr(route, 'in_flight', None)
-    if isinstance(wanted, int) and wanted > default:
-        return wanted
-    return default

@@ -36,7 +36,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from napari_outpaint._batch.assembly import Assembly
-from napari_outpaint._batch.grouping import grouped_requests, planes_in_flight
+from napari_outpaint._batch.grouping import grouped_requests
 from napari_outpaint._batch.price import confirm_batch_price
 from napari_outpaint._batch.result import (
     BatchProgress,
@@ -252,9 +252,6 @@ def outpaint_source_planes(
         source = source.with_limits(
             stack_contrast_limits(source.data, rgb=False)
         )
-    if concurrency is None and resolve(CONCURRENCY).source == DEFAULT:
-        # nothing chose a concurrency: Runflow's batch route may want more
-        workers = planes_in_flight(inner, workers)
     cache = cache if cache is not None else ResultCache()
     cap = spend_cap if spend_cap is not None else session_spend_cap()
     cancel = cancel if cancel is not None else CancelToken()
@@ -468,7 +465,8 @@ def default_concurrency(engine: Engine | None = None) -> int:
 
     Neither: :data:`DEFAULT_CONCURRENCY` (chosen by
     ``bench/bench_batch.py``), or more when *engine* can use more (the
-    local engine on a Dask cluster: its workers' threads), up to
+    local engine on a Dask cluster: its workers' threads; Runflow with its
+    batch route on: the route's), up to
     :data:`MAX_CONCURRENCY`. Read at the start of each batch.
 
     Raises

@@ -93,7 +93,10 @@ class Engine(Protocol):
     ``computes_here()`` method returning True; a batch then lets one such
     call run at a time instead of keeping many in flight (see
     :class:`napari_outpaint._batch.state.HeavyPhase`). Without it the
-    engine is taken to wait elsewhere.
+    engine is taken to wait elsewhere. A ``planes_in_flight()`` method
+    returning an int asks a batch given no concurrency for more planes
+    in flight than the default (a Dask cluster's threads, Runflow's batch
+    route).
     """
 
     name: str

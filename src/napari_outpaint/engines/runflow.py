@@ -218,6 +218,12 @@ class RunflowEngine:
         """The batch route: its ``mode``, whether ``supported``, ..."""
         return self._batch_route
 
+    def planes_in_flight(self) -> int | None:
+        """Planes a batch should keep in flight when nothing chose how
+        many: the batch route's (one create carries them), or None with
+        the route off."""
+        return self._batch_route.in_flight
+
     def group_requests(
         self, expected: int, in_flight: int
     ) -> AbstractContextManager[None]:
